@@ -1,0 +1,15 @@
+"""Entry point. ``python app.py`` applies pending migrations and serves with waitress.
+
+Also usable as ``flask --app app ...`` (CLI) and ``waitress-serve --call app:create_app``.
+Nothing here is POSIX-only: the same command runs a Windows on-prem host.
+"""
+
+from __future__ import annotations
+
+from willow import create_app
+from willow.serve import main
+
+app = create_app()
+
+if __name__ == "__main__":
+    main(app)

@@ -1,0 +1,99 @@
+"""Willow SCIM: a SCIM 2.0 service provider with an admin console and a request log."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def create_app(config: type | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the application; read top to bottom, this is the app's table of contents."""
+    from config import Config
+
+    app = Flask(
+        "willow",
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(config or Config)
+    app.config.from_pyfile("config.py", silent=True)
+    if overrides:
+        app.config.update(overrides)
+    ensure_secret_key(app)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    register_middleware(app)
+    register_tracing(app)
+    return app
+
+
+def ensure_secret_key(app: Flask) -> None:
+    """Generate the session-signing key once and keep it in the instance folder, so that
+    no install shares a hard-coded default and sessions survive restarts."""
+    if app.config.get("SECRET_KEY"):
+        return
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+    app.config["SECRET_KEY"] = path.read_text(encoding="utf-8").strip()
+
+
+def register_extensions(app: Flask) -> None:
+    from .database import resolve_database_url
+    from .extensions import csrf
+    from .extensions import db
+    from .extensions import migrate
+
+    resolve_database_url(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .admin.views import bp as admin_bp
+    from .extensions import csrf
+    from .monitor.views import bp as monitor_bp
+    from .scim.views import bp as scim_bp
+
+    # Bearer-token API: CSRF protects cookie sessions, which /scim never uses.
+    csrf.exempt(scim_bp)
+    app.register_blueprint(scim_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(monitor_bp)
+    # One URL rule per route; a trailing slash is accepted without a redirect (see scim.views).
+    app.url_map.strict_slashes = False
+
+
+def register_error_handlers(app: Flask) -> None:
+    from .errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register_commands as register
+
+    register(app)
+
+
+def register_tracing(app: Flask) -> None:
+    from .tracing import init_app
+
+    init_app(app)
+
+
+def register_middleware(app: Flask) -> None:
+    from .middleware import init_app
+
+    init_app(app)

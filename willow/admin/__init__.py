@@ -1,0 +1,1 @@
+"""The admin console: sign-in, API tokens, directory."""

@@ -1,0 +1,169 @@
+"""API tokens: generation, digest-only storage, lookup, and the /scim bearer check."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+from datetime import timedelta
+
+from flask import g
+from flask import request
+from sqlalchemy import select
+from sqlalchemy import update
+
+from .extensions import db
+from .models import ApiToken
+from .models import utcnow
+from .scim.errors import Forbidden
+from .scim.errors import Unauthorized
+
+TOKEN_PREFIX = "wsk_"
+SCIM_SCOPE = "scim"
+SCOPES = {SCIM_SCOPE: "SCIM user and group provisioning"}
+#: last_used_* is refreshed at most this often, so a busy IdP does not write on every call.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+class TokenError(ValueError):
+    """A token cannot be created as asked (bad name, scope or expiry)."""
+
+
+def generate_token() -> tuple[str, str]:
+    """A new random token and its digest. Only the digest is ever stored."""
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return plaintext, hash_token(plaintext)
+
+
+def hash_token(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+
+
+def display_prefix(plaintext: str) -> str:
+    return plaintext[: len(TOKEN_PREFIX) + 6]
+
+
+def create_token(
+    organization_id: int,
+    name: str,
+    scopes: list[str] | None = None,
+    *,
+    expires_at: datetime | None = None,
+    created_by_id: int | None = None,
+    created_by_label: str | None = None,
+) -> tuple[ApiToken, str]:
+    """Add a token to the session (the caller commits) and return it with its plaintext,
+    which the caller shows once and then forgets."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise TokenError("Token name is required (at most 200 characters).")
+    scopes = scopes or [SCIM_SCOPE]
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown:
+        raise TokenError(f"Unknown scope(s): {', '.join(unknown)}.")
+    now = utcnow()
+    if expires_at is not None and expires_at <= now:
+        raise TokenError("The expiry must be in the future.")
+    if any(
+        t.name.lower() == name.lower() and t.status(now) == "active"
+        for t in tokens_named(organization_id, name)
+    ):
+        raise TokenError(f"An active token named {name!r} already exists.")
+    plaintext, digest = generate_token()
+    token = ApiToken(
+        organization_id=organization_id,
+        name=name,
+        scopes=" ".join(scopes),
+        prefix=display_prefix(plaintext),
+        digest=digest,
+        expires_at=expires_at,
+        created_by_id=created_by_id,
+        created_by_label=created_by_label,
+    )
+    db.session.add(token)
+    db.session.flush()
+    return token, plaintext
+
+
+def tokens_named(organization_id: int, name: str) -> list[ApiToken]:
+    return list(
+        db.session.scalars(
+            select(ApiToken).where(
+                ApiToken.organization_id == organization_id,
+                db.func.lower(ApiToken.name) == name.lower(),
+            )
+        )
+    )
+
+
+def revoke_token(token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+
+
+def find_token(plaintext: str) -> ApiToken | None:
+    """The token whose digest matches, whatever its status."""
+    if not plaintext:
+        return None
+    digest = hash_token(plaintext)
+    token = db.session.scalars(select(ApiToken).where(ApiToken.digest == digest)).first()
+    # The index lookup already matched; the constant-time compare keeps it that way.
+    if token is not None and hmac.compare_digest(token.digest, digest):
+        return token
+    return None
+
+
+def bearer_from_header(header: str | None) -> str | None:
+    """The token from ``Authorization: Bearer <token>``; the scheme is case-insensitive and
+    surrounding whitespace (a common copy-paste slip) is ignored."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or None
+
+
+def require_bearer_token() -> None:
+    """``before_request`` of the scim blueprint: authenticate, then put the token and its
+    organization on ``g``. The token is also kept on ``g`` when it is refused, so the
+    request log can say which revoked or expired token an IdP still uses."""
+    plaintext = bearer_from_header(request.headers.get("Authorization"))
+    if plaintext is None:
+        raise Unauthorized()
+    token = find_token(plaintext)
+    if token is None:
+        raise Unauthorized("The API token is not valid.")
+    g.scim_token = token
+    status = token.status()
+    if status != "active":
+        raise Unauthorized(f"The API token is {status}.")
+    if SCIM_SCOPE not in token.scope_list:
+        raise Forbidden()
+    g.organization_id = token.organization_id
+    last = token.last_used_at
+    if last is None or utcnow() - last >= LAST_USED_RESOLUTION:
+        g.record_token_use = (
+            token.id,
+            request.remote_addr,
+            (request.user_agent.string or "")[:512] or None,
+        )
+
+
+def record_token_use() -> None:
+    """Store when, from where and by which client the request's token was used.
+
+    Called after the request's own transaction has ended, in a short transaction of its
+    own, so that a rolled-back request still counts as a use and no lock is held twice.
+    """
+    pending = g.pop("record_token_use", None)
+    if pending is None:
+        return
+    token_id, ip, agent = pending
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(ApiToken)
+            .where(ApiToken.id == token_id)
+            .values(last_used_at=utcnow(), last_used_ip=ip, last_used_user_agent=agent)
+        )

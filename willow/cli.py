@@ -1,0 +1,132 @@
+"""Command-line administration: ``flask --app app org|admin|token ...``.
+
+These command shapes are part of the product (on-prem admins script them): keep them
+stable. Each command is a thin wrapper over the functions the web console uses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from .auth import SCIM_SCOPE
+from .auth import SCOPES
+from .auth import TokenError
+from .auth import create_token
+from .auth import revoke_token
+from .console_users import ConsoleUserError
+from .console_users import create_console_user
+from .extensions import db
+from .models import ApiToken
+from .organizations import OrganizationError
+from .organizations import create_organization
+from .organizations import require_organization
+
+org_cli = AppGroup("org", help="Manage organizations.")
+admin_cli = AppGroup("admin", help="Manage console admins.")
+token_cli = AppGroup("token", help="Manage SCIM API tokens.")
+
+
+def _fail(message: str) -> None:
+    db.session.rollback()
+    raise click.ClickException(message)
+
+
+@org_cli.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="Display name of the organization.")
+def org_create(slug: str, name: str) -> None:
+    """Create an organization (SaaS tenants; on-prem uses 'default')."""
+    try:
+        org = create_organization(slug, name)
+    except OrganizationError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"Created organization {org.slug} ({org.name}).")
+
+
+@admin_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--org", "org_slug", default=None, help="Organization slug (default: default).")
+@click.option("--role", default="admin", show_default=True)
+def admin_create(email: str, password: str, org_slug: str | None, role: str) -> None:
+    """Create a console user who can sign in at /admin/login."""
+    try:
+        org = require_organization(org_slug)
+        user = create_console_user(org, email, password, role)
+    except (OrganizationError, ConsoleUserError) as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"Created console {user.role} {user.email} in organization {org.slug}.")
+
+
+@token_cli.command("create")
+@click.option("--name", required=True, help='Descriptive name, e.g. "Okta SCIM Integration".')
+@click.option("--org", "org_slug", default=None, help="Organization slug (default: default).")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    default=[SCIM_SCOPE],
+    show_default=True,
+    type=click.Choice(sorted(SCOPES)),
+)
+@click.option("--expires", type=click.DateTime(), default=None, help="Expiry (UTC).")
+def token_create(
+    name: str, org_slug: str | None, scopes: tuple[str, ...], expires: datetime | None
+) -> None:
+    """Create an API token. The last line of output is the token alone; it is shown once."""
+    try:
+        org = require_organization(org_slug)
+        token, plaintext = create_token(
+            org.id, name, list(scopes), expires_at=expires, created_by_label="cli"
+        )
+    except (OrganizationError, TokenError) as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"Created token {token.id} ({token.name}) for organization {org.slug}.")
+    click.echo("Copy it now: it is shown only once and stored only as a hash.")
+    click.echo(plaintext)
+
+
+@token_cli.command("list")
+@click.option("--org", "org_slug", default=None, help="Organization slug (default: default).")
+def token_list(org_slug: str | None) -> None:
+    """List tokens: id, status, prefix, name, last use."""
+    try:
+        org = require_organization(org_slug)
+    except OrganizationError as exc:
+        _fail(str(exc))
+    tokens = db.session.scalars(
+        select(ApiToken).where(ApiToken.organization_id == org.id).order_by(ApiToken.id)
+    ).all()
+    if not tokens:
+        click.echo(f"No tokens in organization {org.slug}.")
+    for t in tokens:
+        last = t.last_used_at.isoformat(timespec="seconds") + "Z" if t.last_used_at else "never"
+        click.echo(
+            f"{t.id}\t{t.status()}\t{t.prefix}…\t{t.name}\tscopes={t.scopes}\tlast used {last}"
+        )
+
+
+@token_cli.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke(token_id: int) -> None:
+    """Revoke a token: the IdP using it gets 401 from the next request on."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        _fail(f"no token with id {token_id}")
+    revoke_token(token)
+    db.session.commit()
+    click.echo(f"Revoked token {token.id} ({token.name}).")
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(org_cli)
+    app.cli.add_command(admin_cli)
+    app.cli.add_command(token_cli)

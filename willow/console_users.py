@@ -1,0 +1,51 @@
+"""Console accounts: the people who sign in to the Willow admin console."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from .extensions import db
+from .models import ROLES
+from .models import ConsoleUser
+from .models import Organization
+
+MIN_PASSWORD_LENGTH = 8
+
+
+class ConsoleUserError(ValueError):
+    pass
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def get_console_user_by_email(email: str) -> ConsoleUser | None:
+    return db.session.scalars(
+        select(ConsoleUser).where(ConsoleUser.email == normalise_email(email))
+    ).first()
+
+
+def create_console_user(
+    organization: Organization, email: str, password: str, role: str = "admin"
+) -> ConsoleUser:
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 320:
+        raise ConsoleUserError("email must be an email address")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ConsoleUserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if role not in ROLES:
+        raise ConsoleUserError(f"role must be one of {', '.join(ROLES)}")
+    if get_console_user_by_email(email) is not None:
+        raise ConsoleUserError(f"a console user with email {email!r} already exists")
+    user = ConsoleUser(
+        organization_id=organization.id,
+        email=email,
+        # Werkzeug's default is scrypt, a current memory-hard algorithm.
+        password_hash=generate_password_hash(password),
+        role=role,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user

@@ -1,0 +1,75 @@
+"""Database engine set-up that differs between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask import has_request_context
+from flask import request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .extensions import db
+
+MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def resolve_database_url(app: Flask) -> None:
+    """Default to a SQLite file in the instance folder: zero set-up on a fresh machine."""
+    url = app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not url:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        path = Path(app.instance_path) / "willow.sqlite"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path.as_posix()}"
+    elif url.startswith("postgres://"):
+        # Heroku-style URLs; SQLAlchemy only knows the postgresql scheme.
+        url = "postgresql://" + url[len("postgres://") :]
+    if url and url.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship.
+        app.config["SQLALCHEMY_DATABASE_URI"] = (
+            "postgresql+psycopg://" + url[len("postgresql://") :]
+        )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        # Waitress serves from several threads; each gets its own connection.
+        options.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ARG001
+    """WAL lets readers run beside the writer; the busy timeout queues writers instead of
+    failing them; SQLite leaves foreign keys off unless asked."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+    # Let SQLAlchemy emit BEGIN itself (see _sqlite_begin) instead of pysqlite's implicit one.
+    dbapi_connection.isolation_level = None
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn) -> None:
+    """Writing requests take SQLite's write lock when their transaction starts.
+
+    In WAL mode a transaction that reads first and writes later fails at once with
+    "database is locked" when another writer committed in between; the busy timeout
+    cannot help it. Starting writing requests with BEGIN IMMEDIATE makes them queue
+    instead, which is what one transaction per request needs.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    if has_request_context() and request.method in MUTATING_METHODS:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def is_sqlite() -> bool:
+    return db.engine.dialect.name == "sqlite"

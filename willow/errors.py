@@ -1,0 +1,82 @@
+"""Application-wide error handling.
+
+Under /scim every error, including the 404/405/413 that Werkzeug raises before any
+blueprint code runs, is a SCIM Error JSON (RFC 7644 §3.12). Console pages get HTML.
+Nothing ever shows a stack trace or SQL to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from flask import g
+from flask import render_template
+from flask import request
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+from .scim import errors as scim_errors
+from .scim.http import scim_response
+
+log = logging.getLogger(__name__)
+
+_HTTP_TO_SCIM = {
+    401: scim_errors.Unauthorized,
+    403: scim_errors.Forbidden,
+    404: scim_errors.NotFound,
+    405: scim_errors.MethodNotAllowed,
+    412: scim_errors.PreconditionFailed,
+    413: scim_errors.PayloadTooLarge,
+    415: scim_errors.UnsupportedMediaType,
+}
+
+
+def is_scim_request() -> bool:
+    return request.path == "/scim" or request.path.startswith("/scim/")
+
+
+def render_scim_error(error: scim_errors.ScimError):
+    body = error.to_dict()
+    request_id = g.get("request_id")
+    if request_id:
+        body["detail"] = f"{body['detail']} (request id {request_id})"
+    g.scim_error = error
+    rv = scim_response(body, error.status)
+    for name, value in error.headers.items():
+        rv.headers[name] = value
+    return rv
+
+
+def _scim_error_for_http(exc: HTTPException) -> scim_errors.ScimError:
+    cls = _HTTP_TO_SCIM.get(exc.code or 500)
+    if cls is not None:
+        return cls()
+    error = scim_errors.ScimError(exc.description if exc.code and exc.code < 500 else None)
+    error.status = exc.code or 500
+    return error
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(scim_errors.ScimError)
+    def handle_scim_error(error: scim_errors.ScimError):
+        db.session.rollback()
+        return render_scim_error(error)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(exc: HTTPException):
+        db.session.rollback()
+        if is_scim_request():
+            return render_scim_error(_scim_error_for_http(exc))
+        if exc.code in (404, 403, 405):
+            return render_template("errors/error.html", error=exc), exc.code
+        return exc
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        g.unhandled_exception = exc
+        if is_scim_request():
+            return render_scim_error(scim_errors.InternalError())
+        return render_template("errors/error.html", error=None), 500

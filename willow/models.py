@@ -1,0 +1,302 @@
+"""Database models (SQLAlchemy 2 typed mappings).
+
+Every tenant-owned row carries ``organization_id`` and every query is scoped by it.
+Times are stored as naive UTC (``utcnow()``) so that SQLite and PostgreSQL agree.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC
+from datetime import datetime
+
+from sqlalchemy import JSON
+from sqlalchemy import BigInteger
+from sqlalchemy import Boolean
+from sqlalchemy import DateTime
+from sqlalchemy import Float
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy import text
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from .extensions import db
+
+# BIGINT on PostgreSQL, but INTEGER on SQLite so that it stays the rowid alias.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+ROLES = ("admin", "member", "viewer")
+
+
+def utcnow() -> datetime:
+    """Current time as naive UTC, the form every timestamp column stores."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Organization(db.Model):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ConsoleUser(db.Model):
+    """A person who signs in to the Willow console (not a SCIM-provisioned user)."""
+
+    __tablename__ = "console_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    #: Stored lower-cased: sign-in compares addresses case-insensitively.
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(20), default="admin")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: Failed sign-ins in the current window, for the lockout rule.
+    failed_login_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_login_window_start: Mapped[datetime | None] = mapped_column(DateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+
+    organization: Mapped[Organization] = relationship()
+
+
+class ApiToken(db.Model):
+    """A bearer token for /scim. Only the SHA-256 digest of the secret is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: Space-separated scopes; "scim" grants user and group provisioning.
+    scopes: Mapped[str] = mapped_column(String(200), default="scim")
+    #: The first characters of the token, shown in lists so admins can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("console_users.id", ondelete="SET NULL")
+    )
+    #: Who created it when no console user did (e.g. "cli").
+    created_by_label: Mapped[str | None] = mapped_column(String(320))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_used_ip: Mapped[str | None] = mapped_column(String(64))
+    last_used_user_agent: Mapped[str | None] = mapped_column(String(512))
+
+    organization: Mapped[Organization] = relationship()
+    created_by: Mapped[ConsoleUser | None] = relationship()
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
+
+    def status(self, now: datetime | None = None) -> str:
+        """``active``, ``expired`` or ``revoked``."""
+        now = now or utcnow()
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+
+class User(db.Model):
+    """A SCIM User (RFC 7643 §4.1) with the enterprise extension (§4.3) as columns.
+
+    ``user_name_norm`` is the lower-cased userName; a partial unique index on it makes
+    uniqueness case-insensitive and race-free while leaving tombstoned users out.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (
+        Index(
+            "uq_users_org_user_name_live",
+            "organization_id",
+            "user_name_norm",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index("ix_users_org_created", "organization_id", "created_at", "id"),
+        Index("ix_users_org_external_id", "organization_id", "external_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    user_name: Mapped[str] = mapped_column(String(256))
+    user_name_norm: Mapped[str] = mapped_column(String(256))
+    external_id: Mapped[str | None] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    name_formatted: Mapped[str | None] = mapped_column(String(512))
+    name_family_name: Mapped[str | None] = mapped_column(String(256))
+    name_given_name: Mapped[str | None] = mapped_column(String(256))
+    name_middle_name: Mapped[str | None] = mapped_column(String(256))
+    name_honorific_prefix: Mapped[str | None] = mapped_column(String(64))
+    name_honorific_suffix: Mapped[str | None] = mapped_column(String(64))
+    display_name: Mapped[str | None] = mapped_column(String(256))
+    nick_name: Mapped[str | None] = mapped_column(String(256))
+    profile_url: Mapped[str | None] = mapped_column(String(1024))
+    title: Mapped[str | None] = mapped_column(String(256))
+    user_type: Mapped[str | None] = mapped_column(String(64))
+    preferred_language: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str | None] = mapped_column(String(64))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+
+    # urn:ietf:params:scim:schemas:extension:enterprise:2.0:User
+    employee_number: Mapped[str | None] = mapped_column(String(128))
+    cost_center: Mapped[str | None] = mapped_column(String(128))
+    organization_name: Mapped[str | None] = mapped_column(String(256))
+    division: Mapped[str | None] = mapped_column(String(256))
+    department: Mapped[str | None] = mapped_column(String(256))
+    manager_value: Mapped[str | None] = mapped_column(String(256))
+    manager_ref: Mapped[str | None] = mapped_column(String(1024))
+    manager_display_name: Mapped[str | None] = mapped_column(String(256))
+
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_modified_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    #: Set by DELETE: the account is kept for audit but gone from the SCIM API.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    values: Mapped[list[UserValue]] = relationship(
+        back_populates="user",
+        cascade="all, delete-orphan",
+        order_by="(UserValue.attribute, UserValue.position)",
+    )
+
+
+class UserValue(db.Model):
+    """One element of a multi-valued User attribute (emails, phoneNumbers, ims, photos,
+    addresses, entitlements, roles, x509Certificates).
+
+    One table for all of them keeps filters uniform: ``emails.value eq "x"`` compiles to an
+    EXISTS over rows with ``attribute = 'emails'``.
+    """
+
+    __tablename__ = "user_values"
+    __table_args__ = (
+        Index("ix_user_values_user_attr", "user_id", "attribute"),
+        Index("ix_user_values_org_attr_value", "organization_id", "attribute", "value_norm"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    attribute: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    value: Mapped[str | None] = mapped_column(Text)
+    #: Lower-cased value, for case-insensitive filters that can use an index.
+    value_norm: Mapped[str | None] = mapped_column(String(512))
+    display: Mapped[str | None] = mapped_column(String(512))
+    type: Mapped[str | None] = mapped_column(String(64))
+    primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    # addresses only
+    formatted: Mapped[str | None] = mapped_column(String(1024))
+    street_address: Mapped[str | None] = mapped_column(String(512))
+    locality: Mapped[str | None] = mapped_column(String(256))
+    region: Mapped[str | None] = mapped_column(String(256))
+    postal_code: Mapped[str | None] = mapped_column(String(64))
+    country: Mapped[str | None] = mapped_column(String(64))
+
+    user: Mapped[User] = relationship(back_populates="values")
+
+
+class Group(db.Model):
+    """A SCIM Group (RFC 7643 §4.2). Members live in ``group_members``, never loaded whole
+    to change one of them."""
+
+    __tablename__ = "groups"
+    __table_args__ = (
+        Index("uq_groups_org_display_name", "organization_id", "display_name_norm", unique=True),
+        Index("ix_groups_org_created", "organization_id", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    display_name: Mapped[str] = mapped_column(String(256))
+    display_name_norm: Mapped[str] = mapped_column(String(256))
+    external_id: Mapped[str | None] = mapped_column(String(256))
+    #: Willow role granted to the group's active members (group-based access control).
+    role: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_modified_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class GroupMember(db.Model):
+    __tablename__ = "group_members"
+    __table_args__ = (
+        UniqueConstraint("group_id", "user_id"),
+        Index("ix_group_members_user", "user_id", "group_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ScimRequestLog(db.Model):
+    """One row per request under /scim, written in its own transaction after the response.
+
+    Bodies are stored redacted and size-capped; ``changes`` and ``notes`` explain what the
+    request did (attribute before → after, members added/removed) and how the IdP's dialect
+    was normalised.
+    """
+
+    __tablename__ = "scim_request_logs"
+    __table_args__ = (
+        Index("ix_scim_logs_org_time", "organization_id", "created_at", "id"),
+        Index("ix_scim_logs_org_resource", "organization_id", "resource_id", "created_at"),
+        Index("ix_scim_logs_org_fingerprint", "organization_id", "fingerprint", "created_at"),
+        Index("ix_scim_logs_time", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: Null only when the request named no known token.
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"))
+    token_name: Mapped[str | None] = mapped_column(String(200))
+    request_id: Mapped[str] = mapped_column(String(32))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(2048))
+    query_string: Mapped[str | None] = mapped_column(Text)
+    #: User, Group, Config or Schema (None for unknown routes).
+    resource_type: Mapped[str | None] = mapped_column(String(16))
+    resource_id: Mapped[str | None] = mapped_column(String(64))
+    #: userName / displayName the request concerned, for search and display.
+    resource_label: Mapped[str | None] = mapped_column(String(256))
+    operation: Mapped[str | None] = mapped_column(String(32))
+    status_code: Mapped[int] = mapped_column(Integer)
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    request_headers: Mapped[dict | None] = mapped_column(JSON)
+    request_body: Mapped[str | None] = mapped_column(Text)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    error_detail: Mapped[str | None] = mapped_column(Text)
+    warnings: Mapped[list | None] = mapped_column(JSON)
+    changes: Mapped[list | None] = mapped_column(JSON)
+    notes: Mapped[list | None] = mapped_column(JSON)
+    #: Hash of (token, method, path, status, error) for spotting an IdP retrying a failure.
+    fingerprint: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,1 @@
+"""The monitor console: the SCIM request log."""

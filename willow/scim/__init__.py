@@ -1,0 +1,1 @@
+"""The SCIM 2.0 protocol (RFC 7643 / RFC 7644) under /scim/v2."""

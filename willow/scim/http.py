@@ -1,0 +1,88 @@
+"""HTTP plumbing for SCIM views: reading bodies, building responses, ETags, base URLs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response
+from flask import current_app
+from flask import request
+
+from .errors import InvalidSyntax
+from .errors import PreconditionFailed
+from .errors import UnsupportedMediaType
+
+SCIM_MEDIA_TYPE = "application/scim+json"
+
+
+def request_json() -> Any:
+    """The request body as JSON. Accepts application/scim+json and application/json
+    (Okta's spec test posts the latter) and a missing Content-Type; anything else is 415."""
+    mimetype = request.mimetype or ""
+    if mimetype and not (mimetype == "application/json" or mimetype.endswith("+json")):
+        raise UnsupportedMediaType()
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise InvalidSyntax("The request body is empty; a JSON object is required.")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidSyntax("The request body is not valid JSON.") from None
+
+
+def request_object() -> dict:
+    body = request_json()
+    if not isinstance(body, dict):
+        raise InvalidSyntax("The request body must be a JSON object.")
+    return body
+
+
+def scim_response(
+    payload: Any,
+    status: int = 200,
+    *,
+    version: int | None = None,
+    location: str | None = None,
+) -> Response:
+    body = "" if payload is None else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    rv = Response(body, status=status, mimetype=SCIM_MEDIA_TYPE)
+    if payload is None:
+        rv.headers.remove("Content-Type")
+    if version is not None:
+        rv.headers["ETag"] = etag(version)
+    if location:
+        rv.headers["Location"] = location
+    return rv
+
+
+def etag(version: int) -> str:
+    return f'W/"{version}"'
+
+
+def check_if_match(current_version: int) -> None:
+    """RFC 7644 §3.14: a stale If-Match on PUT/PATCH/DELETE is 412 Precondition Failed."""
+    header = request.headers.get("If-Match")
+    if not header:
+        return
+    wanted = [tag.strip() for tag in header.split(",")]
+    if "*" in wanted:
+        return
+    current = str(current_version)
+    for tag in wanted:
+        value = tag[2:] if tag.startswith("W/") else tag
+        if value.strip('"') == current:
+            return
+    raise PreconditionFailed()
+
+
+def base_url() -> str:
+    """The SCIM base URL the client sees: WILLOW_PUBLIC_URL behind a proxy, else the request's."""
+    public = current_app.config.get("WILLOW_PUBLIC_URL")
+    root = public.rstrip("/") if public else request.url_root.rstrip("/")
+    return root + "/scim/v2"
+
+
+def resource_location(resource_type: str, resource_id: str) -> str:
+    collection = "Users" if resource_type == "User" else "Groups"
+    return f"{base_url()}/{collection}/{resource_id}"
