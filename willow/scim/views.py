@@ -6,6 +6,7 @@ the blueprint complete before the factory registers it.
 
 from __future__ import annotations
 
+from . import discovery_views  # noqa: F401
 from . import root_views  # noqa: F401
 from .blueprint import bp
 
