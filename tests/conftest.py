@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
+from werkzeug.security import generate_password_hash
 
 from config import TestingConfig
 from willow import create_app
 from willow.auth import create_token
 from willow.extensions import db
+from willow.models import ConsoleUser
 from willow.models import Organization
 
 POSTGRES_URL = os.environ.get("WILLOW_TEST_POSTGRES_URL", "").strip()
@@ -203,3 +205,65 @@ class ScimActions:
 @pytest.fixture
 def scim(client, token) -> ScimActions:
     return ScimActions(client, token)
+
+
+ADMIN_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def make_admin(app):
+    """Create a console user (default: an admin of ``default``); returns the email.
+
+    Hashes use one PBKDF2 round: sign-in checks any Werkzeug hash, and the tests would
+    otherwise spend most of their time in scrypt.
+    """
+
+    def make(
+        email: str | None = None,
+        password: str = ADMIN_PASSWORD,
+        org_id: int | None = None,
+        role: str = "admin",
+    ) -> str:
+        email = email or f"admin-{uuid.uuid4().hex[:8]}@example.com"
+        with app.app_context():
+            if org_id is None:
+                org_id = db.session.scalars(
+                    sa.select(Organization.id).where(Organization.slug == "default")
+                ).one()
+            db.session.add(
+                ConsoleUser(
+                    organization_id=org_id,
+                    email=email.lower(),
+                    password_hash=generate_password_hash(password, method="pbkdf2:sha256:1"),
+                    role=role,
+                )
+            )
+            db.session.commit()
+        return email.lower()
+
+    return make
+
+
+class ConsoleActions:
+    """Console sign-in for tests (flaskr's AuthActions): ``console.login()`` signs in as an
+    admin of ``default``, created on first use."""
+
+    def __init__(self, client, make_admin):
+        self.client = client
+        self.make_admin = make_admin
+        self.default_email: str | None = None
+
+    def login(self, email: str | None = None, password: str = ADMIN_PASSWORD):
+        if email is None:
+            if self.default_email is None:
+                self.default_email = self.make_admin("admin@example.com")
+            email = self.default_email
+        return self.client.post("/admin/login", data={"email": email, "password": password})
+
+    def logout(self):
+        return self.client.post("/admin/logout")
+
+
+@pytest.fixture
+def console(client, make_admin) -> ConsoleActions:
+    return ConsoleActions(client, make_admin)

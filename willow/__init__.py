@@ -58,6 +58,13 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    register_console_auth(app)
+
+
+def register_console_auth(app: Flask) -> None:
+    from .console_auth import init_app
+
+    init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
