@@ -1,0 +1,419 @@
+"""SCIM Groups over the database, with membership changes applied as deltas.
+
+Adding or removing members inserts or deletes exactly those membership rows
+(``INSERT … ON CONFLICT DO NOTHING`` / ``DELETE … RETURNING``): the rest of the member
+list is never read or written, so the cost of a change does not grow with the group, and
+concurrent PATCHes from several threads or servers cannot lose each other's members.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import Group
+from ..models import GroupMember
+from ..models import User
+from ..models import utcnow
+from . import audit
+from .errors import InvalidValue
+from .errors import NotFound
+from .errors import Uniqueness
+from .filter import parse_filter
+from .filter_sql import compile_filter
+from .filter_sql import sort_key
+from .group_patch import AddMembers
+from .group_patch import ClearMembers
+from .group_patch import RemoveMembers
+from .group_patch import ReplaceMembers
+from .group_patch import SetAttribute
+from .group_patch import plan_group_patch
+from .http import resource_location
+from .listing import ListQuery
+from .normalize import normalize_resource
+from .render import Projection
+from .render import meta
+from .render import render_group
+
+#: How many member names the request log keeps per change (a full replace of a large
+#: group would otherwise store every member twice).
+AUDIT_MEMBER_LIMIT = 200
+#: Rows per statement for bulk membership inserts and id look-ups.
+CHUNK = 500
+
+
+@dataclass
+class GroupPage:
+    resources: list[dict[str, Any]]
+    total: int
+
+
+def get_group(organization_id: int, group_id: str, *, lock: bool = False) -> Group:
+    stmt = select(Group).where(Group.id == group_id, Group.organization_id == organization_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    group = db.session.scalars(stmt).first()
+    if group is None:
+        raise NotFound(f"Group {group_id!r} not found.")
+    return group
+
+
+def _ensure_unique_name(organization_id: int, name: str, except_id: str | None) -> None:
+    existing = db.session.scalars(
+        select(Group.id).where(
+            Group.organization_id == organization_id, Group.display_name_norm == name.lower()
+        )
+    ).first()
+    if existing is not None and existing != except_id:
+        raise Uniqueness(f"A group with displayName {name!r} already exists.")
+
+
+def _flush_unique(name: str) -> None:
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise Uniqueness(f"A group with displayName {name!r} already exists.") from None
+
+
+def _set_display_name(group: Group, name: Any) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidValue("'displayName' is required and must be a non-empty string.")
+    if len(name) > 256:
+        raise InvalidValue("'displayName' is longer than 256 characters.")
+    if name.lower() != group.display_name_norm:
+        _ensure_unique_name(group.organization_id, name, group.id)
+    if name != group.display_name:
+        audit.change("displayName", group.display_name, name)
+    group.display_name = name
+    group.display_name_norm = name.lower()
+
+
+def _set_external_id(group: Group, value: Any) -> None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidValue("'externalId' must be a string.")
+    if value is not None and len(value) > 256:
+        raise InvalidValue("'externalId' is longer than 256 characters.")
+    if value != group.external_id:
+        audit.change("externalId", group.external_id, value)
+    group.external_id = value
+
+
+def _member_ids(members: Iterable[dict[str, Any]]) -> list[str]:
+    ids: list[str] = []
+    seen: set[str] = set()
+    for member in members:
+        value = member.get("value")
+        if value not in seen:
+            seen.add(value)
+            ids.append(value)
+    return ids
+
+
+def _chunks(items: list[str]) -> Iterable[list[str]]:
+    for i in range(0, len(items), CHUNK):
+        yield items[i : i + CHUNK]
+
+
+def _known_users(organization_id: int, ids: list[str]) -> list[str]:
+    """The ids among ``ids`` that are live users of this organization, in the given order.
+    Unknown ids are reported as warnings on the request log, not as errors: IdPs do not
+    retry a 400, so one stale id must not fail the whole push."""
+    known: set[str] = set()
+    for chunk in _chunks(ids):
+        known.update(
+            db.session.scalars(
+                select(User.id).where(
+                    User.id.in_(chunk),
+                    User.organization_id == organization_id,
+                    User.deleted_at.is_(None),
+                )
+            )
+        )
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        shown = ", ".join(unknown[:20]) + (" …" if len(unknown) > 20 else "")
+        audit.warn(f"{len(unknown)} unknown member id(s) skipped: {shown}")
+        audit.note("unknown member ids skipped")
+    return [i for i in ids if i in known]
+
+
+def _insert_members(group: Group, user_ids: list[str]) -> list[str]:
+    """Insert memberships that do not exist yet; return the ids actually added."""
+    added: list[str] = []
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = utcnow()
+    for chunk in _chunks(user_ids):
+        stmt = (
+            insert(GroupMember)
+            .values(
+                [
+                    {
+                        "organization_id": group.organization_id,
+                        "group_id": group.id,
+                        "user_id": uid,
+                        "created_at": now,
+                    }
+                    for uid in chunk
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["group_id", "user_id"])
+            .returning(GroupMember.user_id)
+        )
+        added.extend(db.session.scalars(stmt))
+    return added
+
+
+def _delete_members(group: Group, user_ids: list[str] | None) -> list[str]:
+    """Delete the memberships of ``user_ids`` (all of them when None) and return the ids
+    actually removed."""
+    if user_ids is None:
+        stmt = delete(GroupMember).where(GroupMember.group_id == group.id)
+        return list(db.session.scalars(stmt.returning(GroupMember.user_id)))
+    removed: list[str] = []
+    for chunk in _chunks(user_ids):
+        stmt = delete(GroupMember).where(
+            GroupMember.group_id == group.id, GroupMember.user_id.in_(chunk)
+        )
+        removed.extend(db.session.scalars(stmt.returning(GroupMember.user_id)))
+    return removed
+
+
+def _labels(user_ids: list[str]) -> list[dict[str, Any]]:
+    shown = user_ids[:AUDIT_MEMBER_LIMIT]
+    names = (
+        dict(db.session.execute(select(User.id, User.user_name).where(User.id.in_(shown))).all())
+        if shown
+        else {}
+    )
+    rv = [{"value": uid, "display": names.get(uid)} for uid in shown]
+    if len(user_ids) > len(shown):
+        rv.append({"value": None, "display": f"… and {len(user_ids) - len(shown)} more"})
+    return rv
+
+
+class MembershipChange:
+    """Collects members added and removed over a request, for the log."""
+
+    def __init__(self) -> None:
+        self.added: list[str] = []
+        self.removed: list[str] = []
+
+    def add(self, ids: list[str]) -> None:
+        removed = set(ids) & set(self.removed)
+        self.removed = [i for i in self.removed if i not in removed]
+        self.added += [i for i in ids if i not in removed]
+
+    def remove(self, ids: list[str]) -> None:
+        added = set(ids) & set(self.added)
+        self.added = [i for i in self.added if i not in added]
+        self.removed += [i for i in ids if i not in added]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+    def record(self) -> None:
+        audit.members_changed(_labels(self.added), _labels(self.removed))
+
+
+def _replace_members(group: Group, ids: list[str], change: MembershipChange) -> None:
+    """Make the member list exactly ``ids``. A full replace is the one membership change
+    that has to read the current list; it is read as ids only and changed in chunks."""
+    known = _known_users(group.organization_id, ids)
+    current = set(
+        db.session.scalars(select(GroupMember.user_id).where(GroupMember.group_id == group.id))
+    )
+    wanted = set(known)
+    stale = [uid for uid in current if uid not in wanted]
+    for chunk in _chunks(stale):
+        change.remove(_delete_members(group, chunk))
+    change.add(_insert_members(group, [uid for uid in known if uid not in current]))
+
+
+def _touch(group: Group) -> None:
+    db.session.execute(
+        update(Group)
+        .where(Group.id == group.id)
+        .values(version=Group.version + 1, last_modified_at=utcnow())
+    )
+    db.session.refresh(group, ["version", "last_modified_at"])
+
+
+def _describe(group: Group, operation: str) -> None:
+    audit.describe(
+        resource_type="Group", resource_id=group.id, label=group.display_name, operation=operation
+    )
+
+
+def create_group(organization_id: int, body: dict[str, Any]) -> Group:
+    resource, notes = normalize_resource("Group", body)
+    for text in notes:
+        audit.note(text)
+    name = resource.get("displayName")
+    audit.describe(resource_type="Group", label=name, operation="create")
+    now = utcnow()
+    group = Group(
+        organization_id=organization_id,
+        display_name="",
+        display_name_norm="",
+        created_at=now,
+        last_modified_at=now,
+        version=1,
+    )
+    _set_display_name(group, name)
+    _set_external_id(group, resource.get("externalId"))
+    db.session.add(group)
+    _flush_unique(group.display_name)
+    _describe(group, "create")
+    change = MembershipChange()
+    ids = _member_ids(resource.get("members") or [])
+    if ids:
+        change.add(_insert_members(group, _known_users(organization_id, ids)))
+    change.record()
+    return group
+
+
+def replace_group(organization_id: int, group_id: str, body: dict[str, Any]) -> Group:
+    """PUT: displayName, externalId and the member list are replaced exactly."""
+    group = get_group(organization_id, group_id, lock=True)
+    _describe(group, "update")
+    resource, notes = normalize_resource("Group", body)
+    for text in notes:
+        audit.note(text)
+    _set_display_name(group, resource.get("displayName"))
+    _set_external_id(group, resource.get("externalId"))
+    change = MembershipChange()
+    _replace_members(group, _member_ids(resource.get("members") or []), change)
+    _flush_unique(group.display_name)
+    change.record()
+    _touch(group)
+    _describe(group, "membership" if change.changed and not audit.current().changes else "update")
+    return group
+
+
+def patch_group(organization_id: int, group_id: str, operations: list) -> Group:
+    """PATCH: the planned steps, in order, each as a delta (RFC 7644 §3.5.2)."""
+    group = get_group(organization_id, group_id, lock=True)
+    _describe(group, "update")
+    plan = plan_group_patch(group.id, operations)
+    for text in plan.notes:
+        audit.note(text)
+    change = MembershipChange()
+    attribute_changed = False
+    for step in plan.steps:
+        if isinstance(step, SetAttribute):
+            attribute_changed = True
+            if step.name == "displayName":
+                _set_display_name(group, step.value)
+            else:
+                _set_external_id(group, step.value)
+        elif isinstance(step, AddMembers):
+            change.add(_insert_members(group, _known_users(organization_id, list(step.ids))))
+        elif isinstance(step, RemoveMembers):
+            change.remove(_delete_members(group, list(step.ids)))
+        elif isinstance(step, ClearMembers):
+            change.remove(_delete_members(group, None))
+        elif isinstance(step, ReplaceMembers):
+            _replace_members(group, list(step.ids), change)
+    _flush_unique(group.display_name)
+    change.record()
+    _touch(group)
+    _describe(group, "membership" if change.changed and not attribute_changed else "update")
+    return group
+
+
+def delete_group(organization_id: int, group_id: str) -> None:
+    group = get_group(organization_id, group_id, lock=True)
+    _describe(group, "delete")
+    db.session.execute(delete(GroupMember).where(GroupMember.group_id == group.id))
+    db.session.execute(delete(Group).where(Group.id == group.id))
+    db.session.expunge(group)
+
+
+def group_members(group_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Members of several groups in one query, streamed from the cursor."""
+    rv: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    if not group_ids:
+        return rv
+    stmt = (
+        select(GroupMember.group_id, User.id, User.user_name, User.display_name)
+        .join(User, User.id == GroupMember.user_id)
+        .where(GroupMember.group_id.in_(group_ids))
+        .order_by(GroupMember.group_id, GroupMember.id)
+        .execution_options(yield_per=5000)
+    )
+    for group_id, user_id, user_name, display_name in db.session.execute(stmt):
+        rv[group_id].append(
+            {
+                "value": user_id,
+                "$ref": resource_location("User", user_id),
+                "display": display_name or user_name,
+                "type": "User",
+            }
+        )
+    return rv
+
+
+def represent(
+    group: Group,
+    projection: Projection | None = None,
+    *,
+    members: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    projection = projection or Projection("Group")
+    if members is None and projection.wants("members"):
+        members = group_members([group.id]).get(group.id, [])
+    rv = render_group(
+        group.id,
+        group.display_name,
+        group.external_id,
+        members if projection.wants("members") else None,
+        meta(
+            "Group",
+            group.created_at,
+            group.last_modified_at,
+            group.version,
+            resource_location("Group", group.id),
+        ),
+    )
+    return projection.apply(rv)
+
+
+def list_groups(organization_id: int, query: ListQuery) -> GroupPage:
+    conditions = [Group.organization_id == organization_id]
+    if query.filter:
+        conditions.append(compile_filter(parse_filter(query.filter), "Group"))
+    total = db.session.scalar(select(func.count()).select_from(Group).where(*conditions)) or 0
+    if query.count == 0 or total < query.start_index:
+        return GroupPage([], total)
+    order = []
+    if query.sort_by:
+        key = sort_key("Group", query.sort_by)
+        order.append(key.desc() if query.descending else key.asc())
+    order += [Group.created_at.asc(), Group.id.asc()]
+    groups = list(
+        db.session.scalars(
+            select(Group)
+            .where(*conditions)
+            .order_by(*order)
+            .offset(query.start_index - 1)
+            .limit(query.count)
+        )
+    )
+    projection = Projection("Group", query.attributes, query.excluded_attributes)
+    members = group_members([g.id for g in groups]) if projection.wants("members") else {}
+    resources = [represent(g, projection, members=members.get(g.id, [])) for g in groups]
+    return GroupPage(resources, total)

@@ -1,0 +1,89 @@
+"""List and search queries (RFC 7644 §3.4.2, §3.4.3): parameters, paging, ListResponse."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import InvalidValue
+from .schema import LIST_RESPONSE_SCHEMA
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    filter: str | None = None
+    #: 1-based; values below 1 are read as 1 (RFC 7644 §3.4.2.4).
+    start_index: int = 1
+    #: Resources per page after capping; 0 returns only totalResults.
+    count: int = 100
+    sort_by: str | None = None
+    descending: bool = False
+    attributes: tuple[str, ...] = ()
+    excluded_attributes: tuple[str, ...] = ()
+
+
+def _integer(name: str, raw: Any) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        raise InvalidValue(f"'{name}' must be an integer.")
+    if isinstance(raw, int):
+        return raw
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        raise InvalidValue(f"'{name}' must be an integer, got {raw!r}.") from None
+
+
+def _names(raw: Any, name: str) -> tuple[str, ...]:
+    if raw is None or raw == "":
+        return ()
+    if isinstance(raw, str):
+        raw = raw.split(",")
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        raise InvalidValue(f"'{name}' must be a list of attribute names.")
+    return tuple(n.strip() for n in raw if n.strip())
+
+
+def build_query(params: Mapping[str, Any], max_results: int) -> ListQuery:
+    """A ListQuery from query-string parameters or a SearchRequest body (same names).
+
+    Parameter names are matched case-insensitively. ``count`` above ``max_results`` is
+    capped (ServiceProviderConfig advertises the maximum); a negative count is read as 0.
+    """
+    lowered = {k.lower(): v for k, v in params.items()}
+    start = _integer("startIndex", lowered.get("startindex"))
+    count = _integer("count", lowered.get("count"))
+    order = lowered.get("sortorder")
+    if order is not None and not isinstance(order, str):
+        raise InvalidValue("'sortOrder' must be 'ascending' or 'descending'.")
+    order = (order or "ascending").strip().lower()
+    if order not in ("ascending", "descending"):
+        raise InvalidValue("'sortOrder' must be 'ascending' or 'descending'.")
+    filter_text = lowered.get("filter")
+    if filter_text is not None and not isinstance(filter_text, str):
+        raise InvalidValue("'filter' must be a string.")
+    sort_by = lowered.get("sortby")
+    if sort_by is not None and not isinstance(sort_by, str):
+        raise InvalidValue("'sortBy' must be an attribute name.")
+    return ListQuery(
+        filter=filter_text.strip() if filter_text and filter_text.strip() else None,
+        start_index=max(start or 1, 1),
+        count=max_results if count is None else min(max(count, 0), max_results),
+        sort_by=sort_by.strip() if sort_by and sort_by.strip() else None,
+        descending=order == "descending",
+        attributes=_names(lowered.get("attributes"), "attributes"),
+        excluded_attributes=_names(lowered.get("excludedattributes"), "excludedAttributes"),
+    )
+
+
+def list_response(resources: list[dict[str, Any]], total: int, start_index: int) -> dict[str, Any]:
+    """``itemsPerPage`` is the number of resources in this response (Okta checks it)."""
+    return {
+        "schemas": [LIST_RESPONSE_SCHEMA],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }
