@@ -1,8 +1,35 @@
-"""Console sign-in, sign-out and the login_required redirect."""
+"""Console sign-in: the form, sessions, no user enumeration, lockout, safe redirects."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from datetime import timedelta
+
 import pytest
+import sqlalchemy as sa
+
+from config import TestingConfig
+from willow import create_app
+from willow import models
+from willow.console_auth import SIGN_IN_FAILED
+from willow.console_auth import safe_next
+from willow.extensions import db
+from willow.models import ConsoleUser
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """A controllable ``willow.models.utcnow``: ``clock.now`` is the time, move it freely."""
+
+    class Clock:
+        now = datetime(2030, 1, 1, 12, 0, 0)
+
+        def advance(self, **kwargs) -> None:
+            self.now += timedelta(**kwargs)
+
+    c = Clock()
+    monkeypatch.setattr(models, "utcnow", lambda: c.now)
+    return c
 
 
 def test_login_page_has_labelled_email_and_password_fields(client):
@@ -11,7 +38,7 @@ def test_login_page_has_labelled_email_and_password_fields(client):
     assert '<label for="password">Password</label>' in html
 
 
-def test_login_with_right_password_signs_in_and_redirects_to_tokens(client, console):
+def test_login_with_right_password_signs_in_and_lands_on_tokens(client, console):
     rv = console.login()
     assert rv.status_code == 302
     assert rv.headers["Location"] == "/admin/"
@@ -20,21 +47,228 @@ def test_login_with_right_password_signs_in_and_redirects_to_tokens(client, cons
     assert "admin@example.com" in rv.get_data(as_text=True)
 
 
+def test_email_is_case_insensitive_and_trimmed(client, make_admin, console):
+    make_admin("Ops@Example.com")
+    rv = console.login("  OPS@example.COM ")
+    assert rv.status_code == 302
+
+
+def test_signed_in_visit_to_login_page_goes_to_console(client, console):
+    console.login()
+    rv = client.get("/admin/login")
+    assert rv.status_code == 302
+    assert rv.headers["Location"] == "/admin/"
+
+
 def test_logout_ends_the_session(client, console):
     console.login()
     rv = console.logout()
     assert rv.status_code == 302
+    assert rv.headers["Location"] == "/admin/login"
+    assert client.get("/admin/tokens").status_code == 302
+
+
+def test_logout_is_post_only(client, console):
+    console.login()
+    assert client.get("/admin/logout").status_code == 405
+    assert client.get("/admin/tokens").status_code == 200
+
+
+def test_login_clears_the_previous_session(client, console):
+    """Session fixation: nothing planted before sign-in survives it."""
+    with client.session_transaction() as sess:
+        sess["planted"] = "by an attacker"
+    console.login()
+    with client.session_transaction() as sess:
+        assert "planted" not in sess
+        assert isinstance(sess["console_user_id"], int)
+
+
+def test_session_for_a_deleted_console_user_is_anonymous(app, client, console):
+    console.login()
+    with app.app_context():
+        db.session.execute(sa.delete(ConsoleUser))
+        db.session.commit()
     assert client.get("/admin/tokens").status_code == 302
 
 
 @pytest.mark.parametrize(
-    ("path", "expected"),
+    ("email", "password"),
     [
-        ("/admin/tokens", "/admin/login?next=/admin/tokens"),
-        ("/admin/", "/admin/login?next=/admin/"),
+        ("admin@example.com", "wrong password"),
+        ("nobody@example.com", "correct horse battery staple"),
+        ("nobody@example.com", "wrong password"),
     ],
 )
-def test_anonymous_visitor_is_sent_to_sign_in_with_next(client, path, expected):
-    rv = client.get(path)
-    assert rv.status_code == 302
-    assert rv.headers["Location"] == expected
+def test_failed_sign_in_says_the_same_thing_whatever_was_wrong(client, console, email, password):
+    console.login()  # creates the known account
+    console.logout()
+    rv = console.login(email, password)
+    assert rv.status_code == 401
+    html = rv.get_data(as_text=True)
+    assert SIGN_IN_FAILED in html
+    assert "unknown" not in html.lower()
+    with client.session_transaction() as sess:
+        assert "console_user_id" not in sess
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"email": "", "password": "x"}, "This field is required."),
+        ({"email": "admin@example.com", "password": ""}, "This field is required."),
+    ],
+)
+def test_login_form_requires_both_fields(client, data, message):
+    rv = client.post("/admin/login", data=data)
+    assert message in rv.get_data(as_text=True)
+
+
+def _failures(app, email: str) -> tuple[int, datetime | None]:
+    with app.app_context():
+        user = db.session.scalars(sa.select(ConsoleUser).where(ConsoleUser.email == email)).one()
+        return user.failed_login_count, user.locked_until
+
+
+def test_five_failures_lock_the_account_even_against_the_right_password(app, console, clock):
+    email = console.make_admin("locked@example.com")
+    for _ in range(5):
+        assert console.login(email, "wrong").status_code == 401
+    assert _failures(app, email) == (5, clock.now + timedelta(minutes=15))
+    rv = console.login(email)
+    assert rv.status_code == 401
+    assert SIGN_IN_FAILED in rv.get_data(as_text=True)
+
+
+def test_lock_ends_after_fifteen_minutes(console, clock):
+    email = console.make_admin("locked@example.com")
+    for _ in range(5):
+        console.login(email, "wrong")
+    clock.advance(minutes=14, seconds=59)
+    assert console.login(email).status_code == 401
+    clock.advance(seconds=1)
+    assert console.login(email).status_code == 302
+
+
+def test_attempts_during_the_lock_do_not_extend_it(app, console, clock):
+    email = console.make_admin("locked@example.com")
+    for _ in range(5):
+        console.login(email, "wrong")
+    _, locked_until = _failures(app, email)
+    clock.advance(minutes=10)
+    console.login(email, "wrong")
+    assert _failures(app, email) == (5, locked_until)
+
+
+def test_failures_spread_over_more_than_the_window_do_not_lock(console, clock):
+    email = console.make_admin("slow@example.com")
+    for _ in range(4):
+        console.login(email, "wrong")
+    clock.advance(minutes=15)
+    console.login(email, "wrong")
+    assert console.login(email).status_code == 302
+
+
+def test_successful_sign_in_resets_the_failure_count(app, console, clock):
+    email = console.make_admin("ok@example.com")
+    for _ in range(4):
+        console.login(email, "wrong")
+    assert console.login(email).status_code == 302
+    console.logout()
+    assert _failures(app, email) == (0, None)
+    for _ in range(4):
+        console.login(email, "wrong")
+    assert console.login(email).status_code == 302
+
+
+def test_lockout_is_per_account(console, clock):
+    victim = console.make_admin("victim@example.com")
+    other = console.make_admin("other@example.com")
+    for _ in range(5):
+        console.login(victim, "wrong")
+    assert console.login(other).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/admin/tokens", "/admin/tokens"),
+        ("/admin/directory/users?q=ann&page=2", "/admin/directory/users?q=ann&page=2"),
+        ("https://evil.example/", None),
+        ("//evil.example/", None),
+        ("/\\evil.example/", None),
+        ("/\t/evil.example/", None),
+        ("javascript:alert(1)", None),
+        ("admin/tokens", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_safe_next_accepts_only_local_paths(target, expected):
+    assert safe_next(target) == expected
+
+
+@pytest.mark.parametrize(
+    ("target", "location"),
+    [
+        ("/admin/tokens?x=1", "/admin/tokens?x=1"),
+        ("https://evil.example/", "/admin/"),
+        ("//evil.example", "/admin/"),
+    ],
+)
+def test_sign_in_returns_to_next_only_when_it_is_local(client, console, target, location):
+    console.make_admin("admin@example.com")
+    rv = client.post(
+        "/admin/login",
+        data={
+            "email": "admin@example.com",
+            "password": "correct horse battery staple",
+            "next": target,
+        },
+    )
+    assert rv.headers["Location"] == location
+
+
+def test_login_page_carries_a_safe_next_into_the_form(client):
+    html = client.get("/admin/login?next=/admin/tokens").get_data(as_text=True)
+    assert 'name="next" type="hidden" value="/admin/tokens"' in html
+    html = client.get("/admin/login?next=https://evil.example/").get_data(as_text=True)
+    assert "evil.example" not in html
+
+
+def _session_cookie(rv) -> str:
+    cookies = [c for c in rv.headers.getlist("Set-Cookie") if c.startswith("session=")]
+    assert len(cookies) == 1
+    return cookies[0]
+
+
+def test_session_cookie_is_httponly_and_samesite_lax_and_not_secure_over_http(client, console):
+    cookie = _session_cookie(console.login())
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
+
+
+def test_session_cookie_is_secure_when_the_request_came_over_https(client, console):
+    console.make_admin("admin@example.com")
+    rv = client.post(
+        "/admin/login",
+        data={"email": "admin@example.com", "password": "correct horse battery staple"},
+        base_url="https://willow.example",
+    )
+    assert "Secure" in _session_cookie(rv)
+
+
+def test_session_cookie_is_secure_when_the_public_url_is_https(database_url, make_admin):
+    app = create_app(
+        TestingConfig,
+        {"SQLALCHEMY_DATABASE_URI": database_url, "WILLOW_PUBLIC_URL": "https://willow.example"},
+    )
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    email = make_admin()
+    rv = app.test_client().post(
+        "/admin/login", data={"email": email, "password": "correct horse battery staple"}
+    )
+    assert "Secure" in _session_cookie(rv)
+    with app.app_context():
+        db.engine.dispose()
