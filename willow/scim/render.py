@@ -89,22 +89,25 @@ class Projection:
         excluded: Iterable[str] | None = None,
     ):
         self.resource_type = resource_type
+        #: Whether ``attributes`` was given at all: naming only unknown attributes still
+        #: asks for the minimal representation, not the default one.
+        self.selective = any(a.strip() for a in attributes or ())
         self.include = _resolve(resource_type, attributes)
         self.exclude = _resolve(resource_type, excluded)
 
     @property
     def is_default(self) -> bool:
-        return not self.include and not self.exclude
+        return not self.selective and not self.exclude
 
     def wants(self, attribute: str) -> bool:
         """Whether top-level ``attribute`` (canonical name) can appear in the output, so
         callers can skip loading it (e.g. group members)."""
-        if self.include:
+        if self.selective:
             return any(top == attribute for top, _ in self.include)
         return (attribute, None) not in self.exclude
 
     def apply(self, rv: dict[str, Any]) -> dict[str, Any]:
-        if self.include:
+        if self.selective:
             out: dict[str, Any] = {}
             for key in ("schemas", "id"):
                 if key in rv:
