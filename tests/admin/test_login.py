@@ -10,26 +10,10 @@ import sqlalchemy as sa
 
 from config import TestingConfig
 from willow import create_app
-from willow import models
 from willow.console_auth import SIGN_IN_FAILED
 from willow.console_auth import safe_next
 from willow.extensions import db
 from willow.models import ConsoleUser
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """A controllable ``willow.models.utcnow``: ``clock.now`` is the time, move it freely."""
-
-    class Clock:
-        now = datetime(2030, 1, 1, 12, 0, 0)
-
-        def advance(self, **kwargs) -> None:
-            self.now += timedelta(**kwargs)
-
-    c = Clock()
-    monkeypatch.setattr(models, "utcnow", lambda: c.now)
-    return c
 
 
 def test_login_page_has_labelled_email_and_password_fields(client):

@@ -2,15 +2,63 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+
 from flask_wtf import FlaskForm
+from wtforms import DateField
 from wtforms import EmailField
 from wtforms import HiddenField
 from wtforms import PasswordField
+from wtforms import SelectMultipleField
+from wtforms import StringField
+from wtforms import ValidationError
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
+from wtforms.validators import Optional
+from wtforms.widgets import CheckboxInput
+from wtforms.widgets import ListWidget
+
+from .. import models
+from ..auth import SCOPES
 
 
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
     next = HiddenField()
+
+
+def _scope_choices() -> list[tuple[str, str]]:
+    return list(SCOPES.items())
+
+
+class CreateTokenForm(FlaskForm):
+    name = StringField(
+        "Token Name",
+        validators=[DataRequired(), Length(max=200)],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+    )
+    scopes = SelectMultipleField(
+        "Permissions",
+        choices=_scope_choices,
+        validators=[DataRequired("Choose at least one permission.")],
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+    )
+    expires_on = DateField("Expires after (UTC)", validators=[Optional()])
+
+    def validate_expires_on(self, field: DateField) -> None:
+        if field.data is not None and field.data < models.utcnow().date():
+            raise ValidationError("The expiry date must be today or later.")
+
+    def expires_at(self) -> datetime | None:
+        """The token is valid through the whole chosen day (UTC)."""
+        if self.expires_on.data is None:
+            return None
+        return datetime.combine(self.expires_on.data + timedelta(days=1), time.min)
+
+
+class ConfirmForm(FlaskForm):
+    """A CSRF token and a submit button: for actions confirmed on their own page."""
