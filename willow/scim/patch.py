@@ -1,0 +1,456 @@
+"""PATCH for Users (RFC 7644 §3.5.2), applied to the canonical resource dict.
+
+Pure: the caller loads the user as its canonical dict (``willow.scim.user_mapping``),
+calls :func:`apply_patch` and writes the result back. Operations apply in order and all
+or nothing: any error raises before a result exists. Values are checked and
+canonicalised by ``willow.scim.normalize``, so a PATCH can store nothing that a PUT could
+not, and the result is validated as a whole at the end (``userName`` required, one
+``primary`` per attribute).
+
+Choices where the RFC or the IdPs leave room:
+
+* Without a path, each key of the value object is itself a path: ``active``,
+  ``name.givenName``, ``urn:…:enterprise:2.0:User:employeeNumber``, or a schema URN
+  whose object holds that schema's attributes (Entra, RFC 7644 §3.5.2.1/§3.5.2.3). Every
+  other attribute is left alone; a no-path replace never means "replace the user".
+* A complex single-valued attribute (``name``, ``manager``) is merged by both add and
+  replace: sub-attributes not in the value are left unchanged (RFC 7644 §3.5.2.3).
+* A value-filter path that matches no element (``emails[type eq "work"].value``) creates
+  the element for add and replace, from the filter's ``eq`` conditions plus the value:
+  Entra sends ``Replace`` for values that do not exist yet. RFC 7644 §3.5.2.3 would
+  answer ``noTarget``; that is kept for filters that are not ``eq`` conditions joined by
+  ``and``, since no element can be built from them.
+* Remove is idempotent: a filter or value list that matches nothing, or an attribute
+  that has no value, changes nothing and is noted (RFC 7644 §3.5.2.2 does not require
+  ``noTarget`` there, and IdPs retry removes that already happened).
+* ``remove`` of a multi-valued attribute with a value list (Entra's shape) removes only
+  the elements that have every sub-attribute given in one of the listed values.
+* ``add`` to a multi-valued attribute skips an element that an existing one already
+  contains (IdPs re-send what they added), and setting ``primary: true`` on one element
+  clears it on the others (RFC 7644 §3.5.2).
+* ``id`` equal to the resource's id, ``meta``, ``groups`` and ``schemas`` are ignored
+  with a note; ``password`` is discarded with a note; a different ``id`` and the removal
+  of ``userName`` are ``mutability`` errors. An unknown core attribute is
+  ``invalidPath``; an unknown extension is ignored with a note.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .errors import InvalidPath
+from .errors import InvalidValue
+from .errors import Mutability
+from .errors import NoTarget
+from .filter import And
+from .filter import Compare
+from .filter import Filter
+from .filter import Not
+from .filter import Or
+from .filter import PatchPath
+from .filter import ValuePath
+from .filter import matches
+from .filter import operands
+from .filter import parse_patch_path
+from .messages import PatchOperation
+from .normalize import add_note
+from .normalize import check_primary
+from .normalize import find_schema_attribute
+from .normalize import normalize_resource
+from .normalize import normalize_single
+from .normalize import normalize_value
+from .schema import RESOURCE_SCHEMAS
+from .schema import Attribute
+from .schema import Schema
+from .schema import schema_by_urn
+from .schema import split_urn
+
+
+def apply_patch(
+    resource_type: str,
+    resource: dict,
+    operations: list[PatchOperation],
+    *,
+    resource_id: str,
+) -> tuple[dict, list[str]]:
+    """Apply PATCH operations to a canonical resource dict (RFC 7644 §3.5.2).
+
+    Returns the new canonical dict and notes for the request log; ``resource`` is not
+    modified. Raises a ``ScimError`` (``invalidPath``, ``noTarget``, ``mutability``,
+    ``invalidValue``) if any operation cannot be applied, and then nothing is applied.
+    """
+    patcher = _Patcher(resource_type, copy.deepcopy(resource), resource_id)
+    for operation in operations:
+        patcher.apply(operation)
+    rv, _ = normalize_resource(resource_type, patcher.doc)
+    return rv, patcher.notes
+
+
+class _Patcher:
+    def __init__(self, resource_type: str, doc: dict, resource_id: str):
+        self.resource_type = resource_type
+        self.core, self.extensions = RESOURCE_SCHEMAS[resource_type]
+        self.doc = doc
+        self.resource_id = resource_id
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        add_note(self.notes, text)
+
+    # --- operations -------------------------------------------------------------------
+
+    def apply(self, operation: PatchOperation) -> None:
+        op, value = operation.op, operation.value
+        if operation.path is None:
+            self.apply_without_path(op, value)
+            return
+        if op == "replace" and value is None:
+            # RFC 7644 §3.5.2: null and unassigned are the same state.
+            self.note(f"replace of {operation.path} with null read as remove")
+            op = "remove"
+        self.apply_path(op, operation.path, value, value_given=operation.value is not None)
+
+    def apply_without_path(self, op: str, value: Any) -> None:
+        """RFC 7644 §3.5.2.1/§3.5.2.3: the value holds the attributes to add or replace."""
+        if op == "remove":
+            raise NoTarget("A remove operation needs a path (RFC 7644 §3.5.2.2).")
+        if not isinstance(value, dict):
+            raise InvalidValue(f"Without a path, the {op} value must be an object of attributes.")
+        if value:
+            self.note(f"no-path {op} read as {op} of {', '.join(value)}")
+        for key, item in value.items():
+            if key.lower() == "schemas":
+                self.note("schemas in a patch value ignored")
+                continue
+            schema, rest = split_urn(key, self.resource_type)
+            if schema is not None and not rest:
+                self.apply_schema_object(op, schema, item)
+                continue
+            if op == "replace" and item is None:
+                self.apply_path("remove", key, None, value_given=False)
+            else:
+                self.apply_path(op, key, item, value_given=True)
+
+    def apply_schema_object(self, op: str, schema: Schema, value: Any) -> None:
+        """A schema URN as the target: its attributes, given as one object."""
+        if op == "add" and value is None:
+            self.note(f"add of {schema.id} with null ignored")
+            return
+        if op == "remove" or value is None:
+            if schema is self.core:
+                raise Mutability("The core schema's attributes cannot be removed as a whole.")
+            if self.doc.pop(schema.id, None) is None:
+                self.note(f"{schema.id} had no value to remove")
+            return
+        if not isinstance(value, dict):
+            raise InvalidValue(f"'{schema.id}' must be an object of {schema.name} attributes.")
+        for key, item in value.items():
+            path = key if schema is self.core else f"{schema.id}:{key}"
+            if op == "replace" and item is None:
+                self.apply_path("remove", path, None, value_given=False)
+            else:
+                self.apply_path(op, path, item, value_given=True)
+
+    def apply_path(self, op: str, text: str, value: Any, *, value_given: bool) -> None:
+        path = parse_patch_path(text)
+        if path.uri is None and path.attr.lower() == "schemas":
+            self.note("schemas in a patch path ignored")
+            return
+        schema = self.core
+        if path.uri is not None:
+            found = schema_by_urn(path.uri)
+            if found is None or found not in (self.core, *self.extensions):
+                self.note(f"unknown extension {path.uri} ignored")
+                return
+            schema = found
+            if not path.attr:
+                self.apply_schema_object(op, schema, value)
+                return
+        attr = find_schema_attribute(schema, self.core, path.attr)
+        if attr is None:
+            raise InvalidPath(f"{text!r} does not name an attribute of a {self.resource_type}.")
+        label = attr.name if schema is self.core else f"{schema.id}:{attr.name}"
+        if attr.name == "id":
+            self.check_id(op, path, value)
+            return
+        if attr.name == "password":
+            self.note("password discarded")
+            return
+        if attr.mutability == "readOnly":
+            self.note(f"read-only attribute {attr.name} ignored")
+            return
+        if op == "add" and value is None:
+            self.note(f"add of {label} with null ignored")
+            return
+        target = _Target(self, schema, attr, label)
+        if attr.multi_valued:
+            self.apply_multi(op, target, path, value, value_given=value_given)
+        else:
+            if path.value_filter is not None:
+                raise InvalidPath(f"{label} is single-valued; a value filter does not apply.")
+            self.apply_single(op, target, path.sub_attr, value)
+
+    def check_id(self, op: str, path: PatchPath, value: Any) -> None:
+        if op != "remove" and path.sub_attr is None and value == self.resource_id:
+            self.note("id equal to the resource's id ignored")
+            return
+        raise Mutability("'id' is assigned by the server and cannot be changed.")
+
+    # --- single-valued ----------------------------------------------------------------
+
+    def apply_single(self, op: str, target: _Target, sub_name: str | None, value: Any) -> None:
+        attr, label = target.attr, target.label
+        if sub_name is not None:
+            sub = _sub_attribute(attr, sub_name, label)
+            sub_label = f"{label}.{sub.name}"
+            current = target.get() or {}
+            if op == "remove":
+                if sub.name not in current:
+                    self.note(f"{sub_label} had no value to remove")
+                    return
+                current.pop(sub.name)
+            else:
+                current[sub.name] = normalize_single(sub, value, label=sub_label, notes=self.notes)
+            target.set(current)
+            return
+        if op == "remove":
+            if attr.required:
+                raise Mutability(f"'{label}' is required and cannot be removed.")
+            if target.get() is None:
+                self.note(f"{label} had no value to remove")
+            target.set(None)
+            return
+        new = normalize_value(attr, value, label=label, notes=self.notes)
+        if new is None:
+            return  # an empty object: nothing to add or replace
+        if attr.type == "complex":
+            # RFC 7644 §3.5.2.3: sub-attributes not in the value are left unchanged.
+            new = {**(target.get() or {}), **new}
+        target.set(new)
+
+    # --- multi-valued -----------------------------------------------------------------
+
+    def apply_multi(
+        self, op: str, target: _Target, path: PatchPath, value: Any, *, value_given: bool
+    ) -> None:
+        attr, label = target.attr, target.label
+        sub = _sub_attribute(attr, path.sub_attr, label) if path.sub_attr is not None else None
+        if path.value_filter is not None:
+            _check_filter(attr, path.value_filter, label)
+        items: list[dict] = list(target.get() or [])
+        touched: list[dict] = []
+
+        if path.value_filter is None and sub is None:
+            if op == "remove":
+                items = self.remove_elements(attr, items, value, label, value_given)
+            else:
+                new = normalize_value(attr, value, label=label, notes=self.notes) or []
+                if op == "replace":
+                    items = new
+                else:
+                    new = self.not_yet_present(new, items, label)
+                    items = items + new
+                touched = new
+        else:
+            selected = [
+                e
+                for e in items
+                if path.value_filter is None or matches(path.value_filter, e, _case_exact(attr))
+            ]
+            if op == "remove":
+                items = self.remove_selected(items, selected, sub, label)
+            elif sub is not None:
+                sub_value = normalize_single(
+                    sub, value, label=f"{label}.{sub.name}", notes=self.notes
+                )
+                if not selected:
+                    created = self.create_element(attr, path, label, {sub.name: value})
+                    items.append(created)
+                    selected = [created]
+                for element in selected:
+                    element[sub.name] = sub_value
+                touched = selected
+            else:
+                element_value = normalize_single(attr, value, label=label, notes=self.notes)
+                if not selected:
+                    created = self.create_element(attr, path, label, value)
+                    items.append(created)
+                    touched = [created]
+                else:
+                    for element in selected:
+                        if op == "replace":
+                            # RFC 7644 §3.5.2.3: all matching record values are replaced.
+                            element.clear()
+                        element.update(copy.deepcopy(element_value or {}))
+                    touched = selected
+        self.settle_primary(items, touched, label)
+        target.set(items or None)
+
+    def not_yet_present(self, new: list[dict], items: list[dict], label: str) -> list[dict]:
+        """The added elements that no existing one already contains exactly."""
+        rv: list[dict] = []
+        for element in new:
+            if any(all(e.get(k) == v for k, v in element.items()) for e in items + rv):
+                self.note(f"{label} value already present; not added twice")
+            else:
+                rv.append(element)
+        return rv
+
+    def remove_elements(
+        self, attr: Attribute, items: list[dict], value: Any, label: str, value_given: bool
+    ) -> list[dict]:
+        """Remove all values, or with a value list (Entra), only the listed ones."""
+        if not value_given:
+            if not items:
+                self.note(f"{label} had no value to remove")
+            return []
+        listed = normalize_value(attr, value, label=label, notes=self.notes) or []
+        kept = [e for e in items if not any(_has_all(e, t, attr) for t in listed)]
+        if len(kept) == len(items):
+            self.note(f"no {label} value matched the values to remove")
+        return kept
+
+    def remove_selected(
+        self, items: list[dict], selected: list[dict], sub: Attribute | None, label: str
+    ) -> list[dict]:
+        if not selected:
+            self.note(f"no {label} value matched the path; nothing removed")
+            return items
+        if sub is None:
+            return [e for e in items if not any(e is s for s in selected)]
+        for element in selected:
+            element.pop(sub.name, None)
+        return [e for e in items if e]
+
+    def create_element(self, attr: Attribute, path: PatchPath, label: str, value: Any) -> dict:
+        """The element a value-filter path names, built from its ``eq`` conditions."""
+        if not isinstance(value, dict):
+            raise InvalidValue(f"'{label}' values must be objects.")
+        conditions = _eq_conditions(path.value_filter) if path.value_filter else {}
+        if conditions is None:
+            raise NoTarget(
+                f"No {label} value matches the filter, and one cannot be created from it: "
+                "only eq conditions joined by 'and' describe a new value."
+            )
+        element = normalize_single(attr, {**conditions, **value}, label=label, notes=self.notes)
+        self.note(f"{label} value created from the path filter")
+        return element or {}
+
+    def settle_primary(self, items: list[dict], touched: list[dict], label: str) -> None:
+        """RFC 7644 §3.5.2: setting primary on one value clears it on the others."""
+        check_primary([e for e in touched if e in items], label)
+        new = [e for e in touched if e.get("primary") is True]
+        if not new:
+            return
+        for element in items:
+            if element.get("primary") is True and not any(element is n for n in new):
+                element.pop("primary")
+                self.note(f"primary moved to the new {label} value")
+
+
+class _Target:
+    """Where an attribute lives in the document: top level, or inside its extension."""
+
+    def __init__(self, patcher: _Patcher, schema: Schema, attr: Attribute, label: str):
+        self.doc = patcher.doc
+        self.key = schema.id if schema is not patcher.core else None
+        self.attr = attr
+        self.label = label
+
+    def get(self) -> Any:
+        container = self.doc if self.key is None else self.doc.get(self.key) or {}
+        return copy.deepcopy(container.get(self.attr.name))
+
+    def set(self, value: Any) -> None:
+        if self.key is None:
+            container = self.doc
+        else:
+            container = self.doc.setdefault(self.key, {})
+        if value is None or value == {} or value == []:
+            container.pop(self.attr.name, None)
+        else:
+            container[self.attr.name] = value
+        if self.key is not None and not container:
+            self.doc.pop(self.key)
+
+
+def _sub_attribute(attr: Attribute, name: str | None, label: str) -> Attribute:
+    sub = attr.sub(name or "") if attr.type == "complex" else None
+    if sub is None:
+        raise InvalidPath(f"{label} has no sub-attribute {name!r}.")
+    return sub
+
+
+def _case_exact(attr: Attribute):
+    def case_exact(name: str) -> bool:
+        sub = attr.sub(name)
+        return bool(sub and sub.case_exact)
+
+    return case_exact
+
+
+def _check_filter(attr: Attribute, node: Filter, label: str) -> None:
+    """Every name in a value filter must be a sub-attribute of ``attr``."""
+    if isinstance(node, And | Or):
+        for term in operands(node):
+            _check_filter(attr, term, label)
+    elif isinstance(node, Not):
+        _check_filter(attr, node.expr, label)
+    elif isinstance(node, ValuePath):
+        raise InvalidPath(f"A value filter on {label} cannot contain another.")
+    else:
+        _sub_attribute(attr, node.path.attr, label)
+
+
+def _eq_conditions(node: Filter) -> dict | None:
+    """``type eq "work" and primary eq true`` → ``{"type": "work", "primary": True}``;
+    None when the filter is anything else."""
+    terms = operands(node) if isinstance(node, And) else [node]
+    rv: dict = {}
+    for term in terms:
+        if not isinstance(term, Compare) or term.op != "eq" or term.value is None:
+            return None
+        rv[term.path.attr] = term.value
+    return rv
+
+
+def _has_all(element: dict, template: dict, attr: Attribute) -> bool:
+    """Whether ``element`` has every sub-attribute of ``template`` with an equal value
+    (strings compared case-insensitively unless the sub-attribute is caseExact)."""
+    for name, wanted in template.items():
+        actual = element.get(name)
+        sub = attr.sub(name)
+        if isinstance(actual, str) and isinstance(wanted, str) and not (sub and sub.case_exact):
+            actual, wanted = actual.lower(), wanted.lower()
+        if actual != wanted:
+            return False
+    return True
+
+
+def diff(before: dict, after: dict) -> list[dict]:
+    """What changed between two canonical dicts, attribute by attribute, for the request
+    log: ``[{"attribute": "name.givenName", "before": "A", "after": "B"}, ...]``.
+
+    Complex attributes are compared per sub-attribute; multi-valued attributes as whole
+    lists. ``password`` never appears.
+    """
+    rv: list[dict] = []
+    _diff_into(rv, "", before or {}, after or {})
+    return rv
+
+
+def _diff_into(rv: list[dict], prefix: str, before: dict, after: dict) -> None:
+    keys = list(before) + [k for k in after if k not in before]
+    for key in keys:
+        if key.lower() == "password":
+            continue
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        name = f"{prefix}{key}"
+        if isinstance(old, dict | None) and isinstance(new, dict | None):
+            separator = ":" if ":" in key else "."
+            _diff_into(rv, name + separator, old or {}, new or {})
+        else:
+            rv.append({"attribute": name, "before": old, "after": new})
