@@ -40,7 +40,17 @@ CONSOLE_ROUTES = _console_routes()
 
 def test_the_route_table_covers_the_console():
     urls = {url for _, url in CONSOLE_ROUTES}
-    assert {"/admin/", "/admin/tokens", "/admin/tokens/1/revoke"} <= urls
+    assert {
+        "/admin/",
+        "/admin/tokens",
+        "/admin/tokens/1/created",
+        "/admin/tokens/1/revoke",
+        "/admin/directory/users",
+        "/admin/directory/users/1",
+        "/admin/directory/groups",
+        "/admin/directory/groups/1",
+        "/admin/directory/groups/1/role",
+    } <= urls
 
 
 @pytest.mark.parametrize(("method", "url"), CONSOLE_ROUTES)

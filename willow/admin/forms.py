@@ -11,9 +11,12 @@ from wtforms import DateField
 from wtforms import EmailField
 from wtforms import HiddenField
 from wtforms import PasswordField
+from wtforms import SearchField
+from wtforms import SelectField
 from wtforms import SelectMultipleField
 from wtforms import StringField
 from wtforms import ValidationError
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
@@ -22,6 +25,7 @@ from wtforms.widgets import ListWidget
 
 from .. import models
 from ..auth import SCOPES
+from ..models import ROLES
 
 
 class LoginForm(FlaskForm):
@@ -30,8 +34,8 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-def _scope_choices() -> list[tuple[str, str]]:
-    return list(SCOPES.items())
+def _scope_choices() -> list[SelectChoice]:
+    return [SelectChoice(scope, label) for scope, label in SCOPES.items()]
 
 
 class CreateTokenForm(FlaskForm):
@@ -62,3 +66,36 @@ class CreateTokenForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A CSRF token and a submit button: for actions confirmed on their own page."""
+
+
+class UserFilterForm(FlaskForm):
+    """The directory's users search (GET: no CSRF, the URL is shareable)."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField("Search", validators=[Optional(), Length(max=200)])
+    status = SelectField(
+        "Status",
+        choices=[
+            SelectChoice("", "Active and deactivated"),
+            SelectChoice("active", "Active"),
+            SelectChoice("deactivated", "Deactivated"),
+            SelectChoice("deleted", "Deleted"),
+        ],
+        default="",
+    )
+
+
+class GroupFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = SearchField("Search", validators=[Optional(), Length(max=200)])
+
+
+class GroupRoleForm(FlaskForm):
+    role = SelectField(
+        "Willow role for members",
+        choices=[SelectChoice("", "No role"), *(SelectChoice(role) for role in ROLES)],
+    )

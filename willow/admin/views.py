@@ -22,6 +22,8 @@ from sqlalchemy.orm import joinedload
 from werkzeug.routing import BuildError
 
 from .. import models
+from ..access import effective_roles
+from ..access import set_group_role
 from ..auth import SCOPES
 from ..auth import TokenError
 from ..auth import create_token
@@ -35,9 +37,13 @@ from ..console_auth import sign_in
 from ..console_auth import sign_out
 from ..extensions import db
 from ..models import ApiToken
+from . import directory as directory_queries
 from .forms import ConfirmForm
 from .forms import CreateTokenForm
+from .forms import GroupFilterForm
+from .forms import GroupRoleForm
 from .forms import LoginForm
+from .forms import UserFilterForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -172,3 +178,114 @@ def revoke_token_view(token_id: int):
         flash(f"Token “{token.name}” is revoked: requests that use it now get 401.", "success")
         return redirect(url_for("admin.tokens"))
     return render_template("admin/revoke_token.html", token=token, form=form)
+
+
+@bp.get("/directory")
+@login_required
+def directory():
+    return redirect(url_for("admin.directory_users"))
+
+
+@bp.get("/directory/users")
+@login_required
+def directory_users():
+    form = UserFilterForm(request.args)
+    if not form.validate():
+        form = UserFilterForm(formdata=None)
+    sort = request.args.get("sort", "userName")
+    if sort not in directory_queries.USER_SORTS:
+        sort = "userName"
+    descending = request.args.get("dir") == "desc"
+    stmt = directory_queries.users_query(
+        _org_id(), form.q.data or "", form.status.data or "", sort, descending
+    )
+    page = directory_queries.paginate(stmt, request.args.get("page", 1, type=int))
+    args = {"q": form.q.data or None, "status": form.status.data or None}
+    return render_template(
+        "admin/directory_users.html",
+        form=form,
+        page=page,
+        sort=sort,
+        descending=descending,
+        args={k: v for k, v in args.items() if v},
+    )
+
+
+@bp.get("/directory/users/<user_id>")
+@login_required
+def directory_user(user_id: str):
+    org_id = _org_id()
+    user = directory_queries.get_user(org_id, user_id)
+    if user is None:
+        abort(404)
+    return render_template(
+        "admin/directory_user.html",
+        user=user,
+        groups=directory_queries.user_groups(org_id, user.id),
+        roles=sorted(effective_roles(user.id, org_id)),
+    )
+
+
+@bp.get("/directory/groups")
+@login_required
+def directory_groups():
+    form = GroupFilterForm(request.args)
+    if not form.validate():
+        form = GroupFilterForm(formdata=None)
+    org_id = _org_id()
+    page = directory_queries.paginate(
+        directory_queries.groups_query(org_id, form.q.data or ""),
+        request.args.get("page", 1, type=int),
+    )
+    counts = directory_queries.member_counts(org_id, [group.id for (group,) in page.items])
+    return render_template(
+        "admin/directory_groups.html",
+        form=form,
+        page=page,
+        counts=counts,
+        args={"q": form.q.data} if form.q.data else {},
+    )
+
+
+def _render_group(group, form: GroupRoleForm, status: int = 200):
+    org_id = _org_id()
+    members, has_more = directory_queries.group_members(
+        org_id, group.id, after=request.args.get("after")
+    )
+    return render_template(
+        "admin/directory_group.html",
+        group=group,
+        form=form,
+        members=members,
+        has_more=has_more,
+        member_count=directory_queries.member_count(org_id, group.id),
+        after=request.args.get("after"),
+    ), status
+
+
+@bp.get("/directory/groups/<group_id>")
+@login_required
+def directory_group(group_id: str):
+    group = directory_queries.get_group(_org_id(), group_id)
+    if group is None:
+        abort(404)
+    return _render_group(group, GroupRoleForm(formdata=None, role=group.role or ""))
+
+
+@bp.post("/directory/groups/<group_id>/role")
+@login_required
+def set_group_role_view(group_id: str):
+    group = directory_queries.get_group(_org_id(), group_id)
+    if group is None:
+        abort(404)
+    form = GroupRoleForm()
+    if not form.validate():
+        return _render_group(group, form, 400)
+    set_group_role(group, form.role.data or None)
+    db.session.commit()
+    if group.role:
+        message = f"Members of \u201c{group.display_name}\u201d now get the {group.role} role."
+    else:
+        message = f"\u201c{group.display_name}\u201d no longer grants a role."
+    flash(message, "success")
+    return redirect(url_for("admin.directory_group", group_id=group.id))
