@@ -33,6 +33,7 @@ def create_app(config: type | None = None, overrides: dict[str, Any] | None = No
     register_commands(app)
     register_middleware(app)
     register_tracing(app)
+    register_request_log(app)
     return app
 
 
@@ -104,3 +105,11 @@ def register_middleware(app: Flask) -> None:
     from .middleware import init_app
 
     init_app(app)
+
+
+def register_request_log(app: Flask) -> None:
+    from .monitor import capture
+    from .monitor import retention
+
+    capture.init_app(app)
+    retention.init_app(app)

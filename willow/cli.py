@@ -22,6 +22,7 @@ from .console_users import ConsoleUserError
 from .console_users import create_console_user
 from .extensions import db
 from .models import ApiToken
+from .monitor.cli import logs_cli
 from .organizations import OrganizationError
 from .organizations import create_organization
 from .organizations import require_organization
@@ -130,3 +131,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(org_cli)
     app.cli.add_command(admin_cli)
     app.cli.add_command(token_cli)
+    app.cli.add_command(logs_cli)

@@ -1,0 +1,42 @@
+"""Fixtures for the request log: reading what was logged, and SCIM-like test routes."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from flask import Blueprint
+
+from willow.auth import require_bearer_token
+from willow.extensions import db
+from willow.models import ScimRequestLog
+
+
+@pytest.fixture
+def logged(app):
+    """All request-log rows so far, oldest first, as plain dicts."""
+
+    def read(**where) -> list[dict]:
+        with app.app_context():
+            stmt = sa.select(ScimRequestLog.__table__).order_by(ScimRequestLog.id)
+            for column, value in where.items():
+                stmt = stmt.where(getattr(ScimRequestLog, column) == value)
+            with db.engine.connect() as conn:
+                return [dict(row._mapping) for row in conn.execute(stmt)]
+
+    return read
+
+
+@pytest.fixture
+def scim_test_bp():
+    """A blueprint under /scim/v2/_test whose routes run like real SCIM views (bearer check
+    before, session closed after), so capture sees what it sees in production. Add routes,
+    then ``app.register_blueprint(scim_test_bp)`` before the first request."""
+    bp = Blueprint("scim_test", __name__, url_prefix="/scim/v2/_test")
+    bp.before_request(require_bearer_token)
+
+    @bp.after_request
+    def close(response):
+        db.session.close()
+        return response
+
+    return bp

@@ -1,0 +1,352 @@
+"""Every request under /scim is logged: one row, whatever the outcome, redacted."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
+
+from willow.auth import find_token
+from willow.auth import revoke_token
+from willow.extensions import db
+from willow.models import Group
+from willow.models import Organization
+from willow.monitor import capture
+from willow.monitor.capture import classify
+from willow.organizations import create_organization
+from willow.scim import audit
+from willow.scim.errors import Uniqueness
+from willow.scim.http import request_object
+from willow.scim.http import scim_response
+
+AUTH_FREE = {"Accept": "application/scim+json"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", "/scim/v2/Users", ("User", None, "query")),
+        ("POST", "/scim/v2/Users", ("User", None, "create")),
+        ("GET", "/scim/v2/Users/abc", ("User", "abc", "read")),
+        ("PUT", "/scim/v2/Users/abc", ("User", "abc", "update")),
+        ("PATCH", "/scim/v2/Groups/g1", ("Group", "g1", "update")),
+        ("DELETE", "/scim/v2/Groups/g1", ("Group", "g1", "delete")),
+        ("POST", "/scim/v2/Users/.search", ("User", None, "query")),
+        ("POST", "/scim/v2/.search", (None, None, "query")),
+        ("GET", "/scim/v2", (None, None, "query")),
+        ("GET", "/scim/v2/ServiceProviderConfig", ("Config", "ServiceProviderConfig", "read")),
+        ("GET", "/scim/v2/ResourceTypes", ("Config", None, "query")),
+        ("GET", "/scim/v2/ResourceTypes/User", ("Config", "User", "read")),
+        ("GET", "/scim/v2/Schemas", ("Schema", None, "query")),
+        (
+            "GET",
+            "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+            ("Schema", "urn:ietf:params:scim:schemas:core:2.0:User", "read"),
+        ),
+        ("GET", "/scim/v2/Nowhere", (None, None, None)),
+        ("GET", "/scim/v2/Users/a/b", (None, None, None)),
+        ("GET", "/scim/Users", (None, None, None)),
+    ],
+)
+def test_requests_no_view_described_are_classified_by_method_and_path(method, path, expected):
+    assert classify(method, path) == expected
+
+
+def test_a_successful_request_is_logged_with_everything(client, token, logged):
+    rv = client.get(
+        "/scim/v2/ServiceProviderConfig?x=1",
+        headers={
+            "Authorization": f"Bearer {token}",
+            "User-Agent": "Okta SCIM Client 1.0.0",
+            "Cookie": "session=abc",
+        },
+    )
+    assert rv.status_code == 200
+    [row] = logged()
+    assert row["request_id"] == rv.headers["X-Request-Id"]
+    assert row["method"] == "GET"
+    assert row["path"] == "/scim/v2/ServiceProviderConfig"
+    assert row["query_string"] == "x=1"
+    assert row["status_code"] == 200
+    assert (row["resource_type"], row["operation"]) == ("Config", "read")
+    assert row["token_id"] is not None and row["token_name"].startswith("token-")
+    assert row["organization_id"] is not None
+    assert row["client_ip"] == "127.0.0.1"
+    assert row["user_agent"] == "Okta SCIM Client 1.0.0"
+    assert row["duration_ms"] > 0
+    assert json.loads(row["response_body"]) == rv.get_json()
+    assert row["error_detail"] is None and row["fingerprint"] is None
+    headers = {k.lower(): v for k, v in row["request_headers"].items()}
+    assert "authorization" not in headers and "cookie" not in headers
+    assert headers["user-agent"] == "Okta SCIM Client 1.0.0"
+    assert token not in json.dumps(row, default=str)
+
+
+def test_requests_without_a_token_are_logged_without_an_organization(client, logged):
+    rv = client.get("/scim/v2/Schemas", headers=AUTH_FREE)
+    assert rv.status_code == 401
+    [row] = logged()
+    assert row["status_code"] == 401
+    assert row["token_id"] is None and row["organization_id"] is None
+    assert row["resource_type"] == "Schema" and row["operation"] == "query"
+    assert "Authentication is required" in row["error_detail"]
+    assert row["fingerprint"]
+
+
+def test_an_unknown_token_is_logged_as_401_and_never_stored(client, logged):
+    rv = client.get("/scim/v2/Schemas", headers={"Authorization": "Bearer wsk_nope"})
+    assert rv.status_code == 401
+    [row] = logged()
+    assert row["token_id"] is None
+    assert row["error_detail"] == "The API token is not valid."
+    assert "wsk_nope" not in json.dumps(row, default=str)
+
+
+def test_a_revoked_token_is_logged_with_its_id_name_and_organization(
+    app, client, make_token, logged
+):
+    plaintext = make_token(name="Old Okta token")
+    with app.app_context():
+        token = find_token(plaintext)
+        token_id, org_id = token.id, token.organization_id
+        revoke_token(token)
+        db.session.commit()
+    rv = client.get("/scim/v2/ResourceTypes", headers={"Authorization": f"Bearer {plaintext}"})
+    assert rv.status_code == 401
+    [row] = logged()
+    assert (row["token_id"], row["token_name"], row["organization_id"]) == (
+        token_id,
+        "Old Okta token",
+        org_id,
+    )
+    assert row["error_detail"] == "The API token is revoked."
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "resource_type"),
+    [
+        ("GET", "/scim/v2/Nowhere", 404, None),
+        ("POST", "/scim/v2/ServiceProviderConfig", 405, "Config"),
+        ("DELETE", "/scim/v2/Schemas", 405, "Schema"),
+    ],
+)
+def test_unknown_routes_and_wrong_methods_are_logged(
+    client, token, logged, method, path, status, resource_type
+):
+    rv = client.open(path, method=method, headers={"Authorization": f"Bearer {token}"})
+    assert rv.status_code == status
+    [row] = logged()
+    assert (row["method"], row["path"], row["status_code"]) == (method, path, status)
+    assert row["resource_type"] == resource_type
+    assert row["organization_id"] is not None
+    assert row["response_body"] and json.loads(row["response_body"])["status"] == str(status)
+    assert row["error_detail"]
+
+
+def test_a_body_over_the_request_limit_is_logged_as_413_without_storing_it(
+    app, client, token, logged, scim_test_bp
+):
+    scim_test_bp.add_url_rule(
+        "/echo", "echo", lambda: scim_response(request_object()), methods=["POST"]
+    )
+    app.register_blueprint(scim_test_bp)
+    app.config["MAX_CONTENT_LENGTH"] = 100
+    body = json.dumps({"userName": "x" * 200})
+    rv = client.post(
+        "/scim/v2/_test/echo",
+        data=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
+    )
+    assert rv.status_code == 413
+    [row] = logged()
+    assert row["status_code"] == 413
+    assert row["request_body"].startswith("[body not stored:")
+    assert "x" * 50 not in row["request_body"]
+
+
+def test_an_unsupported_media_type_is_logged_as_415_with_the_text_body(
+    app, client, token, logged, scim_test_bp
+):
+    scim_test_bp.add_url_rule(
+        "/echo", "echo", lambda: scim_response(request_object()), methods=["POST"]
+    )
+    app.register_blueprint(scim_test_bp)
+    rv = client.post(
+        "/scim/v2/_test/echo",
+        data="userName=alice&password=hunter2",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"},
+    )
+    assert rv.status_code == 415
+    [row] = logged()
+    assert row["status_code"] == 415
+    assert row["request_body"] == "userName=alice&password=[REDACTED]"
+
+
+def test_an_unhandled_exception_is_logged_as_500_with_its_class_but_no_details(
+    app, client, token, logged, scim_test_bp, caplog
+):
+    def explode():
+        raise RuntimeError("secret internals: SELECT * FROM users")
+
+    scim_test_bp.add_url_rule("/explode", "explode", explode)
+    app.register_blueprint(scim_test_bp)
+    with caplog.at_level(logging.CRITICAL, logger="willow.errors"):
+        rv = client.get("/scim/v2/_test/explode", headers={"Authorization": f"Bearer {token}"})
+    assert rv.status_code == 500
+    [row] = logged()
+    assert row["status_code"] == 500
+    assert row["error_detail"] == "The server could not complete the request. (RuntimeError)"
+    assert "SELECT" not in json.dumps(row, default=str)
+
+
+def test_a_failed_write_is_rolled_back_but_still_logged_with_its_audit(
+    app, client, token, logged, scim_test_bp
+):
+    def create_then_fail():
+        body = request_object()
+        group = Group(organization_id=1, display_name=body["displayName"], display_name_norm="eng")
+        db.session.add(group)
+        db.session.flush()
+        audit.describe(resource_type="Group", label=body["displayName"], operation="create")
+        audit.note('op "Add" read as "add"')
+        audit.warn("1 unknown member id(s) skipped: nope")
+        raise Uniqueness("displayName is taken")
+
+    scim_test_bp.add_url_rule("/groups", "create_then_fail", create_then_fail, methods=["POST"])
+    app.register_blueprint(scim_test_bp)
+    rv = client.post(
+        "/scim/v2/_test/groups",
+        json={"displayName": "Engineering", "password": "p4ss"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert rv.status_code == 409
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Group)) == 0
+    [row] = logged()
+    assert row["status_code"] == 409
+    assert (row["resource_type"], row["resource_label"], row["operation"]) == (
+        "Group",
+        "Engineering",
+        "create",
+    )
+    assert row["notes"] == ['op "Add" read as "add"']
+    assert row["warnings"] == ["1 unknown member id(s) skipped: nope"]
+    assert row["error_detail"] == "uniqueness: displayName is taken"
+    assert "p4ss" not in row["request_body"]
+    assert json.loads(row["request_body"])["displayName"] == "Engineering"
+
+
+def test_changes_recorded_by_the_view_are_stored(app, client, token, logged, scim_test_bp):
+    def rename():
+        audit.describe(resource_type="Group", resource_id="g1", label="Eng", operation="update")
+        audit.change("displayName", "Engineering", "Eng")
+        audit.members_changed([{"value": "u1", "display": "alice"}], [])
+        return scim_response({"id": "g1"})
+
+    scim_test_bp.add_url_rule("/rename", "rename", rename, methods=["PATCH"])
+    app.register_blueprint(scim_test_bp)
+    rv = client.patch(
+        "/scim/v2/_test/rename", json={}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert rv.status_code == 200
+    [row] = logged()
+    assert row["resource_id"] == "g1"
+    assert row["changes"] == [
+        {"attribute": "displayName", "before": "Engineering", "after": "Eng"},
+        {"attribute": "members", "added": [{"value": "u1", "display": "alice"}], "removed": []},
+    ]
+
+
+def test_a_created_resource_id_is_taken_from_the_location_header(
+    app, client, token, logged, scim_test_bp
+):
+    def create():
+        rv = scim_response(
+            {"id": "new-id", "userName": "bob"}, 201, location="http://x/Users/new-id"
+        )
+        return rv
+
+    scim_test_bp.add_url_rule("/Users", "create", create, methods=["POST"])
+    app.register_blueprint(scim_test_bp)
+    client.post(
+        "/scim/v2/_test/Users",
+        json={"userName": "bob", "password": "pw"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    [row] = logged()
+    assert (row["resource_id"], row["resource_label"]) == ("new-id", "bob")
+
+
+def test_passwords_in_request_bodies_are_never_stored(app, client, token, logged, scim_test_bp):
+    scim_test_bp.add_url_rule(
+        "/echo", "echo", lambda: scim_response({"ok": True}), methods=["POST"]
+    )
+    app.register_blueprint(scim_test_bp)
+    body = {
+        "userName": "alice",
+        "password": "pw-top",
+        "name": {"Password": "pw-nested"},
+        "Operations": [{"op": "replace", "path": "password", "value": "pw-patch"}],
+    }
+    client.post("/scim/v2/_test/echo", json=body, headers={"Authorization": f"Bearer {token}"})
+    [row] = logged()
+    assert "pw-" not in json.dumps(row, default=str)
+
+
+def test_large_response_bodies_are_truncated_with_a_marker(
+    app, client, token, logged, scim_test_bp
+):
+    app.config["WILLOW_LOG_BODY_MAX_BYTES"] = 200
+    scim_test_bp.add_url_rule("/big", "big", lambda: scim_response({"data": "y" * 5000}))
+    app.register_blueprint(scim_test_bp)
+    rv = client.get("/scim/v2/_test/big", headers={"Authorization": f"Bearer {token}"})
+    assert len(rv.data) > 5000
+    [row] = logged()
+    assert "truncated by Willow" in row["response_body"]
+    assert len(row["response_body"].encode()) < 300
+
+
+def test_a_log_write_failure_never_changes_the_response(client, token, logged, monkeypatch, caplog):
+    def fail(row):
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(capture, "write_row", fail)
+    with caplog.at_level(logging.ERROR):
+        rv = client.get("/scim/v2/Schemas", headers={"Authorization": f"Bearer {token}"})
+    assert rv.status_code == 200
+    assert rv.get_json()["totalResults"] >= 1
+    assert logged() == []
+    assert any("could not write the SCIM request log" in r.message for r in caplog.records)
+
+
+def test_console_requests_are_not_logged(client, logged):
+    client.get("/admin/login")
+    client.get("/nowhere")
+    assert logged() == []
+
+
+def test_each_organization_gets_its_own_rows(app, client, make_token, logged):
+    with app.app_context():
+        other = create_organization("acme", "Acme")
+        db.session.commit()
+        other_id = other.id
+        default_id = db.session.scalar(
+            sa.select(Organization.id).where(Organization.slug == "default")
+        )
+    mine, theirs = make_token(), make_token(org_id=other_id)
+    client.get("/scim/v2/Schemas", headers={"Authorization": f"Bearer {mine}"})
+    client.get("/scim/v2/Schemas", headers={"Authorization": f"Bearer {theirs}"})
+    assert [r["organization_id"] for r in logged()] == [default_id, other_id]
+
+
+def test_repeated_identical_failures_share_a_fingerprint(client, token, logged):
+    headers = {"Authorization": f"Bearer {token}"}
+    client.get("/scim/v2/Nowhere", headers=headers)
+    client.get("/scim/v2/Nowhere", headers=headers)
+    client.get("/scim/v2/Elsewhere", headers=headers)
+    first, second, third = logged()
+    assert first["fingerprint"] == second["fingerprint"] != third["fingerprint"]
+    assert first["request_id"] != second["request_id"]

@@ -1,0 +1,182 @@
+"""Redaction rules, tested as pure functions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from willow.monitor.redact import REDACTED
+from willow.monitor.redact import is_secret_key
+from willow.monitor.redact import redact_body
+from willow.monitor.redact import redact_headers
+from willow.monitor.redact import redact_query
+from willow.monitor.redact import redact_text
+from willow.monitor.redact import redact_value
+from willow.monitor.redact import truncate
+
+CAP = 64 * 1024
+
+
+@pytest.mark.parametrize(
+    ("key", "secret"),
+    [
+        ("password", True),
+        ("Password", True),
+        ("PASSWORD", True),
+        ("urn:ietf:params:scim:schemas:core:2.0:User:password", True),
+        ("newPassword", True),
+        ("authorization", True),
+        ("X-Api-Key", True),
+        ("api_key", True),
+        ("access_token", True),
+        ("client_secret", True),
+        ("Bearer", True),
+        ("Set-Cookie", True),
+        ("userName", False),
+        ("displayName", False),
+        ("x509Certificates", False),
+        ("Content-Type", False),
+        ("User-Agent", False),
+    ],
+)
+def test_secret_keys_are_recognised_in_any_case_and_form(key, secret):
+    assert is_secret_key(key) is secret
+
+
+def test_passwords_are_redacted_at_any_depth():
+    body = {
+        "userName": "alice",
+        "Password": "top",
+        "name": {"givenName": "A", "password": "x"},
+        "emails": [{"value": "a@example.com", "secret": {"nested": "s"}}],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+            "manager": {"value": "m", "credentials": [{"password": "deep"}]}
+        },
+    }
+    rv = redact_value(body)
+    assert rv["Password"] == REDACTED
+    assert rv["name"] == {"givenName": "A", "password": REDACTED}
+    assert rv["emails"] == [{"value": "a@example.com", "secret": {"nested": REDACTED}}]
+    ext = rv["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]
+    assert ext["manager"]["credentials"] == [{"password": REDACTED}]
+    assert rv["userName"] == "alice"
+    assert "top" not in json.dumps(rv) and "deep" not in json.dumps(rv)
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "replace", "path": "password", "value": "s3cret"},
+        {"Op": "Replace", "Path": "password", "Value": "s3cret"},
+        {
+            "op": "replace",
+            "path": "urn:ietf:params:scim:schemas:core:2.0:User:password",
+            "value": "s3cret",
+        },
+        {"op": "replace", "value": {"password": "s3cret", "active": True}},
+    ],
+)
+def test_a_patch_operation_that_sets_a_password_hides_the_value(operation):
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [operation]}
+    stored = redact_body(json.dumps(body), CAP)
+    assert "s3cret" not in stored
+    assert REDACTED in stored
+
+
+def test_booleans_and_nulls_under_a_secret_key_stay_readable():
+    config = {"changePassword": {"supported": False}, "password": None, "token": 12345}
+    assert redact_value(config) == {
+        "changePassword": {"supported": False},
+        "password": None,
+        "token": REDACTED,
+    }
+
+
+def test_a_patch_operation_on_another_path_keeps_its_value():
+    body = {"Operations": [{"op": "replace", "path": "displayName", "value": "Tokens team"}]}
+    assert redact_value(body) == body
+
+
+def test_json_without_secrets_is_stored_exactly_as_received():
+    raw = '{"userName":"bjensen",  "active":true}'
+    assert redact_body(raw, CAP) == raw
+    assert redact_body(raw.encode(), CAP) == raw
+
+
+def test_json_that_mentions_a_secret_word_only_in_values_is_stored_unchanged():
+    raw = '{"displayName": "Token ring team"}'
+    assert redact_body(raw, CAP) == raw
+
+
+@pytest.mark.parametrize(
+    ("text", "leaked"),
+    [
+        ('{"userName": "a", "password": "hunter2", "oops"', "hunter2"),
+        ('{"password":"unterminated', "unterminated"),
+        ("userName=a&password=hunter2&x=1", "hunter2"),
+        ('{"Password" : null, "x": 1', "null"),
+    ],
+)
+def test_secrets_in_text_that_is_not_valid_json_are_hidden(text, leaked):
+    stored = redact_body(text, CAP)
+    assert leaked not in stored
+    assert REDACTED in stored
+
+
+def test_non_json_bodies_are_stored_as_text():
+    assert redact_body(b"plain text body", CAP) == "plain text body"
+    assert redact_body(b"\xff\xfe binary", CAP).endswith("binary")
+    assert redact_text("nothing to hide") == "nothing to hide"
+
+
+def test_empty_bodies_are_stored_as_null():
+    assert redact_body(b"", CAP) is None
+    assert redact_body(None, CAP) is None
+
+
+def test_bodies_over_the_cap_are_truncated_with_a_visible_marker():
+    raw = json.dumps({"userName": "x" * 500})
+    stored = redact_body(raw, 100)
+    assert stored.startswith(raw[:100])
+    assert f"truncated by Willow: {len(raw)} bytes received, first 100 stored" in stored
+
+
+def test_truncation_never_splits_a_character():
+    stored = truncate("é" * 10, 5)  # 2 bytes each
+    assert stored.startswith("éé") and not stored.startswith("ééé")
+    assert "first 4 stored" in stored
+
+
+def test_redaction_happens_before_truncation():
+    raw = json.dumps({"password": "p" * 200, "userName": "u"})
+    stored = redact_body(raw, 50)
+    assert "ppp" not in stored
+
+
+def test_authorization_and_cookie_headers_are_dropped_and_token_headers_hidden():
+    headers = [
+        ("Authorization", "Bearer wsk_abc"),
+        ("Cookie", "session=x"),
+        ("Proxy-Authorization", "Basic x"),
+        ("X-Api-Key", "k"),
+        ("X-Auth-Token", "t"),
+        ("User-Agent", "Okta SCIM Client 1.0.0"),
+        ("Accept", "application/scim+json"),
+    ]
+    assert redact_headers(headers) == {
+        "X-Api-Key": REDACTED,
+        "X-Auth-Token": REDACTED,
+        "User-Agent": "Okta SCIM Client 1.0.0",
+        "Accept": "application/scim+json",
+    }
+
+
+def test_repeated_headers_are_joined():
+    assert redact_headers([("Accept", "a"), ("Accept", "b")]) == {"Accept": "a, b"}
+
+
+def test_token_parameters_in_the_query_string_are_hidden():
+    assert redact_query("access_token=abc&count=2") == f"access_token={REDACTED}&count=2"
+    assert redact_query('filter=userName eq "a"') == 'filter=userName eq "a"'
+    assert redact_query("") == ""

@@ -1,0 +1,280 @@
+"""Capture of every request under /scim into the request log.
+
+The hook is app-level and keyed on the path, so unknown routes, 401s and the 404/405/413
+that Werkzeug raises before any blueprint code runs are logged too. It runs after the
+response is built (and after the scim blueprint has committed or rolled back the
+request's own transaction), and writes the row in a transaction of its own: a failed
+SCIM write is still logged, and a failure to log never changes the response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from datetime import timedelta
+from typing import Any
+from urllib.parse import unquote
+
+from flask import Flask
+from flask import Response
+from flask import current_app
+from flask import g
+from flask import request
+from sqlalchemy import insert
+from sqlalchemy import inspect
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from ..auth import bearer_from_header
+from ..auth import hash_token
+from ..errors import is_scim_request
+from ..extensions import db
+from ..models import ApiToken
+from ..models import ScimRequestLog
+from ..models import utcnow
+from . import redact
+
+SCIM_BASE = "/scim/v2"
+
+#: Collection segment (lower-cased) → resource type shown in the log.
+RESOURCE_TYPES = {
+    "users": "User",
+    "groups": "Group",
+    "serviceproviderconfig": "Config",
+    "resourcetypes": "Config",
+    "schemas": "Schema",
+}
+_ITEM_OPERATIONS = {"GET": "read", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
+_COLLECTION_OPERATIONS = {"GET": "query", "POST": "create"}
+
+# Column widths of scim_request_logs: longer values are cut, never rejected by PostgreSQL.
+_WIDTHS = {
+    "token_name": 200,
+    "method": 10,
+    "path": 2048,
+    "resource_type": 16,
+    "resource_id": 64,
+    "resource_label": 256,
+    "operation": 32,
+    "client_ip": 64,
+    "user_agent": 512,
+}
+
+
+def classify(method: str, path: str) -> tuple[str | None, str | None, str | None]:
+    """``(resource type, resource id, operation)`` that the method and path alone imply,
+    for requests no view described (unknown routes, 401s, 405s...).
+
+    GET on a collection is a query, GET on an item a read, POST creates, PUT and PATCH
+    update, DELETE deletes, and POST ``.search`` (RFC 7644 §3.4.3) queries.
+    ServiceProviderConfig is a single resource, so GET on it is a read.
+    """
+    if path != SCIM_BASE and not path.startswith(SCIM_BASE + "/"):
+        return None, None, None
+    segments = [s for s in path[len(SCIM_BASE) :].split("/") if s]
+    if not segments:
+        return None, None, "query" if method == "GET" else None
+    if segments == [".search"]:
+        return None, None, "query" if method == "POST" else None
+    resource_type = RESOURCE_TYPES.get(segments[0].lower())
+    if resource_type is None or len(segments) > 2:
+        return None, None, None
+    if len(segments) == 2:
+        if segments[1] == ".search":
+            return resource_type, None, "query" if method == "POST" else None
+        return resource_type, unquote(segments[1]), _ITEM_OPERATIONS.get(method)
+    if segments[0].lower() == "serviceproviderconfig":
+        return resource_type, segments[0], "read" if method == "GET" else None
+    return resource_type, None, _COLLECTION_OPERATIONS.get(method)
+
+
+def fingerprint(
+    token_or_ip: str, method: str, path: str, status: int, error_detail: str | None
+) -> str:
+    """What two identical failing requests share: an IdP retrying the same call."""
+    key = "\x1f".join([token_or_ip, method, path, str(status), error_detail or ""])
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def label_from_body(body: Any) -> str | None:
+    """userName (Users) or displayName (Groups) of a request body, whatever the key case."""
+    if not isinstance(body, dict):
+        return None
+    for key, value in body.items():
+        if isinstance(key, str) and key.lower() in ("username", "displayname"):
+            if isinstance(value, str):
+                return value
+    return None
+
+
+def build_row(response: Response) -> dict[str, Any]:
+    """The log row for the current request and its response, redacted and capped."""
+    config = current_app.config
+    max_bytes = config["WILLOW_LOG_BODY_MAX_BYTES"]
+    started = g.get("request_started")
+    duration_ms = (time.perf_counter() - started) * 1000 if started is not None else 0.0
+    method = request.method
+    path = request.path
+    status = response.status_code
+
+    raw_request = _request_body()
+    resource_type, resource_id, operation = classify(method, path)
+    label = None
+    audit = g.get("scim_audit")
+    if audit is not None:
+        resource_type = audit.resource_type or resource_type
+        resource_id = audit.resource_id or resource_id
+        label = audit.resource_label
+        operation = audit.operation or operation
+    if resource_id is None and status == 201 and response.headers.get("Location"):
+        resource_id = response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    if label is None and method in ("POST", "PUT") and isinstance(raw_request, bytes):
+        label = label_from_body(_parse_json(raw_request))
+
+    error_detail = _error_detail(response) if status >= 400 else None
+    token_id, token_name, organization_id = _token_fields()
+    if organization_id is None:
+        organization_id = g.get("organization_id")
+
+    row: dict[str, Any] = {
+        "created_at": utcnow() - timedelta(milliseconds=duration_ms),
+        "organization_id": organization_id,
+        "token_id": token_id,
+        "token_name": token_name,
+        "request_id": g.get("request_id") or "",
+        "method": method,
+        "path": path,
+        "query_string": redact.redact_query(unquote(request.query_string.decode("latin-1")))
+        or None,
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "resource_label": label,
+        "operation": operation,
+        "status_code": status,
+        "duration_ms": round(duration_ms, 3),
+        "client_ip": request.remote_addr,
+        "user_agent": request.user_agent.string or None,
+        "request_headers": redact.redact_headers(request.headers.items()),
+        "request_body": (
+            redact.redact_body(raw_request, max_bytes)
+            if isinstance(raw_request, bytes)
+            else raw_request
+        ),
+        "response_body": _response_body(response, max_bytes),
+        "error_detail": error_detail,
+        "warnings": list(audit.warnings) if audit is not None and audit.warnings else None,
+        "changes": list(audit.changes) if audit is not None and audit.changes else None,
+        "notes": list(audit.notes) if audit is not None and audit.notes else None,
+        "fingerprint": None,
+    }
+    for column, width in _WIDTHS.items():
+        value = row[column]
+        if isinstance(value, str) and len(value) > width:
+            row[column] = value[:width]
+    if status >= 400:
+        who = f"token:{token_id}" if token_id is not None else f"ip:{request.remote_addr}"
+        row["fingerprint"] = fingerprint(who, method, row["path"], status, error_detail)
+    return row
+
+
+def _request_body() -> bytes | str | None:
+    """The raw request body, or a note saying why it was not read (a body over the
+    request-size limit is never read: that is what the 413 refused)."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    length = request.content_length
+    if limit and length and length > limit:
+        return f"[body not stored: {length} bytes, over the {limit}-byte request limit]"
+    try:
+        return request.get_data(cache=True)
+    except HTTPException as exc:
+        return f"[body not stored: {exc.code} {exc.name}]"
+
+
+def _parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _response_body(response: Response, max_bytes: int) -> str | None:
+    if response.is_streamed:
+        return "[streamed response not stored]"
+    return redact.redact_body(response.get_data(), max_bytes)
+
+
+def _error_detail(response: Response) -> str | None:
+    """The SCIM error's detail (RFC 7644 §3.12), without the request id the client saw,
+    so that retries of one failure share it. A 500 adds the exception's class name:
+    enough to find it in the application log, nothing that could leak data."""
+    error = g.get("scim_error")
+    if error is not None:
+        detail = f"{error.scim_type}: {error.detail}" if error.scim_type else error.detail
+    else:
+        body = _parse_json(response.get_data()) if not response.is_streamed else None
+        detail = body.get("detail") if isinstance(body, dict) else None
+        detail = str(detail) if detail is not None else response.status
+    exc = g.get("unhandled_exception")
+    if exc is not None:
+        detail = f"{detail} ({type(exc).__name__})"
+    return detail
+
+
+def _token_fields() -> tuple[int | None, Any, Any]:
+    """Token id, name and organization id of the request's bearer token, known even when
+    the token was refused (revoked, expired). The session is closed by now and a
+    rollback expired the token, so unloaded values are read by the insert itself."""
+    token = g.get("scim_token")
+    if token is None:
+        return _token_from_header()
+    state = inspect(token)
+    if state.identity is None:
+        return None, None, None
+    token_id = state.identity[0]
+    loaded = state.dict
+    name = loaded.get("name")
+    org_id = loaded.get("organization_id")
+    if name is None:
+        name = select(ApiToken.name).where(ApiToken.id == token_id).scalar_subquery()
+    if org_id is None:
+        org_id = select(ApiToken.organization_id).where(ApiToken.id == token_id).scalar_subquery()
+    return token_id, name, org_id
+
+
+def _token_from_header() -> tuple[int | None, str | None, int | None]:
+    """The bearer token of a request the scim blueprint never saw: Werkzeug answers an
+    unknown route (404) or a wrong method (405) before any blueprint code runs."""
+    plaintext = bearer_from_header(request.headers.get("Authorization"))
+    if plaintext is None:
+        return None, None, None
+    stmt = select(ApiToken.id, ApiToken.name, ApiToken.organization_id).where(
+        ApiToken.digest == hash_token(plaintext)
+    )
+    with db.engine.connect() as conn:
+        found = conn.execute(stmt).first()
+    return tuple(found) if found is not None else (None, None, None)
+
+
+def write_row(row: dict[str, Any]) -> None:
+    """Insert one log row in its own short transaction (never the request's session)."""
+    with db.engine.begin() as conn:
+        conn.execute(insert(ScimRequestLog).values(row))
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def log_scim_request(response: Response) -> Response:
+        if not is_scim_request():
+            return response
+        try:
+            write_row(build_row(response))
+        except Exception:
+            # The IdP must get its answer even when the log cannot be written.
+            app.logger.exception(
+                "could not write the SCIM request log for %s %s (request id %s)",
+                request.method,
+                request.path,
+                g.get("request_id"),
+            )
+        return response

@@ -1,0 +1,30 @@
+"""``flask --app app logs prune``: request-log retention on demand."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from .retention import prune_logs
+
+logs_cli = AppGroup("logs", help="Manage the SCIM request log.")
+
+
+@logs_cli.command("prune")
+@click.option(
+    "--older-than",
+    "days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Delete entries older than this many days (default: WILLOW_LOG_RETENTION_DAYS).",
+)
+def prune(days: int | None) -> None:
+    """Delete SCIM request log entries older than the retention period, in small batches."""
+    if days is None:
+        days = current_app.config["WILLOW_LOG_RETENTION_DAYS"]
+        if days <= 0:
+            click.echo("WILLOW_LOG_RETENTION_DAYS is 0: entries are kept forever; nothing pruned.")
+            return
+    deleted = prune_logs(days)
+    click.echo(f"Deleted {deleted} SCIM request log entries older than {days} days.")

@@ -1,0 +1,160 @@
+"""Redaction of request-log data, applied before anything reaches the database.
+
+Pure functions: headers, query strings and bodies go in, the form that is safe to store
+comes out. What counts as secret: ``password`` values at any depth and in any key case
+(IdPs send ``password``, ``Password`` and the fully qualified core-schema attribute),
+and any key that names a credential (authorization, token, secret, api key, bearer,
+cookie...). A PATCH operation whose ``path`` names such an attribute has its ``value``
+hidden too, since ``{"op": "replace", "path": "password", "value": "..."}`` carries the
+secret under an innocent key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from collections.abc import Mapping
+from typing import Any
+
+REDACTED = "[REDACTED]"
+TRUNCATED_MARKER = "\n…[truncated by Willow: {total} bytes received, first {kept} stored]"
+
+#: Request headers never stored at all: they carry the credential itself.
+DROPPED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+# A key is secret when, lower-cased and without separators, it contains one of these.
+_SECRET_WORDS = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "apikey",
+    "authorization",
+    "bearer",
+    "cookie",
+    "credential",
+    "privatekey",
+)
+_SEPARATORS = re.compile(r"[-_\s.]")
+
+# Cheap pre-check: a text that matches none of these cannot hold a secret key, so it is
+# stored without being parsed (most SCIM responses are like that).
+_SECRET_HINT = re.compile("|".join(_SECRET_WORDS) + "|api_key|api-key|private_key", re.IGNORECASE)
+
+# For text that is not valid JSON (truncated, malformed, form-encoded): hide the values of
+# "key": "value" and key=value pairs whose key looks secret.
+_KEY = r"[\w.:\-]*(?:" + "|".join(_SECRET_WORDS) + r"|api[_-]key|private[_-]key)[\w.:\-]*"
+_JSON_PAIR = re.compile(r'("' + _KEY + r'"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\]\s]+)', re.IGNORECASE)
+_FORM_PAIR = re.compile(r"(\b" + _KEY + r"=)([^&\s]*)", re.IGNORECASE)
+
+
+def is_secret_key(key: str) -> bool:
+    """True when a JSON key or header name names a credential. The last segment of a
+    schema-qualified name counts (``urn:...:core:2.0:User:password``)."""
+    name = _SEPARATORS.sub("", key.rsplit(":", 1)[-1].lower())
+    return any(word in name for word in _SECRET_WORDS)
+
+
+def redact_value(value: Any) -> Any:
+    """A copy of a parsed JSON value with every secret value replaced by REDACTED."""
+    if isinstance(value, Mapping):
+        hide_value = _names_secret_path(value)
+        rv = {}
+        for key, item in value.items():
+            if isinstance(key, str) and is_secret_key(key):
+                rv[key] = _hide_leaves(item)
+            elif hide_value and isinstance(key, str) and key.lower() == "value":
+                rv[key] = _hide_leaves(item)
+            else:
+                rv[key] = redact_value(item)
+        return rv
+    if isinstance(value, list):
+        return [redact_value(item) for item in value]
+    return value
+
+
+def _hide_leaves(value: Any) -> Any:
+    """Every string and number under a secret key hidden; booleans and nulls cannot carry
+    a secret and are kept, so ``"changePassword": {"supported": false}`` stays readable."""
+    if isinstance(value, Mapping):
+        return {key: _hide_leaves(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_hide_leaves(item) for item in value]
+    if value is None or isinstance(value, bool):
+        return value
+    return REDACTED
+
+
+def _names_secret_path(operation: Mapping) -> bool:
+    """True for a PATCH operation (RFC 7644 §3.5.2) whose path is a secret attribute:
+    ``password``, ``urn:...:User:password``; Entra capitalises the keys (``Path``)."""
+    for key, path in operation.items():
+        if isinstance(key, str) and key.lower() == "path" and isinstance(path, str):
+            attribute = path.split("[", 1)[0]
+            return any(is_secret_key(part) for part in attribute.split(".") if part)
+    return False
+
+
+def redact_text(text: str) -> str:
+    """Hide secret values in text that could not be parsed as JSON."""
+    if not _SECRET_HINT.search(text):
+        return text
+    text = _JSON_PAIR.sub(lambda m: m.group(1) + '"' + REDACTED + '"', text)
+    return _FORM_PAIR.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+def redact_body(raw: bytes | str | None, max_bytes: int) -> str | None:
+    """The body as it may be stored: redacted, then capped at ``max_bytes`` bytes of UTF-8
+    with a visible marker. JSON keeps its original shape unless something was hidden;
+    anything else is stored as text."""
+    if raw is None:
+        return None
+    text = raw if isinstance(raw, str) else raw.decode("utf-8", errors="replace")
+    if not text:
+        return None
+    if _SECRET_HINT.search(text):
+        text = _redact_json_or_text(text)
+    return truncate(text, max_bytes)
+
+
+def _redact_json_or_text(text: str) -> str:
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return redact_text(text)
+    redacted = redact_value(parsed)
+    if redacted == parsed:
+        return text
+    return json.dumps(redacted, ensure_ascii=False, separators=(",", ":"))
+
+
+def truncate(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` bytes of UTF-8 (never inside a character),
+    followed by a marker saying how much was received."""
+    encoded = text.encode("utf-8")
+    if len(encoded) <= max_bytes:
+        return text
+    kept = encoded[: max(max_bytes, 0)].decode("utf-8", errors="ignore")
+    return kept + TRUNCATED_MARKER.format(total=len(encoded), kept=len(kept.encode("utf-8")))
+
+
+def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Request headers to store: credentials dropped, secret-looking ones hidden.
+    Repeated headers are joined with ", " (RFC 9110 §5.3)."""
+    rv: dict[str, str] = {}
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered in DROPPED_HEADERS:
+            continue
+        if is_secret_key(name):
+            value = REDACTED
+        rv[name] = f"{rv[name]}, {value}" if name in rv else value
+    return rv
+
+
+def redact_query(query: str) -> str:
+    """A query string with secret-looking parameters hidden (``?access_token=...``)."""
+    if not query or not _SECRET_HINT.search(query):
+        return query
+    return _FORM_PAIR.sub(lambda m: m.group(1) + REDACTED, query)
