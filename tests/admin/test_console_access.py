@@ -50,6 +50,7 @@ def test_the_route_table_covers_the_console():
         "/admin/directory/groups",
         "/admin/directory/groups/1",
         "/admin/directory/groups/1/role",
+        "/admin/logs",
     } <= urls
 
 

@@ -289,3 +289,9 @@ def set_group_role_view(group_id: str):
         message = f"\u201c{group.display_name}\u201d no longer grants a role."
     flash(message, "success")
     return redirect(url_for("admin.directory_group", group_id=group.id))
+
+
+@bp.get("/logs")
+@login_required
+def logs():
+    return render_template("admin/logs.html")
