@@ -29,6 +29,21 @@ POSTGRES_URL = os.environ.get("WILLOW_TEST_POSTGRES_URL", "").strip()
 SCIM_TYPE = "application/scim+json"
 
 
+def pytest_report_header(config) -> str:
+    if POSTGRES_URL:
+        return "PostgreSQL variants: ON (WILLOW_TEST_POSTGRES_URL is set)"
+    return "PostgreSQL variants: SKIPPED (set WILLOW_TEST_POSTGRES_URL to run them)"
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    skipped = len(terminalreporter.stats.get("skipped", []))
+    if skipped and not POSTGRES_URL:
+        terminalreporter.write_line(
+            f"{skipped} tests skipped: PostgreSQL variants need WILLOW_TEST_POSTGRES_URL "
+            "(and browser tests need /usr/bin/chromium)."
+        )
+
+
 def _migrated_app(url: str):
     app = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
