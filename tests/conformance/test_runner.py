@@ -142,6 +142,15 @@ def test_query_strings_are_encoded_like_a_client_would(path, sent):
 
 @pytest.mark.parametrize("name", scenario_names())
 def test_scenario_files_are_well_formed(name):
+    """Every scenario is described, and uses only variables defined or saved before."""
     scenario = load(name)
     assert scenario["title"] and scenario["source"] and scenario["proves"]
-    assert all(step["step"] for step in scenario["steps"])
+    known = {"base": "", "token": "", **scenario.get("vars", {})}
+    for step in scenario["steps"]:
+        assert step["step"]
+        for n in range(1, step.get("repeat", 1) + 1):
+            if "repeat" in step:
+                known["n"] = n
+            substitute([step["request"], step["expect"]], known)
+            for save_name in step.get("save", {}):
+                known[substitute(save_name, known)] = ""
