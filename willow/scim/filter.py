@@ -363,7 +363,7 @@ class _Parser:
         if tok.kind != "word" or tok.text.lower() in KEYWORDS:
             raise self.fail("an attribute name")
         self.advance()
-        path = _split_path(tok.text)
+        path = split_attr_path(tok.text)
         if path is None:
             raise self.fail("an attribute name", tok)
         if inner and (path.uri or path.sub_attr):
@@ -374,9 +374,12 @@ class _Parser:
         return path
 
 
-def _split_path(text: str) -> AttrPath | None:
-    """Split ``[uri:]attr[.sub]``. A URN contains dots ("2.0"), so the attribute is what
-    follows its last ':'."""
+def split_attr_path(text: str) -> AttrPath | None:
+    """Split ``[uri:]attr[.sub]`` (RFC 7644 §3.10), or None when it is not one.
+
+    A URN contains dots ("2.0"), so the attribute is what follows its last ':'. Also used
+    for ``sortBy`` (RFC 7644 §3.4.2.3).
+    """
     uri: str | None = None
     rest = text
     if ":" in text:
