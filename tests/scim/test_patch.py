@@ -142,6 +142,7 @@ CASES = [
                     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
                     "password": "p",
                     "urn:okta:custom:user:1.0:shoe": "9",
+                    "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/User": {},
                     "displayName": "C",
                 },
             )

@@ -127,6 +127,10 @@ class _Patcher:
             if schema is not None and not rest:
                 self.apply_schema_object(op, schema, item)
                 continue
+            if schema is None and ":" in key:
+                # Another schema's key (urn:okta:…, http://schemas.microsoft.com/…).
+                self.note(f"unknown extension {key} ignored")
+                continue
             if op == "replace" and item is None:
                 self.apply_path("remove", key, None, value_given=False)
             else:
