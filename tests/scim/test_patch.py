@@ -489,6 +489,11 @@ def test_patch_gives_the_expected_resource(resource, operations, expected):
     assert resource == before, "the input dict must not be modified"
 
 
+def test_an_element_created_from_a_filter_takes_canonical_names_from_both_sides():
+    rv, _ = _patch(Op("add", 'emails[Type eq "home"]', {"type": "home", "Value": "h@b.c"}))
+    assert rv["emails"][1] == {"type": "home", "value": "h@b.c"}
+
+
 def test_add_to_an_absent_extension_creates_it():
     rv, _ = _patch(Op("add", f"{ENT}:employeeNumber", "701984"), resource={"userName": "u"})
     assert rv == {"userName": "u", ENT: {"employeeNumber": "701984"}}

@@ -337,9 +337,11 @@ class _Patcher:
                 f"No {label} value matches the filter, and one cannot be created from it: "
                 "only eq conditions joined by 'and' describe a new value."
             )
-        element = normalize_single(attr, {**conditions, **value}, label=label, notes=self.notes)
+        # Canonicalised apart: the filter may say "Type" where the value says "type".
+        from_filter = normalize_single(attr, conditions, label=label, notes=self.notes)
+        from_value = normalize_single(attr, value, label=label, notes=self.notes)
         self.note(f"{label} value created from the path filter")
-        return element or {}
+        return {**(from_filter or {}), **(from_value or {})}
 
     def settle_primary(self, items: list[dict], touched: list[dict], label: str) -> None:
         """RFC 7644 §3.5.2: setting primary on one value clears it on the others."""
