@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 from flask import Blueprint
@@ -9,6 +11,7 @@ from flask import Blueprint
 from willow.auth import require_bearer_token
 from willow.extensions import db
 from willow.models import ScimRequestLog
+from willow.models import utcnow
 
 
 @pytest.fixture
@@ -40,3 +43,30 @@ def scim_test_bp():
         return response
 
     return bp
+
+
+@pytest.fixture
+def add_log(app, org):
+    """Insert request-log rows directly (default: a 200 GET /Users in ``default``), each
+    ``minutes_ago`` minutes old; returns their ids."""
+    counter = iter(range(1_000_000))
+
+    def add(*, minutes_ago: float = 0, **fields) -> int:
+        n = next(counter)
+        row = {
+            "created_at": utcnow() - timedelta(minutes=minutes_ago),
+            "organization_id": org.id,
+            "request_id": f"req{n:06d}",
+            "method": "GET",
+            "path": "/scim/v2/Users",
+            "resource_type": "User",
+            "operation": "query",
+            "status_code": 200,
+            "duration_ms": 3.5,
+            "token_name": "Okta SCIM Integration",
+        }
+        row.update(fields)
+        with app.app_context(), db.engine.begin() as conn:
+            return conn.execute(sa.insert(ScimRequestLog).values(row)).inserted_primary_key[0]
+
+    return add

@@ -1,0 +1,169 @@
+"""The request-log filter form: a bookmarkable GET form, also used by the CSV export.
+
+Parameter names are part of the product (admins bookmark and share them): ``from``,
+``to``, ``method``, ``resource_type``, ``status``, ``q``, and the page cursors
+``before``/``after``. Anything unknown is a form error shown on the page, never a 500.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+from wtforms import StringField
+from wtforms import ValidationError
+from wtforms.fields import SelectChoice
+from wtforms.validators import Length
+from wtforms.validators import Optional
+
+from ..models import utcnow
+from .queries import Cursor
+from .queries import LogFilter
+
+METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
+RESOURCE_TYPES = ("User", "Group", "Config", "Schema")
+STATUS_CLASSES = ("2xx", "4xx", "5xx")
+#: ``from`` presets: relative to now, so a bookmark keeps meaning "the last 24 hours".
+PRESETS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
+PRESET_LABELS = {"1h": "Last hour", "24h": "Last 24 hours", "7d": "Last 7 days"}
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
+
+
+class MomentError(ValueError):
+    pass
+
+
+def parse_moment(text: str, *, end: bool, now: datetime) -> datetime:
+    """A ``from``/``to`` value as naive UTC.
+
+    Accepted: a preset (``1h``, ``24h``, ``7d``: that long before now), a date
+    (``2026-01-31``: the start of that day, or for ``to`` the start of the next, so the
+    whole day is included), or a date-time to the minute or second, with ``T`` or a
+    space and an optional ``Z`` (``2026-01-31T14:30``). Times are UTC.
+    """
+    text = text.strip()
+    if text in PRESETS:
+        return now - PRESETS[text]
+    if _DATE.match(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise MomentError(f"{text!r} is not a valid date.") from None
+        moment = datetime(day.year, day.month, day.day)
+        return moment + timedelta(days=1) if end else moment
+    value = text[:-1] if text.endswith(("Z", "z")) else text
+    for fmt in _FORMATS:
+        try:
+            return datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+    raise MomentError(
+        f"{text!r} is not a date (2026-01-31), a date-time (2026-01-31T14:30) "
+        "or one of 1h, 24h, 7d."
+    )
+
+
+def _choices(values: tuple[str, ...], blank: str) -> list[SelectChoice]:
+    return [SelectChoice("", blank), *(SelectChoice(v) for v in values)]
+
+
+class LogFilterForm(FlaskForm):
+    class Meta:
+        # A GET form that changes nothing: no CSRF token, so URLs stay bookmarkable.
+        csrf = False
+
+    from_ = StringField("From", name="from", validators=[Optional(), Length(max=40)])
+    to = StringField("To", validators=[Optional(), Length(max=40)])
+    method = SelectField("Method", choices=_choices(METHODS, "Any method"), default="")
+    resource_type = SelectField(
+        "Resource type", choices=_choices(RESOURCE_TYPES, "Any type"), default=""
+    )
+    status = SelectField("Status", choices=_choices(STATUS_CLASSES, "Any status"), default="")
+    q = StringField("Search", validators=[Optional(), Length(max=200)])
+    before = StringField(validators=[Optional(), Length(max=64)])
+    after = StringField(validators=[Optional(), Length(max=64)])
+
+    def __init__(self, *args, now: datetime | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.now = now or utcnow()
+        self.start: datetime | None = None
+        self.end: datetime | None = None
+        self.cursor_before: Cursor | None = None
+        self.cursor_after: Cursor | None = None
+
+    # Hand-typed URLs: ?method=get&resource_type=user&status=4XX mean the same thing.
+    def filter_method(self, value: str | None) -> str | None:
+        return value.strip().upper() if value else value
+
+    def filter_resource_type(self, value: str | None) -> str | None:
+        if not value:
+            return value
+        canonical = {t.lower(): t for t in RESOURCE_TYPES}
+        return canonical.get(value.strip().lower(), value)
+
+    def filter_status(self, value: str | None) -> str | None:
+        return value.strip().lower() if value else value
+
+    def validate_from_(self, field: StringField) -> None:
+        if field.data:
+            self.start = self._moment(field.data, end=False)
+
+    def validate_to(self, field: StringField) -> None:
+        if field.data:
+            self.end = self._moment(field.data, end=True)
+            if self.start is not None and self.end <= self.start:
+                raise ValidationError("'To' must be after 'From'.")
+
+    def validate_before(self, field: StringField) -> None:
+        if field.data:
+            self.cursor_before = self._cursor(field.data)
+
+    def validate_after(self, field: StringField) -> None:
+        if field.data:
+            self.cursor_after = self._cursor(field.data)
+
+    def _moment(self, text: str, *, end: bool) -> datetime:
+        try:
+            return parse_moment(text, end=end, now=self.now)
+        except MomentError as exc:
+            raise ValidationError(str(exc)) from None
+
+    @staticmethod
+    def _cursor(text: str) -> Cursor:
+        try:
+            return Cursor.decode(text)
+        except ValueError:
+            raise ValidationError(
+                "This page link is not valid; start again from the first page."
+            ) from None
+
+    def to_filter(self, organization_id: int) -> LogFilter:
+        """The validated filter (call after ``validate()`` returned True)."""
+        status = self.status.data
+        return LogFilter(
+            organization_id=organization_id,
+            start=self.start,
+            end=self.end,
+            method=self.method.data or None,
+            resource_type=self.resource_type.data or None,
+            status_class=int(status[0]) if status else None,
+            q=(self.q.data or "").strip() or None,
+        )
+
+    def query_args(self) -> dict[str, str]:
+        """The filter as URL parameters (no page cursor): for links that keep the filter."""
+        values = {
+            "from": self.from_.data,
+            "to": self.to.data,
+            "method": self.method.data,
+            "resource_type": self.resource_type.data,
+            "status": self.status.data,
+            "q": self.q.data,
+        }
+        return {k: v.strip() for k, v in values.items() if v and v.strip()}
