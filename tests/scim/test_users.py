@@ -1,0 +1,459 @@
+"""HTTP behaviour of /Users (RFC 7644 §3.3-§3.6), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def user_body(user_name: str = "test.user@okta.local", **extra) -> dict:
+    body = {
+        "schemas": [USER_SCHEMA],
+        "userName": user_name,
+        "name": {"givenName": "Test", "familyName": "User"},
+        "emails": [{"primary": True, "value": user_name, "type": "work"}],
+        "displayName": "Test User",
+        "active": True,
+    }
+    body.update(extra)
+    return body
+
+
+def create(scim, user_name: str = "test.user@okta.local", **extra) -> dict:
+    rv = scim.post("/Users", user_body(user_name, **extra))
+    assert rv.status_code == 201, rv.get_json()
+    return rv.get_json()
+
+
+def patch_ops(*operations) -> dict:
+    return {"schemas": [PATCH_SCHEMA], "Operations": list(operations)}
+
+
+def assert_error(rv, status: int, scim_type: str | None = None) -> dict:
+    assert rv.status_code == status, rv.get_data(as_text=True)
+    assert rv.mimetype == "application/scim+json"
+    body = rv.get_json()
+    assert body["schemas"] == [ERROR_SCHEMA]
+    assert body["status"] == str(status)
+    assert body["detail"]
+    if scim_type:
+        assert body.get("scimType") == scim_type
+    return body
+
+
+def test_create_returns_201_with_location_etag_and_the_full_user(scim):
+    rv = scim.post(
+        "/Users",
+        user_body(
+            externalId="00ujl29u0le5T6Aj10h7", password="1mz050nq", groups=[], locale="en-US"
+        ),
+    )
+    assert rv.status_code == 201
+    assert rv.mimetype == "application/scim+json"
+    body = rv.get_json()
+    assert body["id"] and body["id"] != "00ujl29u0le5T6Aj10h7"
+    assert body["externalId"] == "00ujl29u0le5T6Aj10h7"
+    assert body["userName"] == "test.user@okta.local"
+    assert body["name"] == {"givenName": "Test", "familyName": "User"}
+    assert body["emails"] == [{"value": "test.user@okta.local", "type": "work", "primary": True}]
+    assert body["active"] is True and body["locale"] == "en-US"
+    assert "password" not in body
+    assert body["meta"]["resourceType"] == "User"
+    assert rv.headers["Location"] == body["meta"]["location"]
+    assert body["meta"]["location"].endswith(f"/scim/v2/Users/{body['id']}")
+    assert rv.headers["ETag"] == body["meta"]["version"] == 'W/"1"'
+    assert body["schemas"] == [USER_SCHEMA]
+
+
+def test_password_is_never_returned_or_stored(app, scim):
+    user = create(scim, password="hunter2-secret")
+    got = scim.get(f"/Users/{user['id']}").get_data(as_text=True)
+    assert "hunter2-secret" not in got and "password" not in got
+    from willow.extensions import db
+
+    with app.app_context():
+        dump = "\n".join(
+            str(row)
+            for table in db.metadata.sorted_tables
+            for row in db.session.execute(table.select())
+            if table.name != "scim_request_logs"
+        )
+    assert "hunter2-secret" not in dump
+
+
+@pytest.mark.parametrize("second", ["test.user@okta.local", "TEST.USER@OKTA.LOCAL"])
+def test_duplicate_user_name_is_409_uniqueness_case_insensitively(scim, second):
+    create(scim)
+    rv = scim.post("/Users", user_body(second))
+    assert_error(rv, 409, "uniqueness")
+
+
+def test_user_name_case_is_kept_and_filters_match_any_case(scim):
+    create(scim, "Runscope300Hfluaklab151@Example.com")
+    rv = scim.get('/Users?filter=userName eq "RUNSCOPE300HFLUAKLAB151@EXAMPLE.COM"')
+    body = rv.get_json()
+    assert body["totalResults"] == 1
+    assert body["Resources"][0]["userName"] == "Runscope300Hfluaklab151@Example.com"
+
+
+def test_get_unknown_user_is_scim_404(scim):
+    assert_error(scim.get("/Users/010101001010101011001010101011"), 404)
+
+
+def test_list_is_a_list_response_with_integer_counts_and_stable_order(scim):
+    ids = [create(scim, f"user{i}@example.com")["id"] for i in range(5)]
+    rv = scim.get("/Users?startIndex=1&count=2")
+    body = rv.get_json()
+    assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:ListResponse"]
+    assert body["totalResults"] == 5 and body["itemsPerPage"] == 2 and body["startIndex"] == 1
+    pages = [
+        scim.get(f"/Users?startIndex={start}&count=2").get_json()["Resources"]
+        for start in (1, 3, 5)
+    ]
+    assert [u["id"] for page in pages for u in page] == ids
+
+
+@pytest.mark.parametrize(
+    ("query", "items", "start"),
+    [
+        ("count=0", 0, 1),
+        ("count=-3", 0, 1),
+        ("startIndex=0&count=2", 2, 1),
+        ("startIndex=-5&count=10", 3, 1),
+        ("startIndex=3&count=10", 1, 3),
+        ("startIndex=10", 0, 10),
+    ],
+)
+def test_paging_edges(scim, query, items, start):
+    for i in range(3):
+        create(scim, f"p{i}@example.com")
+    body = scim.get(f"/Users?{query}").get_json()
+    assert body["totalResults"] == 3
+    assert body["itemsPerPage"] == items == len(body["Resources"])
+    assert body["startIndex"] == start
+
+
+@pytest.mark.parametrize("query", ["count=abc", "startIndex=x", "sortOrder=sideways"])
+def test_bad_paging_parameters_are_400(scim, query):
+    assert_error(scim.get(f"/Users?{query}"), 400, "invalidValue")
+
+
+def test_count_is_capped_at_the_configured_maximum(app, scim):
+    app.config["WILLOW_SCIM_MAX_RESULTS"] = 2
+    for i in range(3):
+        create(scim, f"cap{i}@example.com")
+    body = scim.get("/Users?count=50").get_json()
+    assert body["itemsPerPage"] == 2 and body["totalResults"] == 3
+
+
+def test_no_match_is_an_empty_list_response_not_404(scim):
+    rv = scim.get("/Users?filter=userName+eq+%22cf4d78e8-cc4f-4d5d-b8b9-183561c0104a%22")
+    assert rv.status_code == 200
+    body = rv.get_json()
+    assert body["totalResults"] == 0 and body["Resources"] == [] and body["itemsPerPage"] == 0
+
+
+def test_invalid_filter_is_400_invalid_filter(scim):
+    assert_error(scim.get("/Users?filter=userName eq"), 400, "invalidFilter")
+    assert_error(scim.get('/Users?filter=nosuchattr eq "x"'), 400, "invalidFilter")
+
+
+def test_filters_by_external_id_and_work_email(scim):
+    create(scim, "a@example.com", externalId="0a21f0f2-8d2a")
+    create(scim, "b@example.com")
+    assert scim.get('/Users?filter=externalId eq "0a21f0f2-8d2a"').get_json()["totalResults"] == 1
+    rv = scim.get('/Users?filter=emails[type eq "work"].value eq "B@example.com"')
+    assert [u["userName"] for u in rv.get_json()["Resources"]] == ["b@example.com"]
+
+
+def test_sort_by_user_name_descending(scim):
+    for name in ("b@x.io", "c@x.io", "a@x.io"):
+        create(scim, name)
+    rv = scim.get("/Users?sortBy=userName&sortOrder=descending")
+    assert [u["userName"] for u in rv.get_json()["Resources"]] == ["c@x.io", "b@x.io", "a@x.io"]
+
+
+def test_attributes_and_excluded_attributes_project_the_response(scim):
+    user = create(scim, externalId="ext-1")
+    rv = scim.get(f"/Users/{user['id']}?attributes=userName,name.givenName")
+    assert rv.get_json() == {
+        "schemas": [USER_SCHEMA],
+        "id": user["id"],
+        "userName": "test.user@okta.local",
+        "name": {"givenName": "Test"},
+    }
+    rv = scim.get(f"/Users/{user['id']}?excludedAttributes=emails,meta")
+    body = rv.get_json()
+    assert "emails" not in body and "meta" not in body and body["externalId"] == "ext-1"
+    listed = scim.get("/Users?attributes=userName").get_json()["Resources"][0]
+    assert set(listed) == {"schemas", "id", "userName"}
+
+
+def test_put_replaces_writable_attributes_and_keeps_active_when_omitted(scim):
+    user = create(scim, title="Engineer", nickName="tess")
+    put = {
+        "schemas": [USER_SCHEMA],
+        "id": user["id"],
+        "userName": "test.user@okta.local",
+        "name": {"givenName": "Another", "middleName": "", "familyName": "User"},
+        "emails": [
+            {
+                "primary": True,
+                "value": "test.user@okta.local",
+                "type": "work",
+                "display": "test.user@okta.local",
+            }
+        ],
+        "groups": [],
+        "meta": {"resourceType": "User"},
+    }
+    scim.patch(f"/Users/{user['id']}", patch_ops({"op": "replace", "value": {"active": False}}))
+    rv = scim.put(f"/Users/{user['id']}", put)
+    assert rv.status_code == 200, rv.get_json()
+    body = rv.get_json()
+    assert body["name"] == {"givenName": "Another", "middleName": "", "familyName": "User"}
+    assert "title" not in body and "nickName" not in body
+    assert body["active"] is False
+    assert rv.headers["ETag"] == 'W/"3"'
+
+
+def test_put_can_rename_but_not_onto_another_user_name(scim):
+    create(scim, "taken@example.com")
+    user = create(scim, "old@example.com")
+    assert_error(
+        scim.put(f"/Users/{user['id']}", user_body("TAKEN@example.com")), 409, "uniqueness"
+    )
+    rv = scim.put(f"/Users/{user['id']}", user_body("New@example.com"))
+    assert rv.get_json()["userName"] == "New@example.com"
+
+
+def test_patch_deactivate_without_path_keeps_the_account_readable_and_filterable(scim):
+    user = create(scim)
+    rv = scim.patch(
+        f"/Users/{user['id']}", patch_ops({"op": "replace", "value": {"active": False}})
+    )
+    assert rv.status_code == 200
+    assert rv.get_json()["active"] is False
+    assert rv.get_json()["name"] == {"givenName": "Test", "familyName": "User"}
+    assert scim.get(f"/Users/{user['id']}").get_json()["active"] is False
+    found = scim.get('/Users?filter=userName eq "test.user@okta.local"').get_json()
+    assert found["totalResults"] == 1 and found["Resources"][0]["active"] is False
+    rv = scim.patch(f"/Users/{user['id']}", patch_ops({"op": "replace", "value": {"active": True}}))
+    assert rv.get_json()["active"] is True
+
+
+def test_entra_patch_with_capitalised_ops_string_booleans_and_value_paths(scim):
+    user = create(scim)
+    rv = scim.patch(
+        f"/Users/{user['id']}",
+        patch_ops(
+            {
+                "op": "Replace",
+                "path": 'emails[type eq "work"].value',
+                "value": "updatedEmail@microsoft.com",
+            },
+            {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"},
+            {"op": "Add", "path": f"{ENTERPRISE}:department", "value": "R&D"},
+            {"op": "Replace", "path": "active", "value": "False"},
+        ),
+    )
+    assert rv.status_code == 200, rv.get_json()
+    body = rv.get_json()
+    assert body["emails"] == [
+        {"value": "updatedEmail@microsoft.com", "type": "work", "primary": True}
+    ]
+    assert body["name"]["familyName"] == "updatedFamilyName"
+    assert body[ENTERPRISE]["department"] == "R&D"
+    assert ENTERPRISE in body["schemas"]
+    assert body["active"] is False
+
+
+def test_patch_errors(scim):
+    user = create(scim)
+    url = f"/Users/{user['id']}"
+    assert_error(
+        scim.patch(url, patch_ops({"op": "remove", "path": "userName"})), 400, "mutability"
+    )
+    assert_error(
+        scim.patch(url, patch_ops({"op": "replace", "path": "nosuch", "value": 1})),
+        400,
+        "invalidPath",
+    )
+    assert_error(scim.patch(url, patch_ops({"op": "remove"})), 400, "noTarget")
+    assert_error(scim.patch(url, patch_ops({"op": "jump", "path": "title", "value": "x"})), 400)
+    assert_error(scim.patch(url, {"schemas": [PATCH_SCHEMA]}), 400)
+
+
+def test_patch_is_atomic_when_a_later_operation_fails(scim):
+    user = create(scim)
+    url = f"/Users/{user['id']}"
+    rv = scim.patch(
+        url,
+        patch_ops(
+            {"op": "replace", "path": "title", "value": "Boss"},
+            {"op": "remove", "path": "userName"},
+        ),
+    )
+    assert rv.status_code == 400
+    assert "title" not in scim.get(url).get_json()
+
+
+def test_delete_tombstones_the_user_and_frees_the_user_name(app, scim):
+    user = create(scim)
+    url = f"/Users/{user['id']}"
+    assert scim.delete(url).status_code == 204
+    for rv in (
+        scim.get(url),
+        scim.put(url, user_body()),
+        scim.delete(url),
+        scim.patch(url, patch_ops({"op": "replace", "value": {"active": True}})),
+    ):
+        assert_error(rv, 404)
+    assert (
+        scim.get('/Users?filter=userName eq "test.user@okta.local"').get_json()["totalResults"] == 0
+    )
+    again = create(scim)
+    assert again["id"] != user["id"]
+    from willow.extensions import db
+    from willow.models import User
+
+    with app.app_context():
+        kept = db.session.get(User, user["id"])
+        assert kept is not None and kept.deleted_at is not None and kept.active is False
+
+
+def test_if_match_stale_version_is_412(scim):
+    user = create(scim)
+    url = f"/Users/{user['id']}"
+    stale = {"If-Match": 'W/"0"'}
+    assert_error(scim.put(url, user_body(), headers=stale), 412)
+    assert_error(
+        scim.patch(url, patch_ops({"op": "replace", "path": "title", "value": "x"}), headers=stale),
+        412,
+    )
+    assert_error(scim.delete(url, headers=stale), 412)
+    fresh = {"If-Match": scim.get(url).headers["ETag"]}
+    assert scim.put(url, user_body(), headers=fresh).status_code == 200
+
+
+def test_an_id_from_another_organization_is_404_on_every_verb(app, scim, client, make_token):
+    from willow.extensions import db
+    from willow.organizations import create_organization
+
+    with app.app_context():
+        other_org = create_organization("other", "Other").id
+        db.session.commit()
+    user = create(scim)
+    other = type(scim)(client, make_token(other_org))
+    url = f"/Users/{user['id']}"
+    for rv in (
+        other.get(url),
+        other.put(url, user_body()),
+        other.delete(url),
+        other.patch(url, patch_ops({"op": "replace", "path": "title", "value": "x"})),
+    ):
+        assert_error(rv, 404)
+    assert other.get("/Users").get_json()["totalResults"] == 0
+    # the same userName is free in another organization
+    assert other.post("/Users", user_body()).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "scim_type"),
+    [
+        ("{not json", "application/scim+json", 400, "invalidSyntax"),
+        ("[1, 2]", "application/json", 400, "invalidSyntax"),
+        ("", "application/scim+json", 400, "invalidSyntax"),
+        ("userName=x", "application/x-www-form-urlencoded", 415, None),
+        ('{"userName": 42}', "application/scim+json", 400, "invalidValue"),
+        ('{"name": {"givenName": "x"}}', "application/scim+json", 400, "invalidValue"),
+        ('{"userName": "x", "emails": "x@y"}', "application/json", 400, "invalidValue"),
+    ],
+)
+def test_bad_bodies_get_scim_errors(scim, body, content_type, status, scim_type):
+    rv = scim.post("/Users", body, headers={"Content-Type": content_type})
+    assert_error(rv, status, scim_type)
+
+
+def test_oversized_body_is_413(app, scim):
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    rv = scim.post("/Users", user_body(title="x" * 2000))
+    assert_error(rv, 413)
+
+
+def test_too_long_value_is_400_not_a_database_error(scim):
+    assert_error(scim.post("/Users", user_body("a" * 300 + "@example.com")), 400, "invalidValue")
+
+
+def test_post_with_application_json_and_get_with_a_content_type_are_accepted(scim):
+    rv = scim.post("/Users", user_body(), headers={"Content-Type": "application/json"})
+    assert rv.status_code == 201
+    rv = scim.get("/Users", headers={"Content-Type": "application/scim+json; charset=utf-8"})
+    assert rv.status_code == 200
+
+
+def test_unknown_schemas_read_only_and_unknown_extension_attributes_are_ignored(scim):
+    body = user_body(
+        schemas=[USER_SCHEMA, ENTERPRISE, "urn:okta:custom:user:1.0"],
+        meta={"resourceType": "User"},
+        roles=[],
+        groups=[{"value": "x"}],
+        id="client-chosen",
+        **{
+            "urn:okta:custom:user:1.0": {"favourite": "tea"},
+            ENTERPRISE: {"employeeNumber": "701984", "manager": {"value": "boss-id"}},
+        },
+    )
+    rv = scim.post("/Users", body)
+    assert rv.status_code == 201, rv.get_json()
+    got = rv.get_json()
+    assert got["id"] != "client-chosen"
+    assert "urn:okta:custom:user:1.0" not in got
+    assert got[ENTERPRISE] == {"employeeNumber": "701984", "manager": {"value": "boss-id"}}
+
+
+def test_user_groups_attribute_and_groups_value_filter(scim):
+    user = create(scim)
+    group = scim.post(
+        "/Groups", {"displayName": "Engineering", "members": [{"value": user["id"]}]}
+    ).get_json()
+    got = scim.get(f"/Users/{user['id']}").get_json()
+    assert got["groups"] == [
+        {
+            "value": group["id"],
+            "$ref": group["meta"]["location"],
+            "display": "Engineering",
+            "type": "direct",
+        }
+    ]
+    rv = scim.get(f'/Users?filter=groups.value eq "{group["id"]}"')
+    assert [u["id"] for u in rv.get_json()["Resources"]] == [user["id"]]
+
+
+def test_search_endpoints_take_the_query_in_the_body(scim):
+    create(scim, "alice@example.com")
+    create(scim, "bob@example.com")
+    body = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": 'userName sw "ali"',
+        "attributes": ["userName"],
+        "startIndex": 1,
+        "count": 10,
+    }
+    for path in ("/Users/.search", "/.search"):
+        rv = scim.post(path, body)
+        assert rv.status_code == 200, rv.get_json()
+        assert [u["userName"] for u in rv.get_json()["Resources"]] == ["alice@example.com"]
+
+
+@pytest.mark.parametrize("path", ["/Users/", "//Users", "/Users//"])
+def test_trailing_and_doubled_slashes_route_without_redirect(scim, path):
+    assert scim.get(path).status_code == 200
+
+
+def test_unsupported_method_is_scim_405(scim):
+    assert_error(scim.client.put("/scim/v2/Users", headers=scim.headers()), 405)
