@@ -170,7 +170,13 @@ def _user_values(attribute: str) -> _Rel:
     row = aliased(UserValue)
     return _Rel(
         correlate=User,
-        where=(row.user_id == User.id, row.attribute == attribute),
+        # The organization lets PostgreSQL use ix_user_values_org_attr_value for
+        # `emails[...].value eq`, the lookup Entra ID matches users with.
+        where=(
+            row.user_id == User.id,
+            row.organization_id == User.organization_id,
+            row.attribute == attribute,
+        ),
         columns={
             "value": _Col(row.value, norm=row.value_norm, norm_length=512),
             "display": _Col(row.display),
