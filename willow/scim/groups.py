@@ -39,6 +39,7 @@ from .group_patch import RemoveMembers
 from .group_patch import ReplaceMembers
 from .group_patch import SetAttribute
 from .group_patch import plan_group_patch
+from .http import collection_url
 from .http import resource_location
 from .listing import ListQuery
 from .normalize import normalize_resource
@@ -355,11 +356,12 @@ def group_members(group_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         .order_by(GroupMember.group_id, GroupMember.id)
         .execution_options(yield_per=5000)
     )
+    users_url = collection_url("User")
     for group_id, user_id, user_name, display_name in db.session.execute(stmt):
         rv[group_id].append(
             {
                 "value": user_id,
-                "$ref": resource_location("User", user_id),
+                "$ref": f"{users_url}/{user_id}",
                 "display": display_name or user_name,
                 "type": "User",
             }

@@ -83,6 +83,10 @@ def base_url() -> str:
     return root + "/scim/v2"
 
 
+def collection_url(resource_type: str) -> str:
+    """``…/scim/v2/Users`` or ``…/Groups``; compute it once when building many $refs."""
+    return f"{base_url()}/{'Users' if resource_type == 'User' else 'Groups'}"
+
+
 def resource_location(resource_type: str, resource_id: str) -> str:
-    collection = "Users" if resource_type == "User" else "Groups"
-    return f"{base_url()}/{collection}/{resource_id}"
+    return f"{collection_url(resource_type)}/{resource_id}"

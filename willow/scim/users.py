@@ -28,6 +28,7 @@ from .errors import Uniqueness
 from .filter import parse_filter
 from .filter_sql import compile_filter
 from .filter_sql import sort_key
+from .http import collection_url
 from .http import resource_location
 from .listing import ListQuery
 from .normalize import normalize_resource
@@ -202,11 +203,12 @@ def user_groups(user_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         .where(GroupMember.user_id.in_(user_ids))
         .order_by(Group.display_name_norm, Group.id)
     )
+    groups_url = collection_url("Group")
     for user_id, group_id, display_name in rows:
         rv[user_id].append(
             {
                 "value": group_id,
-                "$ref": resource_location("Group", group_id),
+                "$ref": f"{groups_url}/{group_id}",
                 "display": display_name,
                 "type": "direct",
             }
