@@ -11,27 +11,33 @@ from . import groups
 from . import users
 from .blueprint import bp
 from .errors import InvalidFilter
-from .errors import InvalidValue
 from .http import request_object
 from .http import scim_response
 from .listing import ListQuery
 from .listing import build_query
 from .listing import list_response
-from .schema import SEARCH_REQUEST_SCHEMA
+from .messages import load_search_request
 
 _SERVICES = {"User": users.list_users, "Group": groups.list_groups}
 
 
 def _search_query() -> ListQuery:
-    body = request_object()
-    schemas = body.get("schemas")
-    if schemas is not None and (
-        not isinstance(schemas, list)
-        or SEARCH_REQUEST_SCHEMA.lower() not in [str(s).lower() for s in schemas]
-    ):
-        raise InvalidValue(f"A SearchRequest must list the schema {SEARCH_REQUEST_SCHEMA}.")
-    params = {k: v for k, v in body.items() if k.lower() != "schemas"}
-    return build_query(params, current_app.config["WILLOW_SCIM_MAX_RESULTS"])
+    """The SearchRequest body, validated by its schema, under the same paging rules as
+    the query string."""
+    search = load_search_request(request_object())
+    params = {
+        "filter": search.filter,
+        "startIndex": search.start_index,
+        "count": search.count,
+        "sortBy": search.sort_by,
+        "sortOrder": search.sort_order,
+        "attributes": list(search.attributes),
+        "excludedAttributes": list(search.excluded_attributes),
+    }
+    return build_query(
+        {k: v for k, v in params.items() if v is not None},
+        current_app.config["WILLOW_SCIM_MAX_RESULTS"],
+    )
 
 
 @bp.post("/Users/.search")
