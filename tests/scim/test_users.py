@@ -457,3 +457,25 @@ def test_trailing_and_doubled_slashes_route_without_redirect(scim, path):
 
 def test_unsupported_method_is_scim_405(scim):
     assert_error(scim.client.put("/scim/v2/Users", headers=scim.headers()), 405)
+
+
+def test_concurrent_creates_of_one_user_name_end_in_exactly_one_201(app, scim, token):
+    """The unique index decides races: 8 threads POST the same userName (in varied case)."""
+    import threading
+
+    statuses: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def worker(i: int) -> None:
+        actions = type(scim)(app.test_client(), token)
+        barrier.wait()
+        name = "race@example.com" if i % 2 else "RACE@example.com"
+        statuses.append(actions.post("/Users", user_body(name)).status_code)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [201] + [409] * 7
+    assert scim.get('/Users?filter=userName eq "race@example.com"').get_json()["totalResults"] == 1
