@@ -271,3 +271,37 @@ def test_schema_urns_are_matched_case_insensitively(scim, urn):
 )
 def test_an_unknown_schema_is_a_scim_404(scim, urn):
     _assert_error(scim.get(f"/Schemas/{urn}"), 404)
+
+
+def test_what_service_provider_config_advertises_is_what_the_server_does(app, scim):
+    """Each feature claimed (or denied) in ServiceProviderConfig is checked against the server."""
+    app.config["WILLOW_SCIM_MAX_RESULTS"] = 2
+    config = scim.get("/ServiceProviderConfig").get_json()
+    for name in ("a", "b", "c"):
+        assert scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": name}).status_code == 201
+
+    listed = scim.get("/Users", query_string={"count": "10"}).get_json()
+    assert config["filter"]["maxResults"] == 2
+    assert (listed["totalResults"], listed["itemsPerPage"]) == (3, 2)
+
+    assert config["sort"]["supported"] is True
+    desc = scim.get("/Users", query_string={"sortBy": "userName", "sortOrder": "descending"})
+    assert [u["userName"] for u in desc.get_json()["Resources"]] == ["c", "b"]
+
+    assert config["filter"]["supported"] is True
+    found = scim.get("/Users", query_string={"filter": 'userName eq "B"'}).get_json()
+    assert [u["userName"] for u in found["Resources"]] == ["b"]
+
+    user_id = found["Resources"][0]["id"]
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "displayName", "value": "B"}],
+    }
+    assert config["patch"]["supported"] is True
+    assert config["etag"]["supported"] is True
+    etag = scim.get(f"/Users/{user_id}").headers["ETag"]
+    assert scim.patch(f"/Users/{user_id}", patch, headers={"If-Match": etag}).status_code == 200
+    _assert_error(scim.patch(f"/Users/{user_id}", patch, headers={"If-Match": etag}), 412)
+
+    assert config["bulk"]["supported"] is False
+    _assert_error(scim.post("/Bulk", {"schemas": [], "Operations": []}), 404)
