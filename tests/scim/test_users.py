@@ -479,3 +479,14 @@ def test_concurrent_creates_of_one_user_name_end_in_exactly_one_201(app, scim, t
         t.join()
     assert sorted(statuses) == [201] + [409] * 7
     assert scim.get('/Users?filter=userName eq "race@example.com"').get_json()["totalResults"] == 1
+
+
+@pytest.mark.parametrize("order", ["ascending", "descending"])
+def test_users_without_the_sort_attribute_come_last_in_either_order(scim, order):
+    create(scim, "none@x.io")
+    create(scim, "b@x.io", title="B")
+    create(scim, "a@x.io", title="A")
+    rv = scim.get(f"/Users?sortBy=title&sortOrder={order}")
+    names = [u["userName"] for u in rv.get_json()["Resources"]]
+    expected = ["a@x.io", "b@x.io"] if order == "ascending" else ["b@x.io", "a@x.io"]
+    assert names == expected + ["none@x.io"]

@@ -404,7 +404,7 @@ def list_groups(organization_id: int, query: ListQuery) -> GroupPage:
     order = []
     if query.sort_by:
         key = sort_key("Group", query.sort_by)
-        order.append(key.desc() if query.descending else key.asc())
+        order.append((key.desc() if query.descending else key.asc()).nulls_last())
     order += [Group.created_at.asc(), Group.id.asc()]
     groups = list(
         db.session.scalars(

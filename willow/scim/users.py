@@ -252,7 +252,7 @@ def list_users(organization_id: int, query: ListQuery) -> UserPage:
     order = []
     if query.sort_by:
         key = sort_key("User", query.sort_by)
-        order.append(key.desc() if query.descending else key.asc())
+        order.append((key.desc() if query.descending else key.asc()).nulls_last())
     order += [User.created_at.asc(), User.id.asc()]
     users = list(
         db.session.scalars(
