@@ -50,6 +50,9 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ARG00
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # SQLite's built-in lower() folds ASCII only; case-insensitive SCIM attributes
+    # (displayName "Ärzte" eq "ärzte") need the same Unicode folding PostgreSQL does.
+    dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
     # Let SQLAlchemy emit BEGIN itself (see _sqlite_begin) instead of pysqlite's implicit one.
     dbapi_connection.isolation_level = None
 
@@ -69,6 +72,10 @@ def _sqlite_begin(conn) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.exec_driver_sql("BEGIN")
+
+
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
 
 
 def is_sqlite() -> bool:

@@ -490,3 +490,9 @@ def test_users_without_the_sort_attribute_come_last_in_either_order(scim, order)
     names = [u["userName"] for u in rv.get_json()["Resources"]]
     expected = ["a@x.io", "b@x.io"] if order == "ascending" else ["b@x.io", "a@x.io"]
     assert names == expected + ["none@x.io"]
+
+
+def test_case_insensitive_filters_fold_non_ascii_letters(scim):
+    create(scim, "zoe@example.com", displayName="ÄRZTE Team")
+    rv = scim.get('/Users?filter=displayName eq "ärzte team"')
+    assert rv.get_json()["totalResults"] == 1
