@@ -87,7 +87,9 @@ def _s(name: str, description: str = "", **kw) -> Attribute:
     return Attribute(name=name, description=description, **kw)
 
 
-def _multi(name: str, description: str, value_type: str = "string", types=(), **kw) -> Attribute:
+def _multi(
+    name: str, description: str, value_type: str = "string", types=(), reference_types=(), **kw
+) -> Attribute:
     """The usual multi-valued shape: value, display, type, primary (RFC 7643 §2.4)."""
     return Attribute(
         name=name,
@@ -95,7 +97,12 @@ def _multi(name: str, description: str, value_type: str = "string", types=(), **
         multi_valued=True,
         description=description,
         sub_attributes=(
-            _s("value", f"The value of the {name} entry.", type=value_type),
+            _s(
+                "value",
+                f"The value of the {name} entry.",
+                type=value_type,
+                reference_types=reference_types,
+            ),
             _s("display", "A human-readable name, primarily used for display purposes."),
             _s("type", "A label indicating the attribute's function.", canonical_values=types),
             _s("primary", "Indicates the preferred value; at most one is true.", type="boolean"),
@@ -213,6 +220,7 @@ USER = Schema(
             "URLs of photos of the user.",
             value_type="reference",
             types=("photo", "thumbnail"),
+            reference_types=("external",),
         ),
         Attribute(
             name="addresses",
