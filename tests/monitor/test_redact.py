@@ -124,6 +124,16 @@ def test_secrets_in_text_that_is_not_valid_json_are_hidden(text, leaked):
     assert REDACTED in stored
 
 
+def test_a_key_spelled_with_unicode_escapes_is_still_found():
+    stored = redact_body('{"pass\\u0077ord": "hunter2"}', CAP)
+    assert "hunter2" not in stored
+
+
+def test_a_secret_word_in_a_value_alone_needs_no_rewriting():
+    raw = '{"authenticationSchemes": [{"type": "oauthbearertoken"}], "n": 1}'
+    assert redact_body(raw, CAP) == raw
+
+
 def test_non_json_bodies_are_stored_as_text():
     assert redact_body(b"plain text body", CAP) == "plain text body"
     assert redact_body(b"\xff\xfe binary", CAP).endswith("binary")

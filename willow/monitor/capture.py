@@ -21,6 +21,7 @@ from flask import Response
 from flask import current_app
 from flask import g
 from flask import request
+from sqlalchemy import bindparam
 from sqlalchemy import insert
 from sqlalchemy import inspect
 from sqlalchemy import select
@@ -221,25 +222,19 @@ def _error_detail(response: Response) -> str | None:
     return detail
 
 
-def _token_fields() -> tuple[int | None, Any, Any]:
+def _token_fields() -> tuple[int | None, str | None, int | None]:
     """Token id, name and organization id of the request's bearer token, known even when
     the token was refused (revoked, expired). The session is closed by now and a
-    rollback expired the token, so unloaded values are read by the insert itself."""
+    rollback expired the token: values that are no longer loaded are left None here and
+    read by ``write_row`` in the log's own transaction."""
     token = g.get("scim_token")
     if token is None:
         return _token_from_header()
     state = inspect(token)
     if state.identity is None:
         return None, None, None
-    token_id = state.identity[0]
     loaded = state.dict
-    name = loaded.get("name")
-    org_id = loaded.get("organization_id")
-    if name is None:
-        name = select(ApiToken.name).where(ApiToken.id == token_id).scalar_subquery()
-    if org_id is None:
-        org_id = select(ApiToken.organization_id).where(ApiToken.id == token_id).scalar_subquery()
-    return token_id, name, org_id
+    return state.identity[0], loaded.get("name"), loaded.get("organization_id")
 
 
 def _token_from_header() -> tuple[int | None, str | None, int | None]:
@@ -256,10 +251,23 @@ def _token_from_header() -> tuple[int | None, str | None, int | None]:
     return tuple(found) if found is not None else (None, None, None)
 
 
+# One statement for every row: compiled once and cached, so a log write costs only its
+# execution (building ``insert().values(row)`` per request cost more than the insert).
+_INSERT = insert(ScimRequestLog.__table__)
+_TOKEN = select(ApiToken.name, ApiToken.organization_id).where(ApiToken.id == bindparam("token_id"))
+
+
 def write_row(row: dict[str, Any]) -> None:
     """Insert one log row in its own short transaction (never the request's session)."""
     with db.engine.begin() as conn:
-        conn.execute(insert(ScimRequestLog).values(row))
+        if row["token_id"] is not None and (
+            row["token_name"] is None or row["organization_id"] is None
+        ):
+            found = conn.execute(_TOKEN, {"token_id": row["token_id"]}).first()
+            if found is not None:
+                row["token_name"] = row["token_name"] or found.name
+                row["organization_id"] = row["organization_id"] or found.organization_id
+        conn.execute(_INSERT, row)
 
 
 def init_app(app: Flask) -> None:

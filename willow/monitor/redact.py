@@ -38,9 +38,15 @@ _SECRET_WORDS = (
 )
 _SEPARATORS = re.compile(r"[-_\s.]")
 
-# Cheap pre-check: a text that matches none of these cannot hold a secret key, so it is
-# stored without being parsed (most SCIM responses are like that).
-_SECRET_HINT = re.compile("|".join(_SECRET_WORDS) + "|api_key|api-key|private_key", re.IGNORECASE)
+# Cheap pre-checks, so that most bodies are stored without being parsed: a text with none
+# of the words cannot hold a secret; in JSON, only a key or a PATCH path can name one, so
+# a word seen only in values ("type": "oauthbearertoken") needs no parsing either.
+_WORDS = "|".join(_SECRET_WORDS) + "|api_key|api-key|private_key"
+_SECRET_HINT = re.compile(_WORDS, re.IGNORECASE)
+_JSON_SECRET_HINT = re.compile(
+    r'"[^"]*(?:' + _WORDS + r')[^"]*"\s*:|"path"\s*:\s*"[^"]*(?:' + _WORDS + ")",
+    re.IGNORECASE,
+)
 
 # For text that is not valid JSON (truncated, malformed, form-encoded): hide the values of
 # "key": "value" and key=value pairs whose key looks secret.
@@ -113,7 +119,11 @@ def redact_body(raw: bytes | str | None, max_bytes: int) -> str | None:
     text = raw if isinstance(raw, str) else raw.decode("utf-8", errors="replace")
     if not text:
         return None
-    if _SECRET_HINT.search(text):
+    if "\\u" in text or (
+        # A \u escape can spell a key the pre-checks cannot see ("pass\u0077ord").
+        _SECRET_HINT.search(text)
+        and (not text.lstrip().startswith(("{", "[")) or _JSON_SECRET_HINT.search(text))
+    ):
         text = _redact_json_or_text(text)
     return truncate(text, max_bytes)
 
