@@ -207,6 +207,9 @@ def group_members(
             GroupMember.group_id == group_id,
             GroupMember.organization_id == organization_id,
             User.organization_id == organization_id,
+            # Tombstoning removes a user's memberships; saying so also lets PostgreSQL
+            # walk the live-userName index in order and stop after one page.
+            User.deleted_at.is_(None),
         )
         .order_by(User.user_name_norm, User.id)
         .limit(limit + 1)
