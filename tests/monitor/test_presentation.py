@@ -57,7 +57,6 @@ def test_the_chart_has_a_bar_per_hour_stacked_by_status_class():
     activity = Activity(
         start=datetime(2026, 1, 31, 10, 15),
         end=datetime(2026, 1, 31, 14, 15),
-        unit="hour",
         counts=[
             ("2026-01-31 10:00", 2, 6),
             ("2026-01-31 10:00", 4, 2),
@@ -79,13 +78,13 @@ def test_the_chart_has_a_bar_per_hour_stacked_by_status_class():
 
 
 def test_an_empty_range_draws_no_bars_and_no_scale():
-    chart = build_chart(Activity(NOW, NOW, "hour", []))
+    chart = build_chart(Activity(NOW, NOW, []))
     assert chart.total == 0 and chart.y_labels == [] and chart.bars == []
 
 
-def test_long_ranges_are_drawn_per_day():
-    starts = bucket_starts(datetime(2026, 1, 1, 13), datetime(2026, 1, 11), "day")
-    assert len(starts) == 10 and starts[0] == datetime(2026, 1, 1)
+def test_every_hour_that_overlaps_the_range_gets_a_bucket():
+    starts = bucket_starts(datetime(2026, 1, 1, 13, 30), datetime(2026, 1, 1, 16, 0))
+    assert starts == [datetime(2026, 1, 1, h) for h in (13, 14, 15)]
 
 
 @pytest.mark.parametrize(

@@ -65,36 +65,45 @@ def test_activity_counts_requests_per_hour_and_status_class_in_sql(app, org, add
             organization_id=org.id, start=hour, end=hour + timedelta(hours=3), method="GET"
         )
         activity = queries.activity(f, now=hour + timedelta(days=1))
-    assert activity.unit == "hour"
-    assert sorted(activity.counts) == [
+    assert activity.counts == [
         ("2026-01-31 10:00", 2, 2),
         ("2026-01-31 10:00", 4, 1),
         ("2026-01-31 11:00", 2, 1),
         ("2026-01-31 12:00", 5, 1),
     ]
+    assert not activity.clamped
 
 
-def test_activity_over_more_than_a_week_is_counted_per_day(app, org, add_log):
-    day = datetime(2026, 1, 1)
-    for d in (0, 0, 3, 20):
-        add_log(created_at=day + timedelta(days=d, hours=5), status_code=200)
+def test_the_chart_shows_only_the_last_week_of_a_longer_range(app, org, add_log):
+    now = datetime(2026, 3, 1)
+    add_log(created_at=now - timedelta(days=30), status_code=200)
+    add_log(created_at=now - timedelta(days=2, minutes=30), status_code=404)
     with app.app_context():
-        f = LogFilter(organization_id=org.id, start=day, end=day + timedelta(days=30))
-        activity = queries.activity(f, now=day + timedelta(days=60))
-    assert activity.unit == "day"
-    assert sorted(activity.counts) == [
-        ("2026-01-01 00:00", 2, 2),
-        ("2026-01-04 00:00", 2, 1),
-        ("2026-01-21 00:00", 2, 1),
-    ]
+        f = LogFilter(organization_id=org.id, start=now - timedelta(days=60))
+        activity = queries.activity(f, now=now)
+    assert activity.start == now - timedelta(days=7) and activity.clamped
+    assert activity.counts == [("2026-02-26 23:00", 4, 1)]
 
 
-def test_the_chart_defaults_to_the_last_24_hours_and_never_spans_over_a_year():
+def test_the_chart_defaults_to_the_last_24_hours_and_never_spans_over_a_week():
     now = datetime(2026, 1, 31, 12)
     f = LogFilter(organization_id=1)
     assert queries.activity_range(f, now) == (now - timedelta(hours=24), now)
     f = LogFilter(organization_id=1, start=datetime(2000, 1, 1))
-    assert queries.activity_range(f, now) == (now - queries.MAX_CHART_SPAN, now)
+    assert queries.activity_range(f, now) == (now - timedelta(days=7), now)
+
+
+def test_a_first_page_that_holds_every_match_is_its_own_count(app, org, add_log, monkeypatch):
+    for _ in range(3):
+        add_log()
+    with app.app_context():
+        f = LogFilter(organization_id=org.id)
+        whole = queries.page(f, size=5)
+        partial = queries.page(f, size=2)
+        monkeypatch.setattr(queries, "count", lambda f: 99)
+        assert queries.count_with_page(f, whole) == 3
+        assert queries.count_with_page(f, partial) == 99
+        assert queries.count_with_page(f, None) == 99
 
 
 def test_related_requests_are_those_for_the_same_resource(app, org, add_log):

@@ -1,4 +1,4 @@
-"""The activity chart: requests per hour (or day) by status class, as SVG geometry.
+"""The activity chart: requests per hour by status class, as SVG geometry.
 
 Pure: takes the GROUP BY result of ``queries.activity`` and lays out stacked bars; the
 template draws them. Every bucket of the range gets a bar, so quiet hours show as gaps
@@ -48,7 +48,6 @@ class Chart:
     height: int
     plot_left: int
     plot_bottom: float
-    unit: str
     start: datetime
     end: datetime
     total: int
@@ -58,26 +57,25 @@ class Chart:
     x_labels: list[tuple[float, str]]
     y_labels: list[tuple[float, str]]
     totals: dict[str, int]
+    #: Only the most recent part of the filtered range is drawn.
+    clamped: bool = False
 
 
-def bucket_starts(start: datetime, end: datetime, unit: str) -> list[datetime]:
+def bucket_starts(start: datetime, end: datetime) -> list[datetime]:
+    """The start of every hour that overlaps ``[start, end)``."""
     if start >= end:
         return []
-    step = timedelta(hours=1) if unit == "hour" else timedelta(days=1)
-    first = start.replace(minute=0, second=0, microsecond=0)
-    if unit == "day":
-        first = first.replace(hour=0)
+    moment = start.replace(minute=0, second=0, microsecond=0)
     rv = []
-    moment = first
     while moment < end:
         rv.append(moment)
-        moment += step
+        moment += timedelta(hours=1)
     return rv
 
 
 def build_chart(activity: Activity) -> Chart:
     """Stacked bars for ``activity``, scaled so the busiest bucket fills the plot."""
-    starts = bucket_starts(activity.start, activity.end, activity.unit)
+    starts = bucket_starts(activity.start, activity.end)
     fmt = "%Y-%m-%d %H:00"
     by_bucket: dict[str, dict[str, int]] = {}
     totals = dict.fromkeys(CLASSES, 0)
@@ -102,7 +100,7 @@ def build_chart(activity: Activity) -> Chart:
             x=round(LEFT + i * slot, 2),
             width=round(max(slot - gap, 0.5), 2),
             total=total,
-            title=_title(moment, activity.unit, counts, total),
+            title=_title(moment, counts, total),
         )
         y = plot_bottom
         for name in (*CLASSES, "other"):
@@ -116,11 +114,7 @@ def build_chart(activity: Activity) -> Chart:
 
     every = max(1, -(-len(starts) // MAX_LABELS))
     span = activity.end - activity.start
-    label_fmt = (
-        "%H:00" if activity.unit == "hour" and span <= timedelta(hours=24) else "%m-%d %H:00"
-    )
-    if activity.unit == "day":
-        label_fmt = "%m-%d"
+    label_fmt = "%H:00" if span <= timedelta(hours=24) else "%m-%d %H:00"
     x_labels = [(round(b.x + b.width / 2, 2), b.start.strftime(label_fmt)) for b in bars[::every]]
     y_labels = []
     if max_total:
@@ -132,7 +126,6 @@ def build_chart(activity: Activity) -> Chart:
         height=HEIGHT,
         plot_left=LEFT,
         plot_bottom=plot_bottom,
-        unit=activity.unit,
         start=activity.start,
         end=activity.end,
         total=sum(totals.values()),
@@ -141,6 +134,7 @@ def build_chart(activity: Activity) -> Chart:
         x_labels=x_labels,
         y_labels=y_labels,
         totals={k: v for k, v in totals.items() if v},
+        clamped=activity.clamped,
     )
 
 
@@ -148,8 +142,8 @@ def _half(n: int) -> str:
     return f"{n / 2:g}"
 
 
-def _title(moment: datetime, unit: str, counts: dict[str, int], total: int) -> str:
-    when = moment.strftime("%Y-%m-%d %H:00 UTC" if unit == "hour" else "%Y-%m-%d UTC")
+def _title(moment: datetime, counts: dict[str, int], total: int) -> str:
+    when = moment.strftime("%Y-%m-%d %H:00 UTC")
     if not total:
         return f"{when}: no requests"
     parts = ", ".join(f"{counts[c]} {c}" for c in (*CLASSES, "other") if counts.get(c))

@@ -24,7 +24,6 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from ..extensions import db
 from ..models import ScimRequestLog
-from .sqltime import day_bucket
 from .sqltime import hour_bucket
 from .sqltime import shifted
 
@@ -105,13 +104,22 @@ def conditions(f: LogFilter) -> list[ColumnElement[bool]]:
         rv.append(Log.status_code.between(f.status_class * 100, f.status_class * 100 + 99))
     if f.q:
         rv.append(
-            or_(
-                Log.path.icontains(f.q, autoescape=True),
-                Log.resource_id.icontains(f.q, autoescape=True),
-                Log.resource_label.icontains(f.q, autoescape=True),
-            )
+            or_(*(_contains(c, f.q) for c in (Log.resource_label, Log.resource_id, Log.path)))
         )
     return rv
+
+
+def _contains(column, text: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match that reads the column as stored.
+
+    PostgreSQL has ILIKE. SQLite's LIKE already ignores ASCII case, and wrapping the
+    column in lower() (a Python function on our SQLite connections, see database.py)
+    would cost a call per row and defeat the covering index.
+    """
+    pattern = "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+    if db.engine.dialect.name == "postgresql":
+        return column.ilike(pattern, escape="/")
+    return column.like(pattern, escape="/")
 
 
 def _newest_first(stmt: Select) -> Select:
@@ -130,6 +138,14 @@ def _newer_than(c: Cursor) -> ColumnElement[bool]:
 
 def count(f: LogFilter) -> int:
     return db.session.scalar(select(func.count()).select_from(Log).where(*conditions(f))) or 0
+
+
+def count_with_page(f: LogFilter, first_page: Page | None = None) -> int:
+    """The number of matching rows. A first page that holds them all already says how
+    many there are: a rare match (the costly case, it scans everything) is counted once."""
+    if first_page is not None and first_page.older is None:
+        return len(first_page.rows)
+    return count(f)
 
 
 def page(
@@ -210,17 +226,19 @@ def retry_counts(organization_id: int, rows: list[Row]) -> dict[int, int]:
 class Activity:
     start: datetime
     end: datetime
-    unit: str
     #: (bucket start as 'YYYY-MM-DD HH:00', status class 1-5, requests)
     counts: list[tuple[str, int, int]]
+    #: True when the filtered range was longer than MAX_CHART_SPAN.
+    clamped: bool = False
 
 
-#: The chart never spans more than this (one bar per day at most 366 bars).
-MAX_CHART_SPAN = timedelta(days=366)
+#: The chart shows at most this much of the filtered range (its most recent part): an
+#: hourly chart of months is unreadable, and the GROUP BY cost grows with the span.
+MAX_CHART_SPAN = timedelta(days=7)
 
 
 def activity_range(f: LogFilter, now: datetime) -> tuple[datetime, datetime]:
-    """The chart's time range: the filter's (up to now, and at most MAX_CHART_SPAN), or
+    """The chart's time range: the filter's (up to now, at most MAX_CHART_SPAN of it), or
     the 24 hours up to its end."""
     end = min(f.end or now, now)
     start = f.start or end - timedelta(hours=24)
@@ -229,21 +247,24 @@ def activity_range(f: LogFilter, now: datetime) -> tuple[datetime, datetime]:
 
 
 def activity(f: LogFilter, now: datetime) -> Activity:
-    """Requests per hour (per day beyond 7 days) by status class, for the filtered range:
-    one GROUP BY in SQL."""
+    """Requests per hour by status class over ``activity_range``: one GROUP BY in SQL,
+    answered from the covering time index."""
     start, end = activity_range(f, now)
-    unit = "hour" if end - start <= timedelta(days=7) else "day"
-    bucket = (hour_bucket if unit == "hour" else day_bucket)(Log.created_at)
+    bucket = hour_bucket(Log.created_at)
     status_class = Log.status_code // 100
-    ranged = replace(f, start=start, end=end)
     stmt = (
         select(bucket, status_class, func.count())
-        .where(*conditions(ranged))
+        .where(*conditions(replace(f, start=start, end=end)))
         .group_by(bucket, status_class)
-        .order_by(bucket)
     )
-    counts = [(b, int(c), int(n)) for b, c, n in db.session.execute(stmt)]
-    return Activity(start, end, unit, counts)
+    counts = [(_hour_text(b), int(c), int(n)) for b, c, n in db.session.execute(stmt)]
+    clamped = f.start is not None and start > f.start
+    return Activity(start, end, sorted(counts), clamped)
+
+
+def _hour_text(bucket: str | datetime) -> str:
+    # SQLite answers text, PostgreSQL a timestamp (see sqltime.hour_bucket).
+    return bucket if isinstance(bucket, str) else bucket.strftime("%Y-%m-%d %H:00")
 
 
 def get_entry(organization_id: int, entry_id: int) -> ScimRequestLog | None:

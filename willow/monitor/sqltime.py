@@ -1,8 +1,8 @@
 """Date arithmetic in SQL that SQLite and PostgreSQL spell differently.
 
 Constructs compiled per dialect, so that queries stay single SQL statements on both
-databases: ``hour_bucket``/``day_bucket`` (a timestamp truncated, as text, for GROUP BY)
-and ``shifted`` (a timestamp plus a number of seconds).
+databases: ``hour_bucket`` (a timestamp truncated to the hour, for GROUP BY) and
+``shifted`` (a timestamp plus a number of seconds).
 
 SQLAlchemy stores SQLite datetimes as ``YYYY-MM-DD HH:MM:SS.ffffff`` text, which sorts
 like the time itself; ``shifted`` answers in the same shape so comparisons stay correct.
@@ -12,49 +12,31 @@ from __future__ import annotations
 
 from sqlalchemy import DateTime
 from sqlalchemy import Integer
-from sqlalchemy import String
 from sqlalchemy import literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 
-class _Bucket(FunctionElement):
-    """A timestamp truncated to its ``unit``, as ``'YYYY-MM-DD HH:00'`` text.
+class hour_bucket(FunctionElement):  # noqa: N801 (reads like the SQL function it is)
+    """A timestamp truncated to the hour, for GROUP BY.
 
-    One class per unit, so that the unit is part of the SQL text and not a bound
-    parameter: PostgreSQL only recognises the SELECT expression in the GROUP BY when the
-    two are spelled identically.
+    SQLite answers ``'YYYY-MM-DD HH:00'`` text by cutting the stored text (far cheaper
+    per row than strftime); PostgreSQL answers ``date_trunc('hour', ...)``, a timestamp.
     """
 
-    type = String()
     inherit_cache = True
-    unit = "hour"
-    sqlite_format = "%Y-%m-%d %H:00"
-
-
-class hour_bucket(_Bucket):  # noqa: N801 (reads like the SQL function it is)
     name = "hour_bucket"
-    inherit_cache = True
 
 
-class day_bucket(_Bucket):  # noqa: N801
-    name = "day_bucket"
-    inherit_cache = True
-    unit = "day"
-    sqlite_format = "%Y-%m-%d 00:00"
+@compiles(hour_bucket, "sqlite")
+def _hour_sqlite(element, compiler, **kw):
+    return f"(substr({compiler.process(element.clauses, **kw)}, 1, 13) || ':00')"
 
 
-@compiles(_Bucket, "sqlite")
-def _bucket_sqlite(element, compiler, **kw):
-    column = compiler.process(element.clauses, **kw)
-    return f"strftime('{element.sqlite_format}', {column})"
-
-
-@compiles(_Bucket, "postgresql")
-def _bucket_postgresql(element, compiler, **kw):
-    column = compiler.process(element.clauses, **kw)
-    return f"to_char(date_trunc('{element.unit}', {column}), 'YYYY-MM-DD HH24:00')"
+@compiles(hour_bucket, "postgresql")
+def _hour_postgresql(element, compiler, **kw):
+    return f"date_trunc('hour', {compiler.process(element.clauses, **kw)})"
 
 
 class shifted(FunctionElement):  # noqa: N801

@@ -46,12 +46,13 @@ def scim_logs():
     org_id = _org_id()
     log_filter = form.to_filter(org_id)
     page = queries.page(log_filter, before=form.cursor_before, after=form.cursor_after)
+    is_first = form.cursor_before is None and form.cursor_after is None
     return render_template(
         "monitor/scim_logs.html",
         form=form,
         presets=PRESET_LABELS,
         page=page,
-        total=queries.count(log_filter),
+        total=queries.count_with_page(log_filter, page if is_first else None),
         retries=queries.retry_counts(org_id, page.rows),
         chart=build_chart(queries.activity(log_filter, utcnow())),
         query_args=form.query_args(),
