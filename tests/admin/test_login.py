@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from config import TestingConfig
+from willow import console_auth
 from willow import create_app
 from willow.console_auth import SIGN_IN_FAILED
 from willow.console_auth import safe_next
@@ -256,3 +257,27 @@ def test_session_cookie_is_secure_when_the_public_url_is_https(database_url, mak
     assert "Secure" in _session_cookie(rv)
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "locked"),
+    [
+        ("admin@example.com", "wrong", False),
+        ("nobody@example.com", "wrong", False),
+        ("admin@example.com", "correct horse battery staple", True),
+    ],
+    ids=["wrong-password", "unknown-email", "locked"],
+)
+def test_every_failed_sign_in_costs_one_password_hash(
+    app, console, monkeypatch, email, password, locked
+):
+    """Response time must not tell unknown or locked accounts from wrong passwords."""
+    console.make_admin("admin@example.com")
+    if locked:
+        for _ in range(5):
+            console.login("admin@example.com", "wrong")
+    calls = []
+    real = console_auth.check_password_hash
+    monkeypatch.setattr(console_auth, "check_password_hash", lambda *a: calls.append(a) or real(*a))
+    assert console.login(email, password).status_code == 401
+    assert len(calls) == 1
