@@ -68,7 +68,8 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         if is_scim_request():
             return render_scim_error(_scim_error_for_http(exc))
-        if exc.code in (404, 403, 405):
+        if exc.code and 400 <= exc.code < 500:
+            # Console pages (including a rejected CSRF token) answer in the console's layout.
             return render_template("errors/error.html", error=exc), exc.code
         return exc
 

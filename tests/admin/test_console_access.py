@@ -92,6 +92,8 @@ def test_login_without_csrf_token_is_rejected(csrf_client, make_admin):
         "/admin/login", data={"email": email, "password": "correct horse battery staple"}
     )
     assert rv.status_code == 400
+    assert rv.mimetype == "text/html"
+    assert "CSRF token" in rv.get_data(as_text=True)
     with csrf_client.session_transaction() as sess:
         assert "console_user_id" not in sess
 

@@ -48,9 +48,11 @@ def test_admin_generates_uses_and_revokes_a_token(page, live_server, make_admin,
     sign_in(page, email)
     expect(page.get_by_text(email)).to_be_visible()
 
+    # The steps of the customer docs, word for word.
+    page.get_by_text("Generate Token", exact=True).click()
     page.get_by_label("Token Name").fill("Okta SCIM Integration")
     page.get_by_label("SCIM user and group provisioning").check()
-    page.get_by_role("button", name="Generate Token").click()
+    page.get_by_role("button", name="Generate", exact=True).click()
     expect(page).to_have_url(re.compile(r"/admin/tokens/\d+/created$"))
     expect(page.get_by_text("It will not be shown again")).to_be_visible()
     token = page.get_by_label("API token").input_value()
