@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
+import re
 from datetime import datetime
 from datetime import timedelta
 
@@ -127,6 +129,7 @@ def test_payload_cells_are_formula_safe_in_the_file(client, console, add_log):
         user_agent="@evil",
         error_detail="-1 is not a valid count",
         changes=[{"attribute": "displayName", "before": "a", "after": "b"}],
+        notes=None,
         request_body='{"userName": "ü-ser"}',
     )
     console.login()
@@ -134,7 +137,9 @@ def test_payload_cells_are_formula_safe_in_the_file(client, console, add_log):
     assert row["resource_name"] == "'=cmd|' /C calc'!A0"
     assert row["user_agent"] == "'@evil"
     assert row["error_detail"] == "'-1 is not a valid count"
-    assert row["changes"] == '[{"attribute":"displayName","before":"a","after":"b"}]'
+    assert json.loads(row["changes"]) == [{"attribute": "displayName", "before": "a", "after": "b"}]
+    assert row["notes"] == "" and row["warnings"] == ""
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", row["time_utc"])
     assert row["request_body"] == '{"userName": "ü-ser"}'
 
 

@@ -62,3 +62,23 @@ def _shifted_sqlite(element, compiler, **kw):
 def _shifted_postgresql(element, compiler, **kw):
     column, seconds = (compiler.process(c, **kw) for c in element.clauses)
     return f"({column} + {seconds} * interval '1 second')"
+
+
+class iso_utc(FunctionElement):  # noqa: N801
+    """A naive-UTC timestamp as ISO 8601 text with milliseconds and a Z
+    (``2026-01-31T14:00:05.123Z``), formatted by the database: the CSV export then never
+    parses and re-formats a datetime per row in Python."""
+
+    inherit_cache = True
+    name = "iso_utc"
+
+
+@compiles(iso_utc, "sqlite")
+def _iso_sqlite(element, compiler, **kw):
+    return f"strftime('%Y-%m-%dT%H:%M:%fZ', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(iso_utc, "postgresql")
+def _iso_postgresql(element, compiler, **kw):
+    column = compiler.process(element.clauses, **kw)
+    return f'to_char({column}, \'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"\')'
