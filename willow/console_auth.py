@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
+from flask import abort
 from flask import g
 from flask import has_request_context
 from flask import redirect
@@ -61,6 +62,21 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
             if request.method == "GET":
                 target = request.full_path.rstrip("?")
             return redirect(url_for("admin.login", next=target))
+        return view(**kwargs)
+
+    return wrapped
+
+
+def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Like ``login_required``, and only console users with the ``admin`` role get in:
+    members and viewers may read the directory and the logs, but not manage API tokens
+    or the roles that groups grant."""
+
+    @login_required
+    @functools.wraps(view)
+    def wrapped(**kwargs: Any) -> Any:
+        if current_console_user().role != "admin":
+            abort(403, description="Only console admins can do this.")
         return view(**kwargs)
 
     return wrapped

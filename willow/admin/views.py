@@ -31,6 +31,7 @@ from ..auth import revoke_token
 from ..console_auth import SIGN_IN_FAILED
 from ..console_auth import authenticate
 from ..console_auth import current_console_user
+from ..console_auth import admin_required
 from ..console_auth import login_required
 from ..console_auth import safe_next
 from ..console_auth import sign_in
@@ -66,7 +67,9 @@ def endpoint_url(endpoint: str, **values) -> str | None:
 @bp.get("/")
 @login_required
 def index():
-    return redirect(url_for("admin.tokens"))
+    if current_console_user().role == "admin":
+        return redirect(url_for("admin.tokens"))
+    return redirect(url_for("admin.directory_users"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -122,13 +125,13 @@ def _render_tokens(form: CreateTokenForm, status: int = 200):
 
 
 @bp.get("/tokens")
-@login_required
+@admin_required
 def tokens():
     return _render_tokens(CreateTokenForm(formdata=None))
 
 
 @bp.post("/tokens")
-@login_required
+@admin_required
 def create_token_view():
     form = CreateTokenForm()
     if not form.validate():
@@ -154,7 +157,7 @@ def create_token_view():
 
 
 @bp.get("/tokens/<int:token_id>/created")
-@login_required
+@admin_required
 def token_created(token_id: int):
     token = _get_token_or_404(token_id)
     pending = session.pop(NEW_TOKEN_KEY, None)
@@ -168,7 +171,7 @@ def token_created(token_id: int):
 
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
-@login_required
+@admin_required
 def revoke_token_view(token_id: int):
     token = _get_token_or_404(token_id)
     form = ConfirmForm()
@@ -273,7 +276,7 @@ def directory_group(group_id: str):
 
 
 @bp.post("/directory/groups/<group_id>/role")
-@login_required
+@admin_required
 def set_group_role_view(group_id: str):
     group = directory_queries.get_group(_org_id(), group_id)
     if group is None:
