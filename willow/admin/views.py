@@ -29,9 +29,9 @@ from ..auth import TokenError
 from ..auth import create_token
 from ..auth import revoke_token
 from ..console_auth import SIGN_IN_FAILED
+from ..console_auth import admin_required
 from ..console_auth import authenticate
 from ..console_auth import current_console_user
-from ..console_auth import admin_required
 from ..console_auth import login_required
 from ..console_auth import safe_next
 from ..console_auth import sign_in
