@@ -266,15 +266,13 @@ class ScimRequestLog(db.Model):
         # Newest-first pages walk this index; the filter columns ride along so that counts
         # and filtered pages are answered from the index without reading the wide rows.
         Index(
-            "ix_scim_logs_org_time_cover",
+            "ix_scim_logs_org_time_filters",
             "organization_id",
             "created_at",
             "id",
             "status_code",
             "method",
             "resource_type",
-            "resource_id",
-            "resource_label",
         ),
         Index("ix_scim_logs_org_resource", "organization_id", "resource_id", "created_at"),
         Index("ix_scim_logs_org_fingerprint", "organization_id", "fingerprint", "created_at"),

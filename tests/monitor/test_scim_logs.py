@@ -133,7 +133,7 @@ def test_the_header_says_what_is_logged_in_the_product_docs_words(client, consol
         ("q=alice", "b"),
         ("q=ENGIN", "c"),
         ("q=u1", "d"),
-        ("q=Groups", ""),
+        ("q=Groups", "ce"),
         ("q=/Groups", "ce"),
         ("q=/ServiceProvider", "f"),
         ("q=100%25", ""),

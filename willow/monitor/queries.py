@@ -64,7 +64,7 @@ class LogFilter:
     resource_type: str | None = None
     #: 2, 4 or 5 for 2xx, 4xx, 5xx.
     status_class: int | None = None
-    #: Free text: userName/displayName, resource id; with a "/", the path too.
+    #: Free text: userName/displayName, resource id, path.
     q: str | None = None
 
 
@@ -106,18 +106,10 @@ def conditions(f: LogFilter) -> list[ColumnElement[bool]]:
         # A range, not status_code / 100: comparisons keep the column usable by an index.
         rv.append(Log.status_code.between(f.status_class * 100, f.status_class * 100 + 99))
     if f.q:
-        rv.append(or_(*(_contains(c, f.q) for c in _search_columns(f.q))))
+        rv.append(
+            or_(*(_contains(c, f.q) for c in (Log.resource_label, Log.resource_id, Log.path)))
+        )
     return rv
-
-
-def _search_columns(q: str) -> tuple:
-    """What free text matches: the resource's name (userName/displayName) and id, both in
-    the covering index, so a search over a million rows never reads the wide rows. Text
-    with a "/" is a path fragment ("/Groups/", "/.search") and matches the path as well,
-    at the price of reading each row."""
-    if "/" in q:
-        return (Log.resource_label, Log.resource_id, Log.path)
-    return (Log.resource_label, Log.resource_id)
 
 
 def _contains(column, text: str) -> ColumnElement[bool]:
