@@ -350,3 +350,22 @@ def test_repeated_identical_failures_share_a_fingerprint(client, token, logged):
     first, second, third = logged()
     assert first["fingerprint"] == second["fingerprint"] != third["fingerprint"]
     assert first["request_id"] != second["request_id"]
+
+
+def test_values_longer_than_their_columns_are_cut_not_lost(
+    app, client, token, logged, scim_test_bp
+):
+    def describe():
+        audit.describe(resource_type="User", resource_id="i" * 100, label="n" * 300)
+        return scim_response({})
+
+    scim_test_bp.add_url_rule("/long", "describe", describe)
+    app.register_blueprint(scim_test_bp)
+    rv = client.get(
+        "/scim/v2/_test/long",
+        headers={"Authorization": f"Bearer {token}", "User-Agent": "ü" * 600},
+    )
+    assert rv.status_code == 200
+    [row] = logged()
+    assert row["user_agent"] == "ü" * 512
+    assert (row["resource_id"], row["resource_label"]) == ("i" * 64, "n" * 256)
