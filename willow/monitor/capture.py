@@ -84,7 +84,7 @@ def classify(method: str, path: str) -> tuple[str | None, str | None, str | None
     if len(segments) == 2:
         if segments[1] == ".search":
             return resource_type, None, "query" if method == "POST" else None
-        return resource_type, unquote(segments[1]), _ITEM_OPERATIONS.get(method)
+        return resource_type, segments[1], _ITEM_OPERATIONS.get(method)
     if segments[0].lower() == "serviceproviderconfig":
         return resource_type, segments[0], "read" if method == "GET" else None
     return resource_type, None, _COLLECTION_OPERATIONS.get(method)
