@@ -514,3 +514,28 @@ def test_matches_follows_a_nested_complex_value_and_a_value_path():
     assert not matches(parse_filter("name.familyName pr"), element)
     assert matches(parse_filter('emails[type eq "home"]'), element)
     assert not matches(parse_filter('emails[type eq "other"]'), element)
+
+
+def test_an_escaped_surrogate_pair_decodes_to_one_character():
+    """JSON spells characters beyond U+FFFF as two escapes (RFC 8259 §7)."""
+    assert parse_filter(r'displayName eq "\ud83d\ude00 \u00e9"') == c("displayName", "eq", "😀 é")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r'userName eq "\u0000"',
+        'userName eq "a\x00b"',
+        "userName\x00 eq 1",
+        r'userName eq "\ud83d"',
+        r'userName eq "\ude00\ud83d"',
+        r'userName eq "\ud83d\u0041"',
+    ],
+)
+def test_characters_no_value_can_hold_are_an_invalid_filter_not_a_database_error(text):
+    """U+0000 cannot be stored in PostgreSQL text and a lone surrogate cannot be encoded
+    as UTF-8 at all, so either would fail in the database driver."""
+    with pytest.raises(InvalidFilter, match="U\\+0000 or an unpaired surrogate"):
+        parse_filter(text)
+    with pytest.raises(InvalidPath, match="U\\+0000 or an unpaired surrogate"):
+        parse_patch_path(f"emails[{text}]")

@@ -496,3 +496,44 @@ def test_case_insensitive_filters_fold_non_ascii_letters(scim):
     create(scim, "zoe@example.com", displayName="ÄRZTE Team")
     rv = scim.get('/Users?filter=displayName eq "ärzte team"')
     assert rv.get_json()["totalResults"] == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        user_body("nul\u0000@example.com"),
+        user_body(displayName="A\u0000B"),
+        user_body(emails=[{"value": "x@example.com", "display": "\ud800"}]),
+        user_body(nickName="\udfff"),
+        user_body(shoeSize="\u0000"),
+    ],
+    ids=["userName", "displayName", "email display", "lone low surrogate", "ignored attribute"],
+)
+def test_text_the_database_cannot_hold_is_400_invalid_value(scim, body):
+    assert_error(scim.post("/Users", body), 400, "invalidValue")
+    assert scim.get("/Users").get_json()["totalResults"] == 0
+
+
+def test_text_the_database_cannot_hold_is_refused_on_put_patch_and_search(scim):
+    user = create(scim)
+    url = f"/Users/{user['id']}"
+    assert_error(scim.put(url, user_body(title="\u0000")), 400, "invalidValue")
+    rv = scim.patch(url, patch_ops({"op": "replace", "path": "title", "value": "\ud800x"}))
+    assert_error(rv, 400, "invalidValue")
+    rv = scim.post("/Users/.search", {"filter": 'userName eq "\u0000"'})
+    assert_error(rv, 400, "invalidValue")
+    assert_error(scim.get('/Users?filter=userName eq "%00"'), 400, "invalidFilter")
+    assert_error(scim.get('/Users?filter=userName eq "\\ud800"'), 400, "invalidFilter")
+    assert scim.get(url).get_json()["meta"]["version"] == 'W/"1"'
+
+
+def test_an_id_with_a_nul_character_is_404(scim):
+    assert_error(scim.get("/Users/a%00b"), 404)
+    assert_error(scim.get("/Groups/a%00b"), 404)
+    assert_error(scim.delete("/Users/a%00b"), 404)
+
+
+def test_a_filter_value_beyond_the_basic_plane_matches_when_escaped(scim):
+    create(scim, "smile@example.com", displayName="😀 Smile")
+    rv = scim.get('/Users?filter=displayName sw "\\ud83d\\ude00"')
+    assert rv.status_code == 200 and rv.get_json()["totalResults"] == 1

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from .errors import InvalidFilter
 from .errors import InvalidPath
 from .schema import SCHEMAS
+from .text import UNSTORABLE_DETAIL
+from .text import is_storable
 
 #: Longest filter or path accepted, in characters. Real filters are under 300.
 MAX_LENGTH = 8192
@@ -115,6 +117,7 @@ _NAME_RE = re.compile(_NAME)
 _NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _WORD_RE = re.compile(r'[^\s()\[\]"]+')
 _SPACE_RE = re.compile(r"\s+")
+_HEX4_RE = re.compile(r"[0-9A-Fa-f]{4}")
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
@@ -140,7 +143,10 @@ def _read_string(text: str, start: int, error: type[Exception]) -> tuple[str, in
     while i < len(text):
         ch = text[i]
         if ch == '"':
-            return "".join(out), i + 1
+            value = "".join(out)
+            if not is_storable(value):
+                raise error(f"The string at position {start + 1} contains {UNSTORABLE_DETAIL}.")
+            return value, i + 1
         if ch != "\\":
             out.append(ch)
             i += 1
@@ -149,13 +155,27 @@ def _read_string(text: str, start: int, error: type[Exception]) -> tuple[str, in
         if esc in _ESCAPES:
             out.append(_ESCAPES[esc])
             i += 2
-        elif esc == "u" and re.fullmatch(r"[0-9A-Fa-f]{4}", text[i + 2 : i + 6]):
-            out.append(chr(int(text[i + 2 : i + 6], 16)))
+        elif esc == "u" and _HEX4_RE.fullmatch(text, i + 2, i + 6):
+            code = int(text[i + 2 : i + 6], 16)
             i += 6
+            low = _low_surrogate(text, i) if 0xD800 <= code <= 0xDBFF else None
+            if low is not None:
+                # A character beyond U+FFFF, escaped as a pair (RFC 8259 §7).
+                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                i += 6
+            out.append(chr(code))
         else:
             shown = "\\" + (text[i + 1 : i + 6] if esc == "u" else esc)
             raise error(f"Unknown escape {shown!r} in the string at position {start + 1}.")
     raise error(f"The string starting at position {start + 1} has no closing quote.")
+
+
+def _low_surrogate(text: str, i: int) -> int | None:
+    """The code of a ``\\uDC00``-``\\uDFFF`` escape at ``text[i]``, or None."""
+    if text[i : i + 2] != "\\u" or not _HEX4_RE.fullmatch(text, i + 2, i + 6):
+        return None
+    code = int(text[i + 2 : i + 6], 16)
+    return code if 0xDC00 <= code <= 0xDFFF else None
 
 
 def _tokenize(text: str, error: type[Exception]) -> list[_Token]:
@@ -201,6 +221,8 @@ class _Parser:
             raise error(f"The {what} is empty.")
         if len(text) > MAX_LENGTH:
             raise error(f"The {what} is longer than {MAX_LENGTH} characters.")
+        if not is_storable(text):
+            raise error(f"The {what} contains {UNSTORABLE_DETAIL}.")
         self.tokens = _tokenize(text, error)
         self.i = 0
         self.depth = 0

@@ -46,6 +46,7 @@ from .normalize import normalize_resource
 from .render import Projection
 from .render import meta
 from .render import render_group
+from .text import is_storable
 
 #: How many member names the request log keeps per change (a full replace of a large
 #: group would otherwise store every member twice).
@@ -61,6 +62,8 @@ class GroupPage:
 
 
 def get_group(organization_id: int, group_id: str, *, lock: bool = False) -> Group:
+    if not is_storable(group_id):
+        raise NotFound(f"Group {group_id!r} not found.")
     stmt = select(Group).where(Group.id == group_id, Group.organization_id == organization_id)
     if lock:
         stmt = stmt.with_for_update()

@@ -10,15 +10,19 @@ from flask import current_app
 from flask import request
 
 from .errors import InvalidSyntax
+from .errors import InvalidValue
 from .errors import PreconditionFailed
 from .errors import UnsupportedMediaType
+from .text import UNSTORABLE_DETAIL
+from .text import first_unstorable
 
 SCIM_MEDIA_TYPE = "application/scim+json"
 
 
 def request_json() -> Any:
     """The request body as JSON. Accepts application/scim+json and application/json
-    (Okta's spec test posts the latter) and a missing Content-Type; anything else is 415."""
+    (Okta's spec test posts the latter) and a missing Content-Type; anything else is 415.
+    A body holding a string no column can store (``willow.scim.text``) is 400."""
     mimetype = request.mimetype or ""
     if mimetype and not (mimetype == "application/json" or mimetype.endswith("+json")):
         raise UnsupportedMediaType()
@@ -26,9 +30,12 @@ def request_json() -> Any:
     if not raw.strip():
         raise InvalidSyntax("The request body is empty; a JSON object is required.")
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (UnicodeDecodeError, ValueError):
         raise InvalidSyntax("The request body is not valid JSON.") from None
+    if first_unstorable(body) is not None:
+        raise InvalidValue(f"The request body contains {UNSTORABLE_DETAIL}.")
+    return body
 
 
 def request_object() -> dict:

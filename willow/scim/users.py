@@ -37,6 +37,7 @@ from .patch import diff
 from .render import Projection
 from .render import meta
 from .render import render_user
+from .text import is_storable
 from .user_mapping import user_to_resource
 from .user_mapping import write_resource
 
@@ -53,7 +54,9 @@ def _live(organization_id: int):
 
 def get_user(organization_id: int, user_id: str, *, lock: bool = False) -> User:
     """The live user with this id in this organization; another organization's id, an
-    unknown id and a deleted user are all 404."""
+    unknown id and a deleted user are all 404 (so is an id no row can hold)."""
+    if not is_storable(user_id):
+        raise NotFound(f"User {user_id!r} not found.")
     stmt = select(User).where(User.id == user_id, *_live(organization_id))
     if lock:
         stmt = stmt.with_for_update()

@@ -1,0 +1,39 @@
+"""Which strings Willow can store and compare: the one rule every input is held to.
+
+JSON can carry two things no SCIM value can be kept as: U+0000, which PostgreSQL text
+columns refuse, and an unpaired surrogate (``"\\ud800"``), which is not a Unicode scalar
+value and cannot be encoded as UTF-8 (RFC 8259 §8.2, RFC 7643 §2.3.1 "string"). Left
+alone, either reaches the database driver and fails there as a 500; checked here, it is
+the client's 400.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+#: How errors name the problem, so clients see the same words everywhere.
+UNSTORABLE_DETAIL = "U+0000 or an unpaired surrogate, which no value can hold"
+
+
+def is_storable(text: str) -> bool:
+    return _UNSTORABLE.search(text) is None
+
+
+def first_unstorable(document: Any) -> str | None:
+    """The first string (key or value) of a parsed JSON document that cannot be stored,
+    or None. Iterative, so a deeply nested body cannot exhaust the stack."""
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not is_storable(item):
+                return item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
