@@ -474,6 +474,16 @@ CASES = [
         id="replace of a filtered sub-attribute with null removes it",
     ),
     case(
+        [Op("add", ENT, {"schemas": [ENT], "department": "Ops"})],
+        _with({ENT: {"department": "Ops", "manager": {"value": "id2"}}}),
+        id="schemas inside an extension object value is ignored",
+    ),
+    case(
+        [Op("replace", None, {ENT: {"Schemas": [ENT], "costCenter": "42"}})],
+        _with({ENT: {"department": "R&D", "manager": {"value": "id2"}, "costCenter": "42"}}),
+        id="schemas inside a no-path extension object is ignored",
+    ),
+    case(
         [Op("remove", "emails"), Op("add", "emails", [{"value": "z@b.c", "type": "work"}])],
         _with({"emails": [{"value": "z@b.c", "type": "work"}]}),
         id="operations apply in order",
@@ -596,6 +606,7 @@ def test_path_is_never_stored_as_a_key():
         ([Op("replace", None, {"meta": {}})], "read-only attribute meta ignored"),
         ([Op("add", "groups", [{"value": "g"}])], "read-only attribute groups ignored"),
         ([Op("replace", None, {"schemas": []})], "schemas in a patch value ignored"),
+        ([Op("add", ENT, {"schemas": [ENT]})], "schemas in a patch value ignored"),
         (
             [Op("add", "urn:okta:custom:1.0:x", "1")],
             "unknown extension urn:okta:custom:1.0 ignored",

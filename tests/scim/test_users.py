@@ -537,3 +537,15 @@ def test_a_filter_value_beyond_the_basic_plane_matches_when_escaped(scim):
     create(scim, "smile@example.com", displayName="😀 Smile")
     rv = scim.get('/Users?filter=displayName sw "\\ud83d\\ude00"')
     assert rv.status_code == 200 and rv.get_json()["totalResults"] == 1
+
+
+def test_patch_of_the_whole_enterprise_extension_with_its_schemas_key(scim):
+    """scim2-tester (and any client serialising the extension as a model) sends the
+    extension's own ``schemas`` inside its value."""
+    user = create(scim)
+    value = {"schemas": [ENTERPRISE], "department": "Ops", "manager": {"value": "m1"}}
+    rv = scim.patch(
+        f"/Users/{user['id']}", patch_ops({"op": "add", "path": ENTERPRISE, "value": value})
+    )
+    assert rv.status_code == 200, rv.get_json()
+    assert rv.get_json()[ENTERPRISE] == {"department": "Ops", "manager": {"value": "m1"}}

@@ -28,10 +28,10 @@ Choices where the RFC or the IdPs leave room:
 * ``add`` to a multi-valued attribute skips an element that an existing one already
   contains (IdPs re-send what they added), and setting ``primary: true`` on one element
   clears it on the others (RFC 7644 §3.5.2).
-* ``id`` equal to the resource's id, ``meta``, ``groups`` and ``schemas`` are ignored
-  with a note; ``password`` is discarded with a note; a different ``id`` and the removal
-  of ``userName`` are ``mutability`` errors. An unknown core attribute is
-  ``invalidPath``; an unknown extension is ignored with a note.
+* ``id`` equal to the resource's id, ``meta``, ``groups`` and ``schemas`` (also inside an
+  extension's object) are ignored with a note; ``password`` is discarded with a note; a
+  different ``id`` and the removal of ``userName`` are ``mutability`` errors. An unknown
+  core attribute is ``invalidPath``; an unknown extension is ignored with a note.
 """
 
 from __future__ import annotations
@@ -150,6 +150,10 @@ class _Patcher:
         if not isinstance(value, dict):
             raise InvalidValue(f"'{schema.id}' must be an object of {schema.name} attributes.")
         for key, item in value.items():
+            if key.lower() == "schemas":
+                # A client serialising the extension as a model sends its URN along.
+                self.note("schemas in a patch value ignored")
+                continue
             path = key if schema is self.core else f"{schema.id}:{key}"
             if op == "replace" and item is None:
                 self.apply_path("remove", path, None, value_given=False)
