@@ -539,6 +539,24 @@ def test_a_filter_value_beyond_the_basic_plane_matches_when_escaped(scim):
     assert rv.status_code == 200 and rv.get_json()["totalResults"] == 1
 
 
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "remove", "path": "active"},
+        {"op": "replace", "path": "active", "value": None},
+        {"op": "replace", "value": {"active": None}},
+    ],
+)
+def test_removing_active_is_400_mutability_and_changes_nothing(scim, operation):
+    """Every account is active or not; a removal used to answer 200 and change nothing
+    but the version."""
+    user = create(scim)
+    rv = scim.patch(f"/Users/{user['id']}", patch_ops(operation))
+    assert "replace it with true or false" in assert_error(rv, 400, "mutability")["detail"]
+    after = scim.get(f"/Users/{user['id']}").get_json()
+    assert after["active"] is True and after["meta"]["version"] == user["meta"]["version"]
+
+
 def test_patch_of_the_whole_enterprise_extension_with_its_schemas_key(scim):
     """scim2-tester (and any client serialising the extension as a model) sends the
     extension's own ``schemas`` inside its value."""

@@ -32,6 +32,11 @@ Choices where the RFC or the IdPs leave room:
   extension's object) are ignored with a note; ``password`` is discarded with a note; a
   different ``id`` and the removal of ``userName`` are ``mutability`` errors. An unknown
   core attribute is ``invalidPath``; an unknown extension is ignored with a note.
+* Removing ``active`` (or replacing it with null) is a ``mutability`` error. RFC 7644
+  §3.5.2.2 would leave it unassigned, but a Willow account is always active or not:
+  the column has no third state, and reading "unassigned" as either value would
+  silently (de)activate someone. (POST without ``active`` creates an active user; PUT
+  without it keeps the current value.)
 """
 
 from __future__ import annotations
@@ -65,6 +70,9 @@ from .schema import Attribute
 from .schema import Schema
 from .schema import schema_by_urn
 from .schema import split_urn
+
+#: Optional in the schema, but never unassigned in Willow (see the module docstring).
+ALWAYS_ASSIGNED = frozenset({"active"})
 
 
 def apply_patch(
@@ -225,6 +233,11 @@ class _Patcher:
         if op == "remove":
             if attr.required:
                 raise Mutability(f"'{label}' is required and cannot be removed.")
+            if attr.name in ALWAYS_ASSIGNED and target.key is None:
+                raise Mutability(
+                    f"'{label}' cannot be removed: every account is active or not; "
+                    "replace it with true or false."
+                )
             if target.get() is None:
                 self.note(f"{label} had no value to remove")
             target.set(None)
