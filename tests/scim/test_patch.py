@@ -192,6 +192,26 @@ CASES = [
         id="replace of a complex attribute merges (RFC 7644 §3.5.2.3)",
     ),
     case(
+        [Op("replace", "name", {"familyName": None})],
+        _with({"name": {"givenName": "A"}}),
+        id="replace of a complex attribute with a null sub-attribute unassigns it",
+    ),
+    case(
+        [Op("replace", None, {"name": {"GivenName": None, "familyName": "Z"}})],
+        _with({"name": {"familyName": "Z"}}),
+        id="no-path replace with a null sub-attribute unassigns it",
+    ),
+    case(
+        [Op("replace", f"{ENT}:manager", {"value": None})],
+        _with({ENT: {"department": "R&D"}}),
+        id="replace of the manager's value with null leaves no manager",
+    ),
+    case(
+        [Op("add", "name", {"familyName": None})],
+        BASE,
+        id="add of a null sub-attribute adds nothing",
+    ),
+    case(
         [Op("add", "title", "")],
         _with({"title": ""}),
         id="empty string stored as sent",

@@ -14,7 +14,8 @@ Choices where the RFC or the IdPs leave room:
   whose object holds that schema's attributes (Entra, RFC 7644 §3.5.2.1/§3.5.2.3). Every
   other attribute is left alone; a no-path replace never means "replace the user".
 * A complex single-valued attribute (``name``, ``manager``) is merged by both add and
-  replace: sub-attributes not in the value are left unchanged (RFC 7644 §3.5.2.3).
+  replace: sub-attributes not in the value are left unchanged (RFC 7644 §3.5.2.3), and
+  one given as null in a replace is removed (RFC 7643 §2.5: null means unassigned).
 * A value-filter path that matches no element (``emails[type eq "work"].value``) creates
   the element for add and replace, from the filter's ``eq`` conditions plus the value:
   Entra sends ``Replace`` for values that do not exist yet. RFC 7644 §3.5.2.3 would
@@ -243,11 +244,20 @@ class _Patcher:
             target.set(None)
             return
         new = normalize_value(attr, value, label=label, notes=self.notes)
+        if attr.type == "complex" and isinstance(value, dict):
+            # RFC 7644 §3.5.2.3: sub-attributes not in the value are left unchanged; one
+            # given as null is replaced by "unassigned" (RFC 7643 §2.5).
+            merged = {**(target.get() or {}), **(new or {})}
+            if op == "replace":
+                for key, item in value.items():
+                    sub = attr.sub(key)
+                    if item is None and sub is not None and sub.name in merged:
+                        del merged[sub.name]
+                        self.note(f"{label}.{sub.name} replaced with null: removed")
+            target.set(merged or None)
+            return
         if new is None:
             return  # an empty object: nothing to add or replace
-        if attr.type == "complex":
-            # RFC 7644 §3.5.2.3: sub-attributes not in the value are left unchanged.
-            new = {**(target.get() or {}), **new}
         target.set(new)
 
     # --- multi-valued -----------------------------------------------------------------
