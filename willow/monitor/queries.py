@@ -212,6 +212,8 @@ def retry_counts(organization_id: int, rows: list[Row]) -> dict[int, int]:
             earlier,
             and_(
                 earlier.organization_id == Log.organization_id,
+                # Spelled out so that both planners pick the partial fingerprint index.
+                earlier.fingerprint.isnot(None),
                 earlier.fingerprint == Log.fingerprint,
                 earlier.created_at >= shifted(Log.created_at, -int(RETRY_WINDOW.total_seconds())),
                 earlier.created_at <= Log.created_at,
@@ -283,6 +285,7 @@ def related(entry: ScimRequestLog, limit: int = 20) -> list[Row]:
     stmt = _newest_first(
         select(*LIST_COLUMNS).where(
             Log.organization_id == entry.organization_id,
+            Log.resource_id.isnot(None),  # the partial index's predicate
             Log.resource_id == entry.resource_id,
             Log.id != entry.id,
         )
