@@ -567,3 +567,30 @@ def test_patch_of_the_whole_enterprise_extension_with_its_schemas_key(scim):
     )
     assert rv.status_code == 200, rv.get_json()
     assert rv.get_json()[ENTERPRISE] == {"department": "Ops", "manager": {"value": "m1"}}
+
+
+@pytest.mark.parametrize("resource", ["Users", "Groups"])
+def test_if_none_match_on_get_answers_304_when_the_version_is_current(scim, resource):
+    """RFC 7644 §3.14 and RFC 9110 §13.1.2 (weak comparison; ``*`` matches any)."""
+    if resource == "Users":
+        url = f"/Users/{create(scim)['id']}"
+    else:
+        url = f"/Groups/{scim.post('/Groups', {'displayName': 'Ops'}).get_json()['id']}"
+    etag = scim.get(url).headers["ETag"]
+    for header in (etag, etag.removeprefix("W/"), f'"nope", {etag}', "*"):
+        rv = scim.get(url, headers={"If-None-Match": header})
+        assert rv.status_code == 304, header
+        assert rv.data == b"" and rv.headers["ETag"] == etag
+    assert scim.get(url, headers={"If-None-Match": 'W/"0"'}).status_code == 200
+
+
+def test_if_none_match_on_a_write_is_412_when_it_matches(scim):
+    user = create(scim)
+    url = f"/Users/{user['id']}"
+    assert_error(scim.put(url, user_body(), headers={"If-None-Match": "*"}), 412)
+    etag = {"If-None-Match": user["meta"]["version"]}
+    rv = scim.patch(url, patch_ops({"op": "replace", "path": "title", "value": "x"}), headers=etag)
+    assert_error(rv, 412)
+    assert_error(scim.delete(url, headers=etag), 412)
+    assert scim.get(url).get_json()["meta"]["version"] == user["meta"]["version"]
+    assert scim.put(url, user_body(), headers={"If-None-Match": 'W/"0"'}).status_code == 200

@@ -10,7 +10,8 @@ from ..extensions import db
 from . import audit
 from . import groups
 from .blueprint import bp
-from .http import check_if_match
+from .http import check_preconditions
+from .http import not_modified
 from .http import request_object
 from .http import resource_location
 from .http import scim_response
@@ -55,13 +56,15 @@ def get_group(group_id: str):
     audit.describe(
         resource_type="Group", resource_id=group.id, label=group.display_name, operation="read"
     )
+    if not_modified(group.version):
+        return scim_response(None, 304, version=group.version)
     return _group_response(group)
 
 
 @bp.put("/Groups/<group_id>")
 def replace_group(group_id: str):
     body = request_object()
-    check_if_match(groups.get_group(g.organization_id, group_id, lock=True).version)
+    check_preconditions(groups.get_group(g.organization_id, group_id, lock=True).version)
     group = groups.replace_group(g.organization_id, group_id, body)
     db.session.commit()
     return _group_response(group)
@@ -75,7 +78,7 @@ def patch_group(group_id: str):
     operations, notes = load_patch_request(request_object())
     for text in notes:
         audit.note(text)
-    check_if_match(groups.get_group(g.organization_id, group_id, lock=True).version)
+    check_preconditions(groups.get_group(g.organization_id, group_id, lock=True).version)
     group = groups.patch_group(g.organization_id, group_id, operations)
     db.session.commit()
     if _projection().is_default:
@@ -85,7 +88,7 @@ def patch_group(group_id: str):
 
 @bp.delete("/Groups/<group_id>")
 def delete_group(group_id: str):
-    check_if_match(groups.get_group(g.organization_id, group_id, lock=True).version)
+    check_preconditions(groups.get_group(g.organization_id, group_id, lock=True).version)
     groups.delete_group(g.organization_id, group_id)
     db.session.commit()
     return scim_response(None, 204)

@@ -10,7 +10,8 @@ from ..extensions import db
 from . import audit
 from . import users
 from .blueprint import bp
-from .http import check_if_match
+from .http import check_preconditions
+from .http import not_modified
 from .http import request_object
 from .http import resource_location
 from .http import scim_response
@@ -56,13 +57,15 @@ def get_user(user_id: str):
     audit.describe(
         resource_type="User", resource_id=user.id, label=user.user_name, operation="read"
     )
+    if not_modified(user.version):
+        return scim_response(None, 304, version=user.version)
     return _user_response(user)
 
 
 @bp.put("/Users/<user_id>")
 def replace_user(user_id: str):
     body = request_object()
-    check_if_match(users.get_user(g.organization_id, user_id, lock=True).version)
+    check_preconditions(users.get_user(g.organization_id, user_id, lock=True).version)
     user = users.replace_user(g.organization_id, user_id, body)
     db.session.commit()
     return _user_response(user)
@@ -73,7 +76,7 @@ def patch_user(user_id: str):
     operations, notes = load_patch_request(request_object())
     for text in notes:
         audit.note(text)
-    check_if_match(users.get_user(g.organization_id, user_id, lock=True).version)
+    check_preconditions(users.get_user(g.organization_id, user_id, lock=True).version)
     user = users.patch_user(g.organization_id, user_id, operations)
     db.session.commit()
     return _user_response(user)
@@ -81,7 +84,7 @@ def patch_user(user_id: str):
 
 @bp.delete("/Users/<user_id>")
 def delete_user(user_id: str):
-    check_if_match(users.get_user(g.organization_id, user_id, lock=True).version)
+    check_preconditions(users.get_user(g.organization_id, user_id, lock=True).version)
     users.delete_user(g.organization_id, user_id)
     db.session.commit()
     return scim_response(None, 204)
