@@ -9,6 +9,9 @@ from willow.scim.listing import build_query
 from willow.scim.render import Projection
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+#: RFC 7643 §3: "schemas" names the schemas of the attributes present, so a projection
+#: without extension attributes drops the extension's URN.
+CORE_ONLY = ["urn:ietf:params:scim:schemas:core:2.0:User"]
 USER = {
     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
     "id": "u1",
@@ -24,12 +27,12 @@ USER = {
     ("attributes", "excluded", "expected"),
     [
         (None, None, USER),
-        (["userName"], None, {"schemas": USER["schemas"], "id": "u1", "userName": "a@b.c"}),
+        (["userName"], None, {"schemas": CORE_ONLY, "id": "u1", "userName": "a@b.c"}),
         (
             ["USERNAME", "name.givenName"],
             None,
             {
-                "schemas": USER["schemas"],
+                "schemas": CORE_ONLY,
                 "id": "u1",
                 "userName": "a@b.c",
                 "name": {"givenName": "A"},
@@ -39,7 +42,7 @@ USER = {
             ["emails.value"],
             None,
             {
-                "schemas": USER["schemas"],
+                "schemas": CORE_ONLY,
                 "id": "u1",
                 "emails": [{"value": "a@b.c"}, {"value": "x@y.z"}],
             },
@@ -63,13 +66,29 @@ USER = {
             None,
             {"schemas": USER["schemas"], "id": "u1", ENTERPRISE: USER[ENTERPRISE]},
         ),
-        (["nosuch"], None, {"schemas": USER["schemas"], "id": "u1"}),
+        (["nosuch"], None, {"schemas": CORE_ONLY, "id": "u1"}),
         (
             None,
             ["emails", "meta", "id"],
             {k: v for k, v in USER.items() if k not in ("emails", "meta")},
         ),
         (None, ["name.familyName"], {**USER, "name": {"givenName": "A"}}),
+        (
+            None,
+            [ENTERPRISE],
+            {
+                "schemas": CORE_ONLY,
+                **{k: v for k, v in USER.items() if k not in ("schemas", ENTERPRISE)},
+            },
+        ),
+        (
+            None,
+            [f"{ENTERPRISE}:department", f"{ENTERPRISE}:manager"],
+            {
+                "schemas": CORE_ONLY,
+                **{k: v for k, v in USER.items() if k not in ("schemas", ENTERPRISE)},
+            },
+        ),
     ],
 )
 def test_projection(attributes, excluded, expected):

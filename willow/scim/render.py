@@ -114,14 +114,26 @@ class Projection:
                     out[key] = rv[key]
             for top, sub in self.include:
                 _copy(rv, out, top, sub)
-            return out
+            return self._settle_schemas(out)
         if self.exclude:
             out = dict(rv)
             for top, sub in self.exclude:
                 if top in ("id", "schemas"):
                     continue
                 _remove(out, top, sub)
-            return out
+            return self._settle_schemas(out)
+        return rv
+
+    def _settle_schemas(self, rv: dict[str, Any]) -> dict[str, Any]:
+        """RFC 7643 §3: ``schemas`` names the schemas of the attributes present, so an
+        extension left with no attribute loses its object and its URN."""
+        _, extensions = RESOURCE_SCHEMAS[self.resource_type]
+        urns = {extension.id for extension in extensions}
+        for urn in urns:
+            if urn in rv and not rv[urn]:
+                del rv[urn]
+        if "schemas" in rv:
+            rv["schemas"] = [uri for uri in rv["schemas"] if uri not in urns or uri in rv]
         return rv
 
 
