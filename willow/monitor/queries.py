@@ -2,7 +2,8 @@
 
 Every query is scoped to one organization and compiles to SQL: nothing is filtered in
 Python. Pages use keyset pagination on ``(created_at, id)`` (no OFFSET, so page 1000
-costs what page 1 costs), walking ``ix_scim_logs_org_time``.
+costs what page 1 costs), walking ``ix_scim_logs_org_time_filters``, which also holds
+the filter columns: counts and filtered pages are index-only scans.
 """
 
 from __future__ import annotations
