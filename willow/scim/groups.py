@@ -397,10 +397,17 @@ def represent(
     return projection.apply(rv)
 
 
-def list_groups(organization_id: int, query: ListQuery) -> GroupPage:
+def list_conditions(organization_id: int, filter_text: str | None) -> list:
+    """The WHERE conditions of a list query: the organization's groups matching the
+    filter (RFC 7644 §3.4.2.2), compiled to SQL."""
     conditions = [Group.organization_id == organization_id]
-    if query.filter:
-        conditions.append(compile_filter(parse_filter(query.filter), "Group"))
+    if filter_text:
+        conditions.append(compile_filter(parse_filter(filter_text), "Group"))
+    return conditions
+
+
+def list_groups(organization_id: int, query: ListQuery) -> GroupPage:
+    conditions = list_conditions(organization_id, query.filter)
     total = db.session.scalar(select(func.count()).select_from(Group).where(*conditions)) or 0
     if query.count == 0 or total < query.start_index:
         return GroupPage([], total)
@@ -419,6 +426,10 @@ def list_groups(organization_id: int, query: ListQuery) -> GroupPage:
         )
     )
     projection = Projection("Group", query.attributes, query.excluded_attributes)
+    return GroupPage(represent_many(groups, projection), total)
+
+
+def represent_many(groups: list[Group], projection: Projection) -> list[dict[str, Any]]:
+    """Several groups, with their members (when wanted) loaded in one query."""
     members = group_members([g.id for g in groups]) if projection.wants("members") else {}
-    resources = [represent(g, projection, members=members.get(g.id, [])) for g in groups]
-    return GroupPage(resources, total)
+    return [represent(g, projection, members=members.get(g.id, [])) for g in groups]

@@ -244,11 +244,18 @@ def represent(
     return projection.apply(rv)
 
 
+def list_conditions(organization_id: int, filter_text: str | None) -> list:
+    """The WHERE conditions of a list query: live users of the organization matching
+    the filter (RFC 7644 §3.4.2.2), compiled to SQL."""
+    conditions = list(_live(organization_id))
+    if filter_text:
+        conditions.append(compile_filter(parse_filter(filter_text), "User"))
+    return conditions
+
+
 def list_users(organization_id: int, query: ListQuery) -> UserPage:
     """Filter, sort and page in SQL; then load the page's values and groups in bulk."""
-    conditions = list(_live(organization_id))
-    if query.filter:
-        conditions.append(compile_filter(parse_filter(query.filter), "User"))
+    conditions = list_conditions(organization_id, query.filter)
     total = db.session.scalar(select(func.count()).select_from(User).where(*conditions)) or 0
     if query.count == 0 or total < query.start_index:
         return UserPage([], total)
@@ -267,14 +274,18 @@ def list_users(organization_id: int, query: ListQuery) -> UserPage:
         )
     )
     projection = Projection("User", query.attributes, query.excluded_attributes)
+    return UserPage(represent_many(users, projection), total)
+
+
+def represent_many(users: list[User], projection: Projection) -> list[dict[str, Any]]:
+    """Several users, with their values and groups loaded in one query each."""
     ids = [u.id for u in users]
     values: dict[str, list[UserValue]] = defaultdict(list)
     if ids:
         for row in db.session.scalars(select(UserValue).where(UserValue.user_id.in_(ids))):
             values[row.user_id].append(row)
     groups = user_groups(ids) if projection.wants("groups") else {}
-    resources = [
+    return [
         represent(u, projection, groups=groups.get(u.id, []), values=values.get(u.id, []))
         for u in users
     ]
-    return UserPage(resources, total)

@@ -1,0 +1,144 @@
+"""``POST /.search`` over every resource type at once (RFC 7644 §3.4.3).
+
+The result is one list: Users, then Groups, each in its own stable order; with
+``sortBy`` it is sorted as a whole (RFC 7644 §3.4.2.3), in SQL, by a UNION ALL of the
+two tables' (sort key, id) rows, so paging never loads more than the page.
+
+Attributes one type lacks: a filter naming them selects nothing of that type, and a
+``sortBy`` naming them gives that type no sort value, so its resources come last in
+either order (as on ``/Users`` and ``/Groups``). Invalid for every type is a 400.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import Integer
+from sqlalchemy import func
+from sqlalchemy import literal
+from sqlalchemy import null
+from sqlalchemy import select
+from sqlalchemy import union_all
+
+from ..extensions import db
+from ..models import Group
+from ..models import User
+from . import groups
+from . import users
+from .errors import InvalidFilter
+from .errors import InvalidValue
+from .filter_sql import sort_key
+from .listing import ListQuery
+from .render import Projection
+
+
+@dataclass(frozen=True)
+class _Type:
+    name: str
+    model: type
+    conditions: Callable[[int, str | None], list]
+    list_page: Callable[[int, ListQuery], Any]
+    represent_many: Callable[[list, Projection], list[dict[str, Any]]]
+
+
+#: In this order when unsorted, and for ties when sorted.
+_TYPES = (
+    _Type("User", User, users.list_conditions, users.list_users, users.represent_many),
+    _Type("Group", Group, groups.list_conditions, groups.list_groups, groups.represent_many),
+)
+
+
+def search_all(organization_id: int, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
+    """The page of resources of every type and the total number of matches."""
+    conditions: dict[str, list] = {}
+    errors: list[InvalidFilter] = []
+    for kind in _TYPES:
+        try:
+            conditions[kind.name] = kind.conditions(organization_id, query.filter)
+        except InvalidFilter as exc:
+            errors.append(exc)
+    if not conditions:
+        raise errors[0]
+    totals = {
+        kind.name: db.session.scalar(
+            select(func.count()).select_from(kind.model).where(*conditions[kind.name])
+        )
+        or 0
+        for kind in _TYPES
+        if kind.name in conditions
+    }
+    total = sum(totals.values())
+    if query.count == 0 or total < query.start_index:
+        return [], total
+    if query.sort_by:
+        return _sorted_page(organization_id, query, conditions), total
+    return _concatenated_page(organization_id, query, totals), total
+
+
+def _concatenated_page(
+    organization_id: int, query: ListQuery, totals: dict[str, int]
+) -> list[dict[str, Any]]:
+    """Users then Groups, paged as one list through each type's own list query."""
+    resources: list[dict[str, Any]] = []
+    offset = query.start_index - 1
+    remaining = query.count
+    for kind in _TYPES:
+        total = totals.get(kind.name)
+        if total is None or remaining <= 0:
+            continue
+        if offset >= total:
+            offset -= total
+            continue
+        page = kind.list_page(
+            organization_id, replace(query, start_index=offset + 1, count=remaining)
+        )
+        resources += page.resources
+        remaining -= len(page.resources)
+        offset = 0
+    return resources
+
+
+def _sorted_page(
+    organization_id: int, query: ListQuery, conditions: dict[str, list]
+) -> list[dict[str, Any]]:
+    parts = []
+    sort_errors: list[InvalidValue] = []
+    for rank, kind in enumerate(_TYPES):
+        if kind.name not in conditions:
+            continue
+        try:
+            key = sort_key(kind.name, query.sort_by)
+        except InvalidValue as exc:
+            sort_errors.append(exc)
+            key = null()
+        parts.append(
+            select(
+                literal(rank, Integer).label("rank"),
+                kind.model.id.label("id"),
+                key.label("sort_key"),
+                kind.model.created_at.label("created_at"),
+            ).where(*conditions[kind.name])
+        )
+    if len(sort_errors) == len(parts):
+        raise sort_errors[0]
+    rows = union_all(*parts).subquery()
+    by_key = rows.c.sort_key.desc() if query.descending else rows.c.sort_key.asc()
+    page = db.session.execute(
+        select(rows.c.rank, rows.c.id)
+        .order_by(by_key.nulls_last(), rows.c.rank, rows.c.created_at, rows.c.id)
+        .offset(query.start_index - 1)
+        .limit(query.count)
+    ).all()
+    rendered: dict[tuple[int, str], dict[str, Any]] = {}
+    for rank, kind in enumerate(_TYPES):
+        ids = [row.id for row in page if row.rank == rank]
+        if not ids:
+            continue
+        loaded = list(db.session.scalars(select(kind.model).where(kind.model.id.in_(ids))))
+        projection = Projection(kind.name, query.attributes, query.excluded_attributes)
+        for obj, resource in zip(loaded, kind.represent_many(loaded, projection), strict=True):
+            rendered[(rank, obj.id)] = resource
+    return [rendered[(row.rank, row.id)] for row in page]
