@@ -134,11 +134,11 @@ def require_bearer_token() -> None:
         raise Unauthorized()
     token = find_token(plaintext)
     if token is None:
-        raise Unauthorized("The API token is not valid.")
+        raise Unauthorized("The API token is not valid.", invalid_token=True)
     g.scim_token = token
     status = token.status()
     if status != "active":
-        raise Unauthorized(f"The API token is {status}.")
+        raise Unauthorized(f"The API token is {status}.", invalid_token=True)
     if SCIM_SCOPE not in token.scope_list:
         raise Forbidden()
     g.organization_id = token.organization_id

@@ -594,3 +594,11 @@ def test_if_none_match_on_a_write_is_412_when_it_matches(scim):
     assert_error(scim.delete(url, headers=etag), 412)
     assert scim.get(url).get_json()["meta"]["version"] == user["meta"]["version"]
     assert scim.put(url, user_body(), headers={"If-None-Match": 'W/"0"'}).status_code == 200
+
+
+def test_401_challenges_follow_rfc_6750(client, make_token, app):
+    rv = client.get("/scim/v2/Users")
+    assert rv.headers["WWW-Authenticate"] == 'Bearer realm="Willow SCIM"'
+    rv = client.get("/scim/v2/Users", headers={"Authorization": "Bearer wsk_nope"})
+    assert rv.headers["WWW-Authenticate"] == 'Bearer realm="Willow SCIM", error="invalid_token"'
+    assert_error(rv, 401)

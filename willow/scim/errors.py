@@ -91,8 +91,13 @@ class Unauthorized(ScimError):
     status = 401
     default_detail = "Authentication is required: send 'Authorization: Bearer <API token>'."
 
-    def __init__(self, detail: str | None = None):
-        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="Willow SCIM"'})
+    def __init__(self, detail: str | None = None, *, invalid_token: bool = False):
+        # RFC 6750 §3: no error code when no token was sent, "invalid_token" when the token
+        # sent is unknown, revoked or expired.
+        challenge = 'Bearer realm="Willow SCIM"'
+        if invalid_token:
+            challenge += ', error="invalid_token"'
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})
 
 
 class Forbidden(ScimError):
