@@ -85,7 +85,10 @@ def test_a_successful_request_is_logged_with_everything(client, token, logged):
     assert token not in json.dumps(row, default=str)
 
 
-def test_requests_without_a_token_are_logged_without_an_organization(client, logged):
+def test_requests_without_a_token_are_logged_without_an_organization(app, client, logged):
+    with app.app_context():
+        create_organization("second", "Second")
+        db.session.commit()
     rv = client.get("/scim/v2/Schemas", headers=AUTH_FREE)
     assert rv.status_code == 401
     [row] = logged()
@@ -94,6 +97,14 @@ def test_requests_without_a_token_are_logged_without_an_organization(client, log
     assert row["resource_type"] == "Schema" and row["operation"] == "query"
     assert "Authentication is required" in row["error_detail"]
     assert row["fingerprint"]
+
+
+def test_on_a_single_organization_install_tokenless_requests_belong_to_it(client, logged, org):
+    """On-prem admins must see an IdP's 401s (a mistyped token) in their own log."""
+    rv = client.get("/scim/v2/Users", headers={"Authorization": "Bearer wsk_mistyped"})
+    assert rv.status_code == 401
+    [row] = logged()
+    assert row["token_id"] is None and row["organization_id"] == org.id
 
 
 def test_an_unknown_token_is_logged_as_401_and_never_stored(client, logged):

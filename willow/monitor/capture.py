@@ -32,6 +32,7 @@ from ..auth import hash_token
 from ..errors import is_scim_request
 from ..extensions import db
 from ..models import ApiToken
+from ..models import Organization
 from ..models import ScimRequestLog
 from ..models import utcnow
 from . import redact
@@ -257,6 +258,10 @@ _INSERT = insert(ScimRequestLog.__table__)
 _TOKEN = select(ApiToken.name, ApiToken.organization_id).where(ApiToken.id == bindparam("token_id"))
 
 
+# At most two organizations, to tell a single-organization (on-prem) install.
+_ORGANIZATIONS = select(Organization.id).order_by(Organization.id).limit(2)
+
+
 def write_row(row: dict[str, Any]) -> None:
     """Insert one log row in its own short transaction (never the request's session)."""
     with db.engine.begin() as conn:
@@ -267,6 +272,13 @@ def write_row(row: dict[str, Any]) -> None:
             if found is not None:
                 row["token_name"] = row["token_name"] or found.name
                 row["organization_id"] = row["organization_id"] or found.organization_id
+        if row["organization_id"] is None:
+            # A request without a known token belongs to no organization, except on an
+            # install that has only one: there its admin must see the IdP's 401s
+            # ("Verify the API token is correct" is the first troubleshooting step).
+            organizations = conn.execute(_ORGANIZATIONS).scalars().all()
+            if len(organizations) == 1:
+                row["organization_id"] = organizations[0]
         conn.execute(_INSERT, row)
 
 
