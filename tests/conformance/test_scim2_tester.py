@@ -25,18 +25,11 @@ from scim2_tester import Status
 from scim2_tester import check_server
 from waitress import wasyncore
 
+from willow.scim.user_mapping import MULTI_VALUED
+
 SEED = 7643
 #: Multi-valued User attributes whose elements have a ``primary`` sub-attribute.
-WITH_PRIMARY = {
-    "emails",
-    "phoneNumbers",
-    "ims",
-    "photos",
-    "addresses",
-    "entitlements",
-    "roles",
-    "x509Certificates",
-}
+WITH_PRIMARY = set(MULTI_VALUED)
 #: Every check that must have run at least once, per resource type; a tester that stops
 #: early (say, because discovery failed) cannot pass by checking nothing.
 REQUIRED_CHECKS = {

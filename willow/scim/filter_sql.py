@@ -79,6 +79,7 @@ from .schema import COMMON_ATTRIBUTES
 from .schema import RESOURCE_SCHEMAS
 from .schema import Attribute
 from .schema import find_attribute
+from .user_mapping import MULTI_VALUED
 
 #: meta.created/lastModified are rendered with milliseconds (willow.scim.render).
 DATETIME_PRECISION = timedelta(milliseconds=1)
@@ -276,16 +277,6 @@ _GROUP_COLUMNS: dict[tuple[str, str | None], _Col] = {
     ("displayName", None): _Col(Group.display_name, norm=Group.display_name_norm),
     **_meta(Group, "Group"),
 }
-_USER_VALUE_ATTRIBUTES = (
-    "emails",
-    "phoneNumbers",
-    "ims",
-    "photos",
-    "addresses",
-    "entitlements",
-    "roles",
-    "x509Certificates",
-)
 
 
 @dataclass(frozen=True)
@@ -301,7 +292,7 @@ _MAPPINGS = {
         User,
         _USER_COLUMNS,
         {
-            **{name: (lambda name=name: _user_values(name)) for name in _USER_VALUE_ATTRIBUTES},
+            **{name: (lambda name=name: _user_values(name)) for name in MULTI_VALUED},
             "groups": _user_groups,
         },
     ),
