@@ -145,14 +145,7 @@ def replace_user(organization_id: int, user_id: str, body: dict[str, Any]) -> Us
     if "active" not in resource:
         resource["active"] = user.active
         audit.note("active not sent: current value kept")
-    if resource["userName"].lower() != user.user_name_norm:
-        _ensure_unique_user_name(organization_id, resource["userName"], user.id)
-    write_resource(user, resource)
-    operation = _record_changes(before, resource)
-    if before != resource:
-        _touch(user)
-    _flush_unique(user.user_name)
-    _describe(user, operation)
+    _store(organization_id, user, before, resource)
     return user
 
 
@@ -162,6 +155,12 @@ def patch_user(organization_id: int, user_id: str, operations: list) -> User:
     before = user_to_resource(user)
     after, notes = apply_patch("User", before, operations, resource_id=user.id)
     _note_all(notes)
+    _store(organization_id, user, before, after)
+    return user
+
+
+def _store(organization_id: int, user: User, before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Write an updated resource: uniqueness, row values, the audit diff, the version."""
     if after.get("userName", "").lower() != user.user_name_norm:
         _ensure_unique_user_name(organization_id, after["userName"], user.id)
     write_resource(user, after)
@@ -170,7 +169,6 @@ def patch_user(organization_id: int, user_id: str, operations: list) -> User:
         _touch(user)
     _flush_unique(user.user_name)
     _describe(user, operation)
-    return user
 
 
 def delete_user(organization_id: int, user_id: str) -> None:
