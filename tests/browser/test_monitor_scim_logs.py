@@ -67,16 +67,16 @@ def log_rows(page):
 def test_admin_filters_the_log_and_opens_an_entry(page, make_admin, traffic, artifacts):
     sign_in_to_logs(page, make_admin)
     expect(page.get_by_role("heading", name="SCIM Logs")).to_be_visible()
-    # The unknown token's 401 belongs to no organization: 7 rows, not 8.
-    expect(log_rows(page)).to_have_count(7)
-    expect(page.locator("#match-count")).to_have_text("7 matching requests")
+    # A single-organization install: the unknown token's 401 is shown too (8 rows).
+    expect(log_rows(page)).to_have_count(8)
+    expect(page.locator("#match-count")).to_have_text("8 matching requests")
     expect(page.locator("figure.chart svg rect").first).to_be_visible()
 
     page.get_by_label("Status").select_option("4xx")
     page.get_by_role("button", name="Apply filters").click()
     expect(page).to_have_url(re.compile(r"status=4xx"))
-    expect(log_rows(page)).to_have_count(3)
-    expect(page.locator("#match-count")).to_have_text("3 matching requests")
+    expect(log_rows(page)).to_have_count(4)
+    expect(page.locator("#match-count")).to_have_text("4 matching requests")
     expect(page.locator(".retrying")).to_have_count(1)  # the second 404 is a retry
 
     page.get_by_label("Method").select_option("POST")
@@ -102,7 +102,7 @@ def test_a_preset_range_keeps_the_other_filters(page, make_admin, traffic):
     expect(page).to_have_url(re.compile(r"from=1h"))
     expect(page).to_have_url(re.compile(r"method=GET"))
     expect(page.get_by_label("From")).to_have_value("1h")
-    expect(log_rows(page)).to_have_count(3)
+    expect(log_rows(page)).to_have_count(4)
 
 
 def test_a_bad_filter_value_is_shown_as_a_form_error(page, make_admin, traffic):
@@ -144,5 +144,5 @@ def test_export_csv_downloads_the_filtered_rows(page, make_admin, traffic):
     raw = download.path().read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert sorted(r["status"] for r in rows) == ["404", "404", "409"]
+    assert sorted(r["status"] for r in rows) == ["401", "404", "404", "409"]
     assert all("hunter2" not in json.dumps(r) for r in rows)
