@@ -51,7 +51,12 @@ def render_scim_error(error: scim_errors.ScimError):
 def _scim_error_for_http(exc: HTTPException) -> scim_errors.ScimError:
     cls = _HTTP_TO_SCIM.get(exc.code or 500)
     if cls is not None:
-        return cls()
+        error = cls()
+        valid_methods = getattr(exc, "valid_methods", None)
+        if valid_methods:
+            # RFC 9110 §15.5.6: a 405 lists the methods the resource does support.
+            error.headers["Allow"] = ", ".join(sorted(valid_methods))
+        return error
     error = scim_errors.ScimError(exc.description if exc.code and exc.code < 500 else None)
     error.status = exc.code or 500
     return error

@@ -455,8 +455,10 @@ def test_trailing_and_doubled_slashes_route_without_redirect(scim, path):
     assert scim.get(path).status_code == 200
 
 
-def test_unsupported_method_is_scim_405(scim):
-    assert_error(scim.client.put("/scim/v2/Users", headers=scim.headers()), 405)
+def test_unsupported_method_is_scim_405_with_allow(scim):
+    rv = scim.client.put("/scim/v2/Users", headers=scim.headers())
+    assert_error(rv, 405)
+    assert set(rv.headers["Allow"].split(", ")) >= {"GET", "POST"}
 
 
 def test_concurrent_creates_of_one_user_name_end_in_exactly_one_201(app, scim, token):
