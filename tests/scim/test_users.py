@@ -604,3 +604,18 @@ def test_401_challenges_follow_rfc_6750(client, make_token, app):
     rv = client.get("/scim/v2/Users", headers={"Authorization": "Bearer wsk_nope"})
     assert rv.headers["WWW-Authenticate"] == 'Bearer realm="Willow SCIM", error="invalid_token"'
     assert_error(rv, 401)
+
+
+def test_entra_manager_given_as_a_bare_id_is_read_as_its_value(scim):
+    """Entra ID sends ``"value": "<manager id>"`` for the complex manager attribute."""
+    user = create(scim)
+    path = f"{ENTERPRISE}:manager"
+    rv = scim.patch(
+        f"/Users/{user['id']}", patch_ops({"op": "Add", "path": path, "value": "2c2f6fb8-254f"})
+    )
+    assert rv.status_code == 200, rv.get_json()
+    assert rv.get_json()[ENTERPRISE]["manager"] == {"value": "2c2f6fb8-254f"}
+    rv = scim.patch(f"/Users/{user['id']}", patch_ops({"op": "Remove", "path": path}))
+    assert ENTERPRISE not in rv.get_json()
+    rv = scim.post("/Users", user_body("m2@example.com", **{ENTERPRISE: {"manager": "boss"}}))
+    assert rv.get_json()[ENTERPRISE]["manager"] == {"value": "boss"}

@@ -174,6 +174,11 @@ def normalize_single(attr: Attribute, value: Any, *, label: str, notes: list[str
         return None
     if attr.type != "complex":
         return _simple(attr, value, label, notes)
+    if isinstance(value, str) and not attr.multi_valued and attr.sub("value") is not None:
+        # Entra ID sends the manager as its id alone ("value": "<id>"); a bare string for
+        # a single-valued complex attribute with a value sub-attribute can only mean that.
+        add_note(notes, f'{label} "{value}" read as {{"value": "{value}"}}')
+        value = {"value": value}
     if not isinstance(value, dict):
         raise InvalidValue(f"'{label}' must be {_shape(attr)}.")
     rv: dict = {}
