@@ -322,3 +322,14 @@ def test_concurrent_adds_from_many_threads_lose_no_member(app, scim, client, tok
     assert errors == []
     assert member_ids(scim, group["id"]) == sorted(ids)
     assert scim.get(f"/Groups/{group['id']}").get_json()["meta"]["version"] == 'W/"401"'
+
+
+def test_a_patch_that_changes_nothing_keeps_the_version(scim, people):
+    group = make_group(scim, members=people[:1])
+    url = f"/Groups/{group['id']}"
+    readd = patch_ops(
+        {"op": "add", "path": "members", "value": [{"value": people[0]}]},
+        {"op": "replace", "value": {"id": group["id"], "displayName": "Engineering"}},
+    )
+    assert scim.patch(url, readd).status_code == 204
+    assert scim.get(url).get_json()["meta"]["version"] == group["meta"]["version"]

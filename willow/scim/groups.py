@@ -91,27 +91,33 @@ def _flush_unique(name: str) -> None:
         raise Uniqueness(f"A group with displayName {name!r} already exists.") from None
 
 
-def _set_display_name(group: Group, name: Any) -> None:
+def _set_display_name(group: Group, name: Any) -> bool:
+    """Set displayName; True when it changed."""
     if not isinstance(name, str) or not name.strip():
         raise InvalidValue("'displayName' is required and must be a non-empty string.")
     if len(name) > 256:
         raise InvalidValue("'displayName' is longer than 256 characters.")
     if name.lower() != group.display_name_norm:
         _ensure_unique_name(group.organization_id, name, group.id)
-    if name != group.display_name:
+    changed = name != group.display_name
+    if changed:
         audit.change("displayName", group.display_name, name)
     group.display_name = name
     group.display_name_norm = name.lower()
+    return changed
 
 
-def _set_external_id(group: Group, value: Any) -> None:
+def _set_external_id(group: Group, value: Any) -> bool:
+    """Set externalId; True when it changed."""
     if value is not None and not isinstance(value, str):
         raise InvalidValue("'externalId' must be a string.")
     if value is not None and len(value) > 256:
         raise InvalidValue("'externalId' is longer than 256 characters.")
-    if value != group.external_id:
+    changed = value != group.external_id
+    if changed:
         audit.change("externalId", group.external_id, value)
     group.external_id = value
+    return changed
 
 
 def _member_ids(members: Iterable[dict[str, Any]]) -> list[str]:
@@ -297,14 +303,12 @@ def replace_group(organization_id: int, group_id: str, body: dict[str, Any]) -> 
     resource, notes = normalize_resource("Group", body)
     for text in notes:
         audit.note(text)
-    _set_display_name(group, resource.get("displayName"))
-    _set_external_id(group, resource.get("externalId"))
+    renamed = _set_display_name(group, resource.get("displayName"))
+    attribute_changed = _set_external_id(group, resource.get("externalId")) or renamed
     change = MembershipChange()
     _replace_members(group, _member_ids(resource.get("members") or []), change)
     _flush_unique(group.display_name)
-    change.record()
-    _touch(group)
-    _describe(group, "membership" if change.changed and not audit.current().changes else "update")
+    _finish(group, change, attribute_changed)
     return group
 
 
@@ -319,11 +323,8 @@ def patch_group(organization_id: int, group_id: str, operations: list) -> Group:
     attribute_changed = False
     for step in plan.steps:
         if isinstance(step, SetAttribute):
-            attribute_changed = True
-            if step.name == "displayName":
-                _set_display_name(group, step.value)
-            else:
-                _set_external_id(group, step.value)
+            setter = _set_display_name if step.name == "displayName" else _set_external_id
+            attribute_changed = setter(group, step.value) or attribute_changed
         elif isinstance(step, AddMembers):
             change.add(_insert_members(group, _known_users(organization_id, list(step.ids))))
         elif isinstance(step, RemoveMembers):
@@ -333,10 +334,17 @@ def patch_group(organization_id: int, group_id: str, operations: list) -> Group:
         elif isinstance(step, ReplaceMembers):
             _replace_members(group, list(step.ids), change)
     _flush_unique(group.display_name)
-    change.record()
-    _touch(group)
-    _describe(group, "membership" if change.changed and not attribute_changed else "update")
+    _finish(group, change, attribute_changed)
     return group
+
+
+def _finish(group: Group, change: MembershipChange, attribute_changed: bool) -> None:
+    """Record what changed; a new version only when something did (JumpCloud re-adds
+    members that are already there, Okta resends the unchanged name)."""
+    change.record()
+    if change.changed or attribute_changed:
+        _touch(group)
+    _describe(group, "membership" if change.changed and not attribute_changed else "update")
 
 
 def delete_group(organization_id: int, group_id: str) -> None:
