@@ -11,6 +11,7 @@ secret under an innocent key.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -41,7 +42,8 @@ _SEPARATORS = re.compile(r"[-_\s.]")
 # Cheap pre-checks, so that most bodies are stored without being parsed: a text with none
 # of the words cannot hold a secret; in JSON, only a key or a PATCH path can name one, so
 # a word seen only in values ("type": "oauthbearertoken") needs no parsing either.
-_WORDS = "|".join(_SECRET_WORDS) + "|api_key|api-key|private_key"
+_HINT_WORDS = (*_SECRET_WORDS, "api_key", "api-key", "private_key")
+_WORDS = "|".join(_HINT_WORDS)
 _SECRET_HINT = re.compile(_WORDS, re.IGNORECASE)
 _JSON_SECRET_HINT = re.compile(
     r'"[^"]*(?:' + _WORDS + r')[^"]*"\s*:|"path"\s*:\s*"[^"]*(?:' + _WORDS + ")",
@@ -55,6 +57,20 @@ _JSON_PAIR = re.compile(r'("' + _KEY + r'"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\]\s]+
 _FORM_PAIR = re.compile(r"(\b" + _KEY + r"=)([^&\s]*)", re.IGNORECASE)
 
 
+def has_secret_word(text: str) -> bool:
+    """Whether ``text`` contains one of the secret words in any case: the answer of
+    ``_SECRET_HINT.search``, faster. Every request and response body is checked, and on
+    ASCII text (nearly all of them) substring tests on the lower-cased text give the same
+    answer several times faster than the regex. Other text keeps the regex: its
+    case-insensitive matching also folds characters such as ``ı``, ``İ``, ``ſ`` and ``K``."""
+    if text.isascii():
+        lowered = text.lower()
+        return any(word in lowered for word in _HINT_WORDS)
+    return _SECRET_HINT.search(text) is not None
+
+
+# Header names and JSON keys repeat from one request to the next.
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
     """True when a JSON key or header name names a credential. The last segment of a
     schema-qualified name counts (``urn:...:core:2.0:User:password``)."""
@@ -104,7 +120,7 @@ def _names_secret_path(operation: Mapping) -> bool:
 
 def redact_text(text: str) -> str:
     """Hide secret values in text that could not be parsed as JSON."""
-    if not _SECRET_HINT.search(text):
+    if not has_secret_word(text):
         return text
     text = _JSON_PAIR.sub(lambda m: m.group(1) + '"' + REDACTED + '"', text)
     return _FORM_PAIR.sub(lambda m: m.group(1) + REDACTED, text)
@@ -121,7 +137,7 @@ def redact_body(raw: bytes | str | None, max_bytes: int) -> str | None:
         return None
     if "\\u" in text or (
         # A \u escape can spell a key the pre-checks cannot see ("pass\u0077ord").
-        _SECRET_HINT.search(text)
+        has_secret_word(text)
         and (not text.lstrip().startswith(("{", "[")) or _JSON_SECRET_HINT.search(text))
     ):
         text = _redact_json_or_text(text)
@@ -165,6 +181,6 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 def redact_query(query: str) -> str:
     """A query string with secret-looking parameters hidden (``?access_token=...``)."""
-    if not query or not _SECRET_HINT.search(query):
+    if not query or not has_secret_word(query):
         return query
     return _FORM_PAIR.sub(lambda m: m.group(1) + REDACTED, query)
