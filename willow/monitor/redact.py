@@ -135,13 +135,34 @@ def redact_body(raw: bytes | str | None, max_bytes: int) -> str | None:
     text = raw if isinstance(raw, str) else raw.decode("utf-8", errors="replace")
     if not text:
         return None
+    return truncate(_redacted(text), max_bytes)
+
+
+# The discovery documents (ServiceProviderConfig, Schemas, ResourceTypes) name password and
+# bearer-token attributes, so every response would be parsed and compared again only to
+# find nothing to hide. Small texts that were parsed and came out unchanged are remembered
+# (they hold no secret, by that very check), and a text seen again is stored as is. At most
+# _UNCHANGED_MAX texts of at most _UNCHANGED_CHARS characters: the set is emptied when full.
+_UNCHANGED: set[str] = set()
+_UNCHANGED_MAX = 128
+_UNCHANGED_CHARS = 16 * 1024
+
+
+def _redacted(text: str) -> str:
+    if text in _UNCHANGED:
+        return text
     if "\\u" in text or (
         # A \u escape can spell a key the pre-checks cannot see ("pass\u0077ord").
         has_secret_word(text)
         and (not text.lstrip().startswith(("{", "[")) or _JSON_SECRET_HINT.search(text))
     ):
-        text = _redact_json_or_text(text)
-    return truncate(text, max_bytes)
+        redacted = _redact_json_or_text(text)
+        if redacted is text and len(text) <= _UNCHANGED_CHARS:
+            if len(_UNCHANGED) >= _UNCHANGED_MAX:
+                _UNCHANGED.clear()
+            _UNCHANGED.add(text)
+        return redacted
+    return text
 
 
 def _redact_json_or_text(text: str) -> str:
