@@ -189,9 +189,11 @@ def time_pages(app, org_id: int, repeat: int) -> list[tuple[str, float, float, i
             .offset(db.session.scalar(sa.select(sa.func.count(ScimRequestLog.id))) // 2)
             .limit(1)
         ).one()
-        label = db.session.scalar(
-            sa.select(ScimRequestLog.resource_label).where(ScimRequestLog.id == row.id)
-        )
+        label, path = db.session.execute(
+            sa.select(ScimRequestLog.resource_label, ScimRequestLog.path).where(
+                ScimRequestLog.id == row.id
+            )
+        ).one()
     middle = f"{row.created_at.isoformat(timespec='microseconds')}_{row.id}"
     scenarios = [
         ("no filter (all 90 days)", "/monitor/scim-logs"),
@@ -202,6 +204,12 @@ def time_pages(app, org_id: int, repeat: int) -> list[tuple[str, float, float, i
         ("method=DELETE&status=4xx&from=7d", "/monitor/scim-logs?method=DELETE&status=4xx&from=7d"),
         (f"q={label} (one resource)", f"/monitor/scim-logs?q={label}"),
         ("q=nomatch&from=7d", "/monitor/scim-logs?q=nomatch&from=7d"),
+        ("q=/Groups/0004 (path prefix, ~6 % of rows)", "/monitor/scim-logs?q=/Groups/0004"),
+        (
+            f"q={path.removeprefix('/scim/v2')[:20]} (path prefix)",
+            f"/monitor/scim-logs?q={path.removeprefix('/scim/v2')[:20]}",
+        ),
+        ("q=User (label prefix, ~70 % of rows)", "/monitor/scim-logs?q=User"),
         ("older page in the middle", f"/monitor/scim-logs?before={middle}"),
         ("detail page", f"/monitor/scim-logs/{row.id}"),
     ]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from flask_migrate import downgrade
 from flask_migrate import upgrade
 
 from willow import ROOT
 from willow.extensions import db
+from willow.models import ScimRequestLog
+from willow.models import utcnow
 
 
 def test_upgrade_reaches_head_with_no_pending_model_changes(app):
@@ -29,3 +33,24 @@ def test_the_migration_chain_has_one_head():
 
 def test_first_migration_creates_the_default_organization(org):
     assert org.slug == "default"
+
+
+def test_the_search_migration_gives_existing_log_rows_their_lower_cased_key(app, org):
+    before_search = "0bc1485bae2b"
+    with app.app_context():
+        downgrade(revision=before_search)
+        with db.engine.begin() as conn:
+            for label in ("Équipe Paris", None):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO scim_request_logs (created_at, organization_id, request_id,"
+                        " method, path, resource_label, status_code, duration_ms)"
+                        " VALUES (:now, :org, 'r', 'GET', '/scim/v2/Groups', :label, 200, 1.0)"
+                    ),
+                    {"now": utcnow(), "org": org.id, "label": label},
+                )
+        upgrade()
+        keys = db.session.execute(
+            sa.select(ScimRequestLog.resource_label, ScimRequestLog.resource_label_key)
+        ).all()
+    assert {tuple(k) for k in keys} == {("Équipe Paris", "équipe paris"), (None, None)}

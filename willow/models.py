@@ -253,6 +253,20 @@ class GroupMember(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+def _BinaryString(length: int):  # noqa: N802 - a type, spelled like one
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+#: Width of ``resource_label`` and of its search key.
+_LABEL_WIDTH = 256
+
+
+def _label_key(context) -> str | None:
+    # Cut again: lower-casing can lengthen a string ("İ" becomes two characters).
+    label = context.get_current_parameters().get("resource_label")
+    return label.lower()[:_LABEL_WIDTH] if isinstance(label, str) else None
+
+
 class ScimRequestLog(db.Model):
     """One row per request under /scim, written in its own transaction after the response.
 
@@ -293,6 +307,10 @@ class ScimRequestLog(db.Model):
             postgresql_where=text("fingerprint IS NOT NULL"),
         ),
         Index("ix_scim_logs_time", "created_at"),
+        # The free-text search ``q``: a prefix of the lower-cased userName/displayName, and
+        # a prefix of the path (see monitor/queries.py). Range scans on both databases.
+        Index("ix_scim_logs_org_label_key", "organization_id", "resource_label_key", "created_at"),
+        Index("ix_scim_logs_org_path", "organization_id", "path", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -305,13 +323,19 @@ class ScimRequestLog(db.Model):
     token_name: Mapped[str | None] = mapped_column(String(200))
     request_id: Mapped[str] = mapped_column(String(32))
     method: Mapped[str] = mapped_column(String(10))
-    path: Mapped[str] = mapped_column(String(2048))
+    #: Compared byte-wise on PostgreSQL too (collation "C", as SQLite does), so that a
+    #: prefix is a contiguous index range whatever the database's collation.
+    path: Mapped[str] = mapped_column(_BinaryString(2048))
     query_string: Mapped[str | None] = mapped_column(Text)
     #: User, Group, Config or Schema (None for unknown routes).
     resource_type: Mapped[str | None] = mapped_column(String(16))
     resource_id: Mapped[str | None] = mapped_column(String(64))
     #: userName / displayName the request concerned, for search and display.
-    resource_label: Mapped[str | None] = mapped_column(String(256))
+    resource_label: Mapped[str | None] = mapped_column(String(_LABEL_WIDTH))
+    #: ``resource_label`` lower-cased (Python's str.lower), filled on insert: the search key.
+    resource_label_key: Mapped[str | None] = mapped_column(
+        _BinaryString(_LABEL_WIDTH), default=_label_key
+    )
     operation: Mapped[str | None] = mapped_column(String(32))
     status_code: Mapped[int] = mapped_column(Integer)
     duration_ms: Mapped[float] = mapped_column(Float, default=0.0)

@@ -289,6 +289,7 @@ def test_a_created_resource_id_is_taken_from_the_location_header(
     )
     [row] = logged()
     assert (row["resource_id"], row["resource_label"]) == ("new-id", "bob")
+    assert row["resource_label_key"] == "bob"
 
 
 def test_passwords_in_request_bodies_are_never_stored(app, client, token, logged, scim_test_bp):
@@ -380,3 +381,14 @@ def test_values_longer_than_their_columns_are_cut_not_lost(
     [row] = logged()
     assert row["user_agent"] == "ü" * 512
     assert (row["resource_id"], row["resource_label"]) == ("i" * 64, "n" * 256)
+    assert row["resource_label_key"] == "n" * 256
+
+
+def test_long_paths_are_cut_to_2048_bytes_so_that_their_index_entry_fits(client, token, logged):
+    # 1,500 distinct CJK characters: 4,500 bytes that PostgreSQL cannot compress away.
+    path = "/scim/v2/Users/" + "".join(chr(0x4E00 + i) for i in range(1500))
+    rv = client.get(path, headers={"Authorization": f"Bearer {token}"})
+    assert rv.status_code == 404
+    [row] = logged()
+    assert path.startswith(row["path"])
+    assert 2046 <= len(row["path"].encode()) <= 2048

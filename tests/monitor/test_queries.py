@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from datetime import timedelta
 
+import sqlalchemy as sa
+
+from willow.extensions import db
+from willow.models import ScimRequestLog
 from willow.models import utcnow
 from willow.monitor import queries
 from willow.monitor.queries import LogFilter
@@ -114,3 +118,45 @@ def test_related_requests_are_those_for_the_same_resource(app, org, add_log):
     with app.app_context():
         entry = queries.get_entry(org.id, second)
         assert [r.id for r in queries.related(entry)] == [first]
+
+
+def test_q_matches_label_prefixes_in_any_case_and_script_ids_exactly_and_path_prefixes(
+    app, org, add_log
+):
+    ids = {
+        "equipe": add_log(resource_type="Group", resource_label="Équipe Paris"),
+        "alice": add_log(resource_id="2819c223", resource_label="Alice@Example.com"),
+        "unknown": add_log(path="/scim/v2/Bulk", resource_type=None, status_code=404),
+        "percent": add_log(resource_label="100%_sure"),
+    }
+
+    def found(text: str) -> set[str]:
+        with app.app_context():
+            rows = queries.page(LogFilter(organization_id=org.id, q=text)).rows
+        return {name for name, ident in ids.items() if ident in {r.id for r in rows}}
+
+    assert found("équipe") == found("ÉQUIPE P") == {"equipe"}
+    assert found("alice@example.com") == {"alice"}
+    assert found("example") == set()  # a prefix, not a substring
+    assert found("2819c223") == {"alice"}
+    assert found("2819c") == set()  # ids match exactly
+    assert found("/Bulk") == found("/scim/v2/B") == {"unknown"}
+    assert found("Bulk") == set()
+    assert found("100%_") == {"percent"}  # no LIKE wildcards
+    assert found("100%") == {"percent"}
+    assert found("100_") == set()
+
+
+def test_the_search_key_is_the_lower_cased_label_filled_on_insert(app, org, add_log):
+    ident = add_log(resource_label="ÀB@Example.COM")
+    none = add_log()
+    long = add_log(resource_label="İ" * 256)  # lower-cased, two characters each
+    with app.app_context():
+        keys = dict(
+            db.session.execute(
+                sa.select(ScimRequestLog.id, ScimRequestLog.resource_label_key).where(
+                    ScimRequestLog.id.in_([ident, none, long])
+                )
+            ).all()
+        )
+    assert keys == {ident: "àb@example.com", none: None, long: "i̇" * 128}

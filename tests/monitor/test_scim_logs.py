@@ -133,7 +133,12 @@ def test_the_header_says_what_is_logged_in_the_product_docs_words(client, consol
         ("q=alice", "b"),
         ("q=ENGIN", "c"),
         ("q=u1", "d"),
-        ("q=Groups", "ce"),
+        ("q=Groups", ""),  # a path matches from its start only: "/Groups"
+        ("q=/scim/v2/Groups/g", "ce"),
+        ("q=ALICE@", "b"),
+        ("q=lice", ""),  # userName/displayName match from their start
+        ("q=u-alice", "b"),
+        ("q=u", ""),  # the resource id matches exactly
         ("q=/Groups", "ce"),
         ("q=/ServiceProvider", "f"),
         ("q=100%25", ""),

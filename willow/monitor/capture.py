@@ -176,6 +176,11 @@ def build_row(response: Response) -> dict[str, Any]:
         value = row[column]
         if isinstance(value, str) and len(value) > width:
             row[column] = value[:width]
+    # The path is indexed (the console's search): PostgreSQL refuses a B-tree entry over
+    # about 2.7 kB, so it is also cut to its width in bytes of UTF-8, not only characters.
+    encoded = row["path"].encode("utf-8", "replace")
+    if len(encoded) > _WIDTHS["path"]:
+        row["path"] = encoded[: _WIDTHS["path"]].decode("utf-8", "ignore")
     if status >= 400:
         who = f"token:{token_id}" if token_id is not None else f"ip:{request.remote_addr}"
         row["fingerprint"] = fingerprint(who, method, row["path"], status, error_detail)

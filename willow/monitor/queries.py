@@ -65,7 +65,7 @@ class LogFilter:
     resource_type: str | None = None
     #: 2, 4 or 5 for 2xx, 4xx, 5xx.
     status_class: int | None = None
-    #: Free text: userName/displayName, resource id, path.
+    #: Free text: userName/displayName prefix, resource id, path prefix (matches_text).
     q: str | None = None
 
 
@@ -107,23 +107,42 @@ def conditions(f: LogFilter) -> list[ColumnElement[bool]]:
         # A range, not status_code / 100: comparisons keep the column usable by an index.
         rv.append(Log.status_code.between(f.status_class * 100, f.status_class * 100 + 99))
     if f.q:
-        rv.append(
-            or_(*(_contains(c, f.q) for c in (Log.resource_label, Log.resource_id, Log.path)))
-        )
+        rv.append(matches_text(f.q))
     return rv
 
 
-def _contains(column, text: str) -> ColumnElement[bool]:
-    """Case-insensitive substring match that reads the column as stored.
+#: Above every character: ``key < prefix + _TOP`` bounds the keys that start with prefix.
+_TOP = "\U0010ffff"
+#: Where SCIM paths start; ``q=/Users/…`` means ``/scim/v2/Users/…``.
+_SCIM_BASE = "/scim/v2"
 
-    PostgreSQL has ILIKE. SQLite's LIKE already ignores ASCII case, and wrapping the
-    column in lower() (a Python function on our SQLite connections, see database.py)
-    would cost a call per row and defeat the covering index.
+
+def matches_text(text: str) -> ColumnElement[bool]:
+    """The free-text search ``q``, answered from indexes (no scan of the date range):
+
+    * userName/displayName starting with ``text``, ignoring case (``resource_label_key``,
+      lower-cased at capture, ``ix_scim_logs_org_label_key``);
+    * the resource id equal to ``text`` (``ix_scim_logs_org_resource``);
+    * when ``text`` starts with ``/``: the path starting with it, or with it after
+      ``/scim/v2`` (``ix_scim_logs_org_path``).
+
+    Prefixes are ranges, ``>= text AND < text + U+10FFFF``: byte order on both databases
+    (collation "C" on PostgreSQL), so no LIKE escaping, no collation surprises, and
+    generic (prepared) plans still use the index.
     """
-    pattern = "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
-    if db.engine.dialect.name == "postgresql":
-        return column.ilike(pattern, escape="/")
-    return column.like(pattern, escape="/")
+    terms = [
+        _prefix(Log.resource_label_key, text.lower()),
+        and_(Log.resource_id.isnot(None), Log.resource_id == text),
+    ]
+    if text.startswith("/"):
+        terms.append(_prefix(Log.path, text))
+        if not text.startswith(_SCIM_BASE + "/"):
+            terms.append(_prefix(Log.path, _SCIM_BASE + text))
+    return or_(*terms)
+
+
+def _prefix(column, prefix: str) -> ColumnElement[bool]:
+    return and_(column >= prefix, column < prefix + _TOP)
 
 
 def _newest_first(stmt: Select) -> Select:
