@@ -261,10 +261,14 @@ def _BinaryString(length: int):  # noqa: N802 - a type, spelled like one
 _LABEL_WIDTH = 256
 
 
-def _label_key(context) -> str | None:
-    # Cut again: lower-casing can lengthen a string ("İ" becomes two characters).
-    label = context.get_current_parameters().get("resource_label")
+def label_key(label: str | None) -> str | None:
+    """The search key of a log entry's resource label: lower-cased, and cut again because
+    lower-casing can lengthen a string ("İ" becomes two characters)."""
     return label.lower()[:_LABEL_WIDTH] if isinstance(label, str) else None
+
+
+def _label_key(context) -> str | None:
+    return label_key(context.get_current_parameters().get("resource_label"))
 
 
 class ScimRequestLog(db.Model):

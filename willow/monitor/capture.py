@@ -36,6 +36,7 @@ from ..extensions import db
 from ..models import ApiToken
 from ..models import Organization
 from ..models import ScimRequestLog
+from ..models import label_key
 from ..models import utcnow
 from . import redact
 
@@ -176,6 +177,8 @@ def build_row(response: Response) -> dict[str, Any]:
         value = row[column]
         if isinstance(value, str) and len(value) > width:
             row[column] = value[:width]
+    # The log writer's INSERT bypasses column defaults: fill the search key here.
+    row["resource_label_key"] = label_key(row["resource_label"])
     # The path is indexed (the console's search): PostgreSQL refuses a B-tree entry over
     # about 2.7 kB, so it is also cut to its width in bytes of UTF-8, not only characters.
     encoded = row["path"].encode("utf-8", "replace")
