@@ -318,13 +318,20 @@ class _Parser:
                 f"sub-attribute {str(path)!r} (position {start.pos})."
             )
         inner = self.bracket_filter()
-        if self.tok.kind == "word" and self.tok.text.startswith("."):
-            sub_tok = self.advance()
-            sub = sub_tok.text[1:]
-            if not _NAME_RE.fullmatch(sub):
-                raise self.fail("a sub-attribute name after ']'", sub_tok)
+        sub = self.sub_attr_after_bracket()
+        if sub is not None:
             inner = And(inner, self.comparison(AttrPath(None, sub, None)))
         return ValuePath(path, inner)
+
+    def sub_attr_after_bracket(self) -> str | None:
+        """The ``.sub`` that may follow ``attr[filter]``, or None."""
+        if not (self.tok.kind == "word" and self.tok.text.startswith(".")):
+            return None
+        sub_tok = self.advance()
+        sub = sub_tok.text[1:]
+        if not _NAME_RE.fullmatch(sub):
+            raise self.fail("a sub-attribute name after ']'", sub_tok)
+        return sub
 
     def bracket_filter(self) -> Filter:
         tok = self.expect("[", "'['")
@@ -448,11 +455,7 @@ def parse_patch_path(text: str) -> PatchPath:
                 f"sub-attribute {str(path)!r}."
             )
         value_filter = parser.bracket_filter()
-        if parser.tok.kind == "word" and parser.tok.text.startswith("."):
-            sub_tok = parser.advance()
-            sub_attr = sub_tok.text[1:]
-            if not _NAME_RE.fullmatch(sub_attr):
-                raise parser.fail("a sub-attribute name after ']'", sub_tok)
+        sub_attr = parser.sub_attr_after_bracket()
     if parser.tok.kind != "end":
         raise parser.fail("the end of the path")
     return PatchPath(path.uri, path.attr, value_filter, sub_attr)

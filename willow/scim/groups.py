@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Group
@@ -47,6 +46,7 @@ from .render import Projection
 from .render import meta
 from .render import render_group
 from .text import is_storable
+from .uniqueness import flush_unique
 
 #: How many member names the request log keeps per change (a full replace of a large
 #: group would otherwise store every member twice).
@@ -84,11 +84,7 @@ def _ensure_unique_name(organization_id: int, name: str, except_id: str | None) 
 
 
 def _flush_unique(name: str) -> None:
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise Uniqueness(f"A group with displayName {name!r} already exists.") from None
+    flush_unique(f"A group with displayName {name!r} already exists.")
 
 
 def _set_display_name(group: Group, name: Any) -> bool:

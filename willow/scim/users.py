@@ -14,7 +14,6 @@ from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Group
@@ -38,6 +37,7 @@ from .render import Projection
 from .render import meta
 from .render import render_user
 from .text import is_storable
+from .uniqueness import flush_unique
 from .user_mapping import user_to_resource
 from .user_mapping import write_resource
 
@@ -74,12 +74,7 @@ def _ensure_unique_user_name(organization_id: int, user_name: str, except_id: st
 
 
 def _flush_unique(user_name: str) -> None:
-    """Flush, turning a lost race on the unique index into the same 409 as the pre-check."""
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise Uniqueness(f"userName {user_name!r} is already in use.") from None
+    flush_unique(f"userName {user_name!r} is already in use.")
 
 
 def _describe(user: User, operation: str) -> None:
