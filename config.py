@@ -54,6 +54,8 @@ class Config:
     WILLOW_LOG_BODY_MAX_BYTES = _int("WILLOW_LOG_BODY_MAX_BYTES", 64 * 1024)
     #: Seconds between background prunes of the request log (0 disables the thread).
     WILLOW_LOG_PRUNE_INTERVAL = _int("WILLOW_LOG_PRUNE_INTERVAL", 3600)
+    #: Log rows waiting for the background writer; when it is full, requests wait for room.
+    WILLOW_LOG_QUEUE_MAX_ROWS = _int("WILLOW_LOG_QUEUE_MAX_ROWS", 1000)
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -65,10 +65,14 @@ def _sqlite_begin(conn) -> None:
     "database is locked" when another writer committed in between; the busy timeout
     cannot help it. Starting writing requests with BEGIN IMMEDIATE makes them queue
     instead, which is what one transaction per request needs.
+
+    Work outside a request (CLI commands, tests, background threads) cannot say whether
+    it will write, and runs beside the server's writers (the request-log writer among
+    them): it takes the write lock too. Only reading requests start a plain BEGIN.
     """
     if conn.dialect.name != "sqlite":
         return
-    if has_request_context() and request.method in MUTATING_METHODS:
+    if not has_request_context() or request.method in MUTATING_METHODS:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.exec_driver_sql("BEGIN")

@@ -272,7 +272,8 @@ def _label_key(context) -> str | None:
 
 
 class ScimRequestLog(db.Model):
-    """One row per request under /scim, written in its own transaction after the response.
+    """One row per request under /scim, written in a transaction of its own just after the
+    response, by the log writer's thread (monitor/log_writer.py).
 
     Bodies are stored redacted and size-capped; ``changes`` and ``notes`` explain what the
     request did (attribute before → after, members added/removed) and how the IdP's dialect
@@ -312,9 +313,27 @@ class ScimRequestLog(db.Model):
         ),
         Index("ix_scim_logs_time", "created_at"),
         # The free-text search ``q``: a prefix of the lower-cased userName/displayName, and
-        # a prefix of the path (see monitor/queries.py). Range scans on both databases.
-        Index("ix_scim_logs_org_label_key", "organization_id", "resource_label_key", "created_at"),
-        Index("ix_scim_logs_org_path", "organization_id", "path", "created_at"),
+        # a prefix of the path (see monitor/queries.py). Range scans on both databases;
+        # the filter columns ride along so that ``q`` combined with other filters is
+        # counted from the index alone, as without ``q``.
+        Index(
+            "ix_scim_logs_org_label_key",
+            "organization_id",
+            "resource_label_key",
+            "created_at",
+            "status_code",
+            "method",
+            "resource_type",
+        ),
+        Index(
+            "ix_scim_logs_org_path",
+            "organization_id",
+            "path",
+            "created_at",
+            "status_code",
+            "method",
+            "resource_type",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

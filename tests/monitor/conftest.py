@@ -19,6 +19,8 @@ def logged(app):
     """All request-log rows so far, oldest first, as plain dicts."""
 
     def read(**where) -> list[dict]:
+        # Rows are inserted by the log writer's thread just after each response.
+        assert app.extensions["willow_request_log"].flush()
         with app.app_context():
             stmt = sa.select(ScimRequestLog.__table__).order_by(ScimRequestLog.id)
             for column, value in where.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from willow.extensions import db
@@ -160,3 +161,61 @@ def test_the_search_key_is_the_lower_cased_label_filled_on_insert(app, org, add_
             ).all()
         )
     assert keys == {ident: "àb@example.com", none: None, long: "i̇" * 128}
+
+
+def test_q_counts_a_row_that_matches_two_ways_once(app, org, add_log):
+    both = add_log(resource_id="ab12", resource_label="AB12 team", path="/x")
+    label_only = add_log(resource_label="ab12-other", path="/x")
+    add_log(resource_id="ab12x", path="/x")
+    scim_path = add_log(path="/scim/v2/scx")
+    plain_path = add_log(path="/sc-not-scim")
+    with app.app_context():
+        for text, expected in [("ab12", {both, label_only}), ("/sc", {scim_path, plain_path})]:
+            f = LogFilter(organization_id=org.id, q=text)
+            assert queries.count(f) == len(expected)
+            assert {r.id for r in queries.page(f).rows} == expected
+
+
+@pytest.mark.parametrize("probe_rows", [3, 5000])
+def test_q_pages_walk_every_match_in_order_whichever_way_they_are_read(
+    app, org, add_log, monkeypatch, probe_rows
+):
+    """Dense matches are read by walking the time index (the probe), sparse ones from the
+    search indexes; with a window of 3 rows both happen in one walk."""
+    monkeypatch.setattr(queries, "PROBE_ROWS", probe_rows)
+    base = utcnow() - timedelta(hours=2)
+    matches = []
+    for i in range(40):
+        # Dense at the newest end, sparse further back, ties on created_at included.
+        hit = i >= 28 or i % 9 == 0
+        ident = add_log(
+            created_at=base + timedelta(minutes=i // 2),
+            resource_label=f"alice{i}" if hit else f"bob{i}",
+            status_code=404 if i % 2 else 200,
+        )
+        if hit:
+            matches.append((base + timedelta(minutes=i // 2), ident, i))
+    newest_first = [ident for _, ident, _ in sorted(matches, reverse=True)]
+    with app.app_context():
+        for f, expected in [
+            (LogFilter(organization_id=org.id, q="ALICE"), newest_first),
+            (
+                LogFilter(organization_id=org.id, q="alice", status_class=4),
+                [ident for _, ident, i in sorted(matches, reverse=True) if i % 2],
+            ),
+        ]:
+            assert queries.count(f) == len(expected)
+            seen, cursor = [], None
+            while True:
+                page = queries.page(f, before=cursor, size=4)
+                seen += [r.id for r in page.rows]
+                if page.older is None:
+                    break
+                cursor = page.older
+            assert seen == expected
+            back, cursor = [], page.newer
+            while cursor is not None:
+                newer = queries.page(f, after=cursor, size=4)
+                back = [r.id for r in newer.rows] + back
+                cursor = newer.newer
+            assert back + [r.id for r in page.rows] == expected

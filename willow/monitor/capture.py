@@ -3,8 +3,9 @@
 The hook is app-level and keyed on the path, so unknown routes, 401s and the 404/405/413
 that Werkzeug raises before any blueprint code runs are logged too. It runs after the
 response is built (and after the scim blueprint has committed or rolled back the
-request's own transaction), and writes the row in a transaction of its own: a failed
-SCIM write is still logged, and a failure to log never changes the response.
+request's own transaction) and hands the row to the log writer, which inserts it in a
+transaction of its own (log_writer.py): a failed SCIM write is still logged, and a failure
+to log never changes the response.
 """
 
 from __future__ import annotations
@@ -21,10 +22,6 @@ from flask import Response
 from flask import current_app
 from flask import g
 from flask import request
-from sqlalchemy import bindparam
-from sqlalchemy import create_engine
-from sqlalchemy import event
-from sqlalchemy import insert
 from sqlalchemy import inspect
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
@@ -34,11 +31,10 @@ from ..auth import hash_token
 from ..errors import is_scim_request
 from ..extensions import db
 from ..models import ApiToken
-from ..models import Organization
-from ..models import ScimRequestLog
 from ..models import label_key
 from ..models import utcnow
 from . import redact
+from .log_writer import LogWriter
 
 SCIM_BASE = "/scim/v2"
 
@@ -266,124 +262,9 @@ def _token_from_header() -> tuple[int | None, str | None, int | None]:
     return tuple(found) if found is not None else (None, None, None)
 
 
-# Lookups for the rare rows whose token or organization is not known yet (see write_row).
-_TOKEN = select(ApiToken.name, ApiToken.organization_id).where(ApiToken.id == bindparam("token_id"))
-# At most two organizations, to tell a single-organization (on-prem) install.
-_ORGANIZATIONS = select(Organization.id).order_by(Organization.id).limit(2)
-
-#: Every column build_row fills, in a fixed order (the INSERT is compiled for exactly these).
-COLUMNS = tuple(c.name for c in ScimRequestLog.__table__.columns if c.name != "id")
-
-
-class LogWriter:
-    """Writes log rows through an engine of their own, one autocommit INSERT each.
-
-    Measured on the light SCIM reads, going through SQLAlchemy's Connection for one INSERT
-    cost more than the INSERT: pool pre-ping (a round trip on PostgreSQL), BEGIN,
-    ``SET LOCAL synchronous_commit``, COMMIT, and Core's per-execution set-up. Here:
-
-    * the engine has no pre-ping: a connection that died while idle fails the INSERT with
-      a disconnect error, which invalidates it and retries once on a fresh connection;
-    * it runs in autocommit: a single INSERT is atomic on its own, so BEGIN/COMMIT would
-      only add round trips;
-    * on PostgreSQL each of its connections sets ``synchronous_commit = off`` once, when it
-      connects: log rows wait for the WAL writer (a fraction of a second; they still
-      survive an application crash, as SQLite's WAL does) instead of a disk flush of their
-      own. The SCIM data goes through ``db.engine`` and is always committed synchronously;
-    * the INSERT is compiled once, and values go through the columns' own bind processors
-      (JSON serialised once, datetimes in SQLAlchemy's storage format) straight into the
-      DBAPI cursor.
-
-    The write is still synchronous: the row is committed before the response is returned.
-    """
-
-    def __init__(self, app: Flask) -> None:
-        with app.app_context():
-            self.main = main = db.engine
-        url = main.url
-        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
-            # A private in-memory database would not be the application's one.
-            self.engine = main
-        else:
-            options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-            options.pop("pool_pre_ping", None)
-            options["isolation_level"] = "AUTOCOMMIT"
-            self.engine = create_engine(url, **options)
-            if self.engine.dialect.name == "postgresql":
-                event.listen(self.engine, "connect", _asynchronous_commit)
-            # Whoever disposes of the application's engine (tests, forks) disposes of this
-            # one too, so that no connection is left open behind it.
-            event.listen(main, "engine_disposed", lambda _engine: self.engine.dispose())
-        dialect = self.engine.dialect
-        compiled = insert(ScimRequestLog.__table__).compile(dialect=dialect, column_keys=COLUMNS)
-        self.sql = str(compiled)
-        self.order = compiled.positiontup if compiled.positional else None
-        table = ScimRequestLog.__table__
-        self.processors = [
-            (name, processor)
-            for name in COLUMNS
-            if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-        ]
-
-    def write(self, row: dict[str, Any]) -> None:
-        if row["organization_id"] is None or (
-            row["token_id"] is not None and row["token_name"] is None
-        ):
-            self._complete(row)
-        params = dict(row)
-        for name, processor in self.processors:
-            params[name] = processor(params[name])
-        if self.order is not None:
-            params = [params[name] for name in self.order]
-        dialect = self.engine.dialect
-        for attempt in (1, 2):
-            conn = self.engine.raw_connection()
-            try:
-                cursor = conn.cursor()
-                cursor.execute(self.sql, params)
-                cursor.close()
-                return
-            except dialect.loaded_dbapi.Error as exc:
-                if attempt == 2 or not dialect.is_disconnect(exc, conn.dbapi_connection, None):
-                    raise
-                # Dropped while idle in the pool (server restart, idle timeout): the pool
-                # forgets it and the retry connects afresh.
-                conn.invalidate(exc)
-            finally:
-                conn.close()
-
-    def _complete(self, row: dict[str, Any]) -> None:
-        """Token name and organization that build_row could not know: the request's rollback
-        expired the token, or the request named no known token. Plain reads, through the
-        application's engine."""
-        with self.main.connect() as conn:
-            if row["token_id"] is not None and (
-                row["token_name"] is None or row["organization_id"] is None
-            ):
-                found = conn.execute(_TOKEN, {"token_id": row["token_id"]}).first()
-                if found is not None:
-                    row["token_name"] = row["token_name"] or found.name
-                    row["organization_id"] = row["organization_id"] or found.organization_id
-            if row["organization_id"] is None:
-                # A request without a known token belongs to no organization, except on an
-                # install that has only one: there its admin must see the IdP's 401s
-                # ("Verify the API token is correct" is the first troubleshooting step).
-                organizations = conn.execute(_ORGANIZATIONS).scalars().all()
-                if len(organizations) == 1:
-                    row["organization_id"] = organizations[0]
-
-
-def _asynchronous_commit(dbapi_connection, connection_record) -> None:  # noqa: ARG001
-    cursor = dbapi_connection.cursor()
-    cursor.execute("SET synchronous_commit TO OFF")
-    cursor.close()
-    if not dbapi_connection.autocommit:
-        dbapi_connection.commit()
-
-
 def write_row(row: dict[str, Any]) -> None:
-    """Insert one log row, committed on its own (never in the request's session)."""
-    current_app.extensions["willow_request_log"].write(row)
+    """Hand one log row to the application's log writer (see log_writer.py)."""
+    current_app.extensions["willow_request_log"].submit(row)
 
 
 def init_app(app: Flask) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint
 from flask import Response
 from flask import abort
+from flask import current_app
 from flask import render_template
 from flask import request
 from flask import stream_with_context
@@ -27,10 +28,20 @@ from .present import status_class
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
 
+#: Longest a console page waits for queued log rows (a database far behind: show what is there).
+FLUSH_TIMEOUT_S = 2.0
+
 
 @bp.app_template_filter("status_class")
 def _status_class_filter(code: int) -> str:
     return status_class(code)
+
+
+@bp.before_request
+def _see_latest_requests() -> None:
+    # Log rows are inserted by a background writer just after each response: wait for the
+    # ones this server has answered, so that the page shows the request just made.
+    current_app.extensions["willow_request_log"].flush(timeout=FLUSH_TIMEOUT_S)
 
 
 def _org_id() -> int:

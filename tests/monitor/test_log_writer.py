@@ -1,0 +1,172 @@
+"""The background log writer: batches, flush, back-pressure, failures, stop and restart."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from willow.extensions import db
+from willow.models import utcnow
+
+
+def row(org_id: int | None, request_id: str, **fields) -> dict:
+    values = {name: None for name in ("query_string", "resource_type", "resource_id")}
+    values.update(
+        {
+            "created_at": utcnow(),
+            "organization_id": org_id,
+            "token_id": None,
+            "token_name": "Okta",
+            "request_id": request_id,
+            "method": "GET",
+            "path": "/scim/v2/Users",
+            "resource_label": None,
+            "resource_label_key": None,
+            "operation": "query",
+            "status_code": 200,
+            "duration_ms": 1.0,
+            "client_ip": "127.0.0.1",
+            "user_agent": None,
+            "request_headers": {"Accept": "application/scim+json"},
+            "request_body": None,
+            "response_body": "{}",
+            "error_detail": None,
+            "warnings": None,
+            "changes": None,
+            "notes": None,
+            "fingerprint": None,
+        }
+    )
+    values.update(fields)
+    return values
+
+
+@pytest.fixture
+def writer(app):
+    return app.extensions["willow_request_log"]
+
+
+def test_submitted_rows_are_written_by_the_writer_thread_and_flush_waits_for_them(
+    app, org, writer, logged
+):
+    names: set[str] = set()
+    original = writer._insert
+
+    def insert(params):
+        names.add(threading.current_thread().name)
+        original(params)
+
+    writer._insert = insert
+    for i in range(30):
+        writer.submit(row(org.id, f"r{i}"))
+    assert writer.flush(timeout=10)
+    assert [r["request_id"] for r in logged()] == [f"r{i}" for i in range(30)]
+    assert names == {"willow-request-log-writer"}
+    assert logged()[0]["request_headers"] == {"Accept": "application/scim+json"}
+
+
+def test_a_row_that_cannot_be_written_is_reported_and_the_rest_of_its_batch_is_kept(
+    app, org, writer, logged, caplog
+):
+    gate = threading.Event()
+    original = writer._insert
+
+    def insert(params):
+        gate.wait(10)  # hold the first batch back so that the next three queue up together
+        original(params)
+
+    writer._insert = insert
+    writer.submit(row(org.id, "first"))
+    writer.submit(row(org.id, "before"))
+    writer.submit(row(999_999, "orphan"))  # no such organization: a foreign key violation
+    writer.submit(row(org.id, "after"))
+    with caplog.at_level(logging.ERROR):
+        gate.set()
+        assert writer.flush(timeout=10)
+    assert [r["request_id"] for r in logged()] == ["first", "before", "after"]
+    [report] = [r for r in caplog.records if "could not write the SCIM request log" in r.message]
+    assert "request id orphan" in report.getMessage()
+
+
+def test_a_full_queue_makes_the_request_wait_for_room_instead_of_dropping_rows(
+    app, org, writer, logged
+):
+    writer.max_pending = 2
+    gate = threading.Event()
+    original = writer._insert
+
+    def insert(params):
+        gate.wait(10)
+        original(params)
+
+    writer._insert = insert
+    writer.submit(row(org.id, "taken"))  # the thread takes it and waits at the gate
+    assert writer.flush(timeout=0.2) is False
+    writer.submit(row(org.id, "queued-1"))
+    writer.submit(row(org.id, "queued-2"))
+    third = threading.Thread(target=writer.submit, args=(row(org.id, "waits"),))
+    third.start()
+    third.join(timeout=0.3)
+    assert third.is_alive()  # blocked: the queue holds max_pending rows
+    gate.set()
+    third.join(timeout=10)
+    assert not third.is_alive()
+    assert writer.flush(timeout=10)
+    assert sorted(r["request_id"] for r in logged()) == ["queued-1", "queued-2", "taken", "waits"]
+
+
+def test_stop_writes_what_is_queued_and_the_next_row_starts_the_thread_again(
+    app, org, writer, logged
+):
+    writer.submit(row(org.id, "one"))
+    writer.stop(timeout=10)
+    assert not writer._thread.is_alive()
+    assert [r["request_id"] for r in logged()] == ["one"]
+    writer.submit(row(org.id, "two"))
+    assert writer._thread.is_alive()
+    assert [r["request_id"] for r in logged()] == ["one", "two"]
+
+
+def test_after_the_final_stop_rows_are_written_by_the_thread_that_submits_them(
+    app, org, writer, logged
+):
+    writer.stop(timeout=10, final=True)
+    writer.submit(row(org.id, "late"))
+    assert [r["request_id"] for r in logged()] == ["late"]
+
+
+def test_disposing_of_the_application_engine_stops_the_writer(app, org, writer, logged):
+    writer.submit(row(org.id, "one"))
+    with app.app_context():
+        db.engine.dispose()
+    assert not writer._thread.is_alive()
+    assert [r["request_id"] for r in logged()] == ["one"]
+
+
+def test_rows_without_an_organization_get_the_only_one_of_a_single_organization_install(
+    app, org, writer, logged
+):
+    writer.submit(row(None, "anonymous", status_code=401))
+    [logged_row] = logged()
+    assert logged_row["organization_id"] == org.id
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # a server-side disconnect needs a server
+def test_a_connection_lost_while_idle_is_replaced_and_the_row_written(app, org, writer, logged):
+    writer.submit(row(org.id, "before"))
+    assert writer.flush(timeout=10)
+    with app.app_context(), db.engine.connect() as conn:
+        # Ends the writer's idle connection, as a server restart or idle timeout would.
+        terminated = conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND application_name = 'willow-request-log'"
+            )
+        ).scalars()
+        assert list(terminated) == [True]
+    writer.submit(row(org.id, "after"))
+    assert [r["request_id"] for r in logged()] == ["before", "after"]

@@ -1,0 +1,283 @@
+"""The request log's writer: rows handed over by request threads, inserted in batches by a
+thread of its own.
+
+Why not in the request: measured on the lightest SCIM reads (GET /ServiceProviderConfig,
+a userName filter), one INSERT per request, committed before the response went out, added
+20–30 % to the request on both databases — most of it the write itself (a round trip and a
+commit on PostgreSQL; a WAL commit that also empties the other connections' page caches
+on SQLite). Here a request only builds its row and appends it to a queue; the writer
+inserts whatever has queued up in one transaction (one commit for many rows under load).
+
+What that trades, and how it is bounded:
+
+* A row is committed a few milliseconds after its response. ``flush()`` waits for every row
+  handed over before it: the console calls it before reading, so an admin on the same
+  server always sees the request that was just answered; the server calls it when the
+  process exits normally. Rows can be lost only if the process is killed (or the machine
+  fails) in the milliseconds between a response and its row's commit.
+* The queue is bounded (``WILLOW_LOG_QUEUE_MAX_ROWS``): when the database falls behind, a
+  request waits for room, as it did when it wrote its row itself; nothing is dropped and
+  memory does not grow without limit.
+* A batch that fails is retried row by row, so one bad row cannot take others with it; a
+  row that cannot be written is reported to the application log with its request id and
+  never changes a response.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import weakref
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import bindparam
+from sqlalchemy import create_engine
+from sqlalchemy import event
+from sqlalchemy import insert
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import ApiToken
+from ..models import Organization
+from ..models import ScimRequestLog
+
+logger = logging.getLogger(__name__)
+
+#: Every column a row fills, in a fixed order (the INSERT is compiled for exactly these).
+COLUMNS = tuple(c.name for c in ScimRequestLog.__table__.columns if c.name != "id")
+#: The writer's connections' name on PostgreSQL (pg_stat_activity.application_name).
+APPLICATION_NAME = "willow-request-log"
+#: Rows per INSERT transaction; more wait for the next one.
+BATCH_ROWS = 500
+
+# Lookups for the rare rows whose token or organization is not known yet (see _complete).
+_TOKEN = select(ApiToken.name, ApiToken.organization_id).where(ApiToken.id == bindparam("token_id"))
+# At most two organizations, to tell a single-organization (on-prem) install.
+_ORGANIZATIONS = select(Organization.id).order_by(Organization.id).limit(2)
+
+# Writers still open, flushed when the interpreter exits (waitress returns after Ctrl+C or
+# a service stop; the writer's thread is a daemon and must not hold the exit up forever).
+_open_writers: weakref.WeakSet[LogWriter] = weakref.WeakSet()
+
+
+class LogWriter:
+    """Queue of log rows and the thread that inserts them.
+
+    The INSERT is compiled once and values go through the columns' own bind processors
+    (JSON serialised once, datetimes in SQLAlchemy's storage format) straight into the
+    DBAPI cursor's ``executemany``: one round trip per batch on PostgreSQL (psycopg
+    pipelines it), one commit per batch on both databases.
+
+    The writer has an engine of its own, without pool pre-ping (a connection that died
+    while idle fails the batch with a disconnect error, which invalidates it and retries
+    once on a fresh connection). On PostgreSQL its connections set ``synchronous_commit =
+    off``: log rows wait for the WAL writer (a fraction of a second; they survive an
+    application crash, as SQLite's WAL rows do) instead of a disk flush of their own, so
+    they add no flushes to the ones SCIM commits wait for.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.log = app.logger
+        self.max_pending: int = max(1, app.config["WILLOW_LOG_QUEUE_MAX_ROWS"])
+        with app.app_context():
+            main = db.engine
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.pop("pool_pre_ping", None)
+        if main.dialect.name == "postgresql":
+            # Tells the writer's connection apart in pg_stat_activity.
+            connect_args = dict(options.get("connect_args") or {})
+            connect_args.setdefault("application_name", APPLICATION_NAME)
+            options["connect_args"] = connect_args
+        self.engine = create_engine(main.url, **options)
+        if self.engine.dialect.name == "postgresql":
+            event.listen(self.engine, "connect", _asynchronous_commit)
+        # Whoever disposes of the application's engine (tests, a shutdown) stops the writer
+        # and disposes of its engine too, so that no connection is left open.
+        event.listen(main, "engine_disposed", self._on_main_disposed)
+        dialect = self.engine.dialect
+        compiled = insert(ScimRequestLog.__table__).compile(dialect=dialect, column_keys=COLUMNS)
+        self.sql = str(compiled)
+        self.order = compiled.positiontup if compiled.positional else None
+        table = ScimRequestLog.__table__
+        self.processors = [
+            (name, processor)
+            for name in COLUMNS
+            if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        ]
+        self._begin = "BEGIN IMMEDIATE" if dialect.name == "sqlite" else None
+        self._cond = threading.Condition()
+        self._pending: list[dict[str, Any]] = []
+        self._submitted = 0  # rows handed over so far
+        self._finished = 0  # rows written, or given up on and reported
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._closed = False
+        _open_writers.add(self)
+
+    # -- request threads -------------------------------------------------------------
+
+    def submit(self, row: dict[str, Any]) -> None:
+        """Hand one row over; returns at once unless the queue is full."""
+        with self._cond:
+            inline = self._closed
+            if not inline:
+                self._start()
+                # Back-pressure: the database is behind; wait as a synchronous write would.
+                self._cond.wait_for(lambda: len(self._pending) < self.max_pending)
+                self._pending.append(row)
+                self._submitted += 1
+                self._cond.notify_all()
+        if inline:
+            self._write([row])
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every row handed over before this call is written (or reported as
+        failed). False when ``timeout`` seconds passed first."""
+        with self._cond:
+            target = self._submitted
+            return self._cond.wait_for(lambda: self._finished >= target, timeout)
+
+    def stop(self, timeout: float = 10.0, *, final: bool = False) -> None:
+        """Write what is queued and let the thread end; the next row starts it again.
+        ``final`` (interpreter exit): later rows are written by the thread submitting them."""
+        with self._cond:
+            self._stopping = True
+            self._closed = self._closed or final
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        with self._cond:
+            self._stopping = False
+
+    # -- the writer thread -----------------------------------------------------------
+
+    def _start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._run, name="willow-request-log-writer", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending or self._stopping)
+                if not self._pending:
+                    return  # stopping, and everything is written
+                batch = self._pending[:BATCH_ROWS]
+                del self._pending[:BATCH_ROWS]
+                self._cond.notify_all()  # room for requests waiting on a full queue
+            try:
+                self._write(batch)
+            finally:
+                with self._cond:
+                    self._finished += len(batch)
+                    self._cond.notify_all()
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        """Insert ``rows`` in one transaction; if that fails, each row on its own, so that
+        only the rows that cannot be written are lost (and reported)."""
+        try:
+            self._insert([self._parameters(row) for row in rows])
+            return
+        except Exception:
+            if len(rows) == 1:
+                self._report(rows[0])
+                return
+        for row in rows:
+            try:
+                self._insert([self._parameters(row)])
+            except Exception:
+                self._report(row)
+
+    def _report(self, row: dict[str, Any]) -> None:
+        self.log.exception(
+            "could not write the SCIM request log for %s %s (request id %s)",
+            row.get("method"),
+            row.get("path"),
+            row.get("request_id"),
+        )
+
+    def _parameters(self, row: dict[str, Any]) -> Any:
+        if row["organization_id"] is None or (
+            row["token_id"] is not None and row["token_name"] is None
+        ):
+            self._complete(row)
+        params = dict(row)
+        for name, processor in self.processors:
+            params[name] = processor(params[name])
+        if self.order is not None:
+            return [params[name] for name in self.order]
+        return params
+
+    def _insert(self, params: list[Any]) -> None:
+        dialect = self.engine.dialect
+        for attempt in (1, 2):
+            conn = self.engine.raw_connection()
+            try:
+                cursor = conn.cursor()
+                if self._begin:
+                    # The SQLite driver runs in autocommit (see database.py): open the
+                    # transaction that makes the batch one commit.
+                    cursor.execute(self._begin)
+                cursor.executemany(self.sql, params)
+                cursor.close()
+                conn.commit()
+                return
+            except dialect.loaded_dbapi.Error as exc:
+                if attempt == 2 or not dialect.is_disconnect(exc, conn.dbapi_connection, None):
+                    _rollback(conn)
+                    raise
+                # Dropped while idle in the pool (server restart, idle timeout): the pool
+                # forgets it and the retry connects afresh.
+                conn.invalidate(exc)
+            finally:
+                conn.close()
+
+    def _complete(self, row: dict[str, Any]) -> None:
+        """Token name and organization that capture could not know: the request's rollback
+        expired the token, or the request named no known token. Plain reads, through the
+        writer's own engine: every connection the thread uses is closed when it stops."""
+        with self.engine.connect() as conn:
+            if row["token_id"] is not None and (
+                row["token_name"] is None or row["organization_id"] is None
+            ):
+                found = conn.execute(_TOKEN, {"token_id": row["token_id"]}).first()
+                if found is not None:
+                    row["token_name"] = row["token_name"] or found.name
+                    row["organization_id"] = row["organization_id"] or found.organization_id
+            if row["organization_id"] is None:
+                # A request without a known token belongs to no organization, except on an
+                # install that has only one: there its admin must see the IdP's 401s
+                # ("Verify the API token is correct" is the first troubleshooting step).
+                organizations = conn.execute(_ORGANIZATIONS).scalars().all()
+                if len(organizations) == 1:
+                    row["organization_id"] = organizations[0]
+
+    def _on_main_disposed(self, _engine) -> None:
+        self.stop()
+        self.engine.dispose()
+
+
+def _rollback(conn) -> None:
+    try:
+        conn.rollback()
+    except Exception:  # the connection is broken; the pool discards it on close
+        logger.debug("rollback after a failed log write failed", exc_info=True)
+
+
+def _asynchronous_commit(dbapi_connection, connection_record) -> None:  # noqa: ARG001
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET synchronous_commit TO OFF")
+    cursor.close()
+    if not dbapi_connection.autocommit:
+        dbapi_connection.commit()
+
+
+@atexit.register
+def _close_open_writers() -> None:
+    for writer in list(_open_writers):
+        writer.stop(final=True)
