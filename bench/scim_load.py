@@ -7,6 +7,8 @@ or on ``--database-url`` (an empty PostgreSQL database), then runs ``--workers``
 threads, each repeating an Okta-like provisioning cycle: create a user, read it, look it up
 by userName, deactivate it (no-path PATCH), add it to one shared group, list users. Prints
 throughput, latency, and every non-2xx status: under load there must be none.
+``--without-request-log`` runs the same load with the request log's hook removed, to
+measure what logging costs under load.
 """
 
 from __future__ import annotations
@@ -96,6 +98,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--threads", type=int, default=8, help="waitress threads")
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--without-request-log",
+        action="store_true",
+        help="remove the request-log hook: the same run without logging, to compare",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -111,6 +118,9 @@ def main() -> None:
             ).one()
             _, token = create_token(org_id, f"load-{uuid.uuid4().hex[:6]}")
             db.session.commit()
+        if args.without_request_log:
+            hooks = app.after_request_funcs[None]
+            hooks[:] = [h for h in hooks if h.__name__ != "log_scim_request"]
         server = waitress.create_server(app, host="127.0.0.1", port=0, threads=args.threads)
         port = server.effective_port
         threading.Thread(target=server.run, daemon=True).start()
@@ -140,7 +150,8 @@ def main() -> None:
     ordered = sorted(latencies)
     print(
         f"database: {url.split('://')[0]}; {args.workers} clients, {args.threads} "
-        f"waitress threads, {elapsed:.1f} s"
+        f"waitress threads, {elapsed:.1f} s; request log "
+        f"{'off' if args.without_request_log else 'on'}"
     )
     print(
         f"{total} requests = {total / elapsed:.0f} req/s; latency median "
