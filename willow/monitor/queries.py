@@ -211,20 +211,13 @@ def page(
 ) -> Page:
     """One page, newest first: the first page, the page older than ``before``, or the page
     newer than ``after``. One extra row is read to know whether more exist the way the
-    page was walked; the other way costs one indexed probe."""
-    where = conditions(f)
+    page was walked; the other way costs a look for one row."""
     ascending = after is not None
     if after is not None:
         bounds = [_newer_than(after)]
     else:
         bounds = [_older_than(before)] if before is not None else []
-    if f.q:
-        rows = _probe_near(f, bounds, ascending, size + 1)
-        if rows is None:
-            rows = _text_page(f, bounds, ascending, size + 1)
-    else:
-        stmt = select(*LIST_COLUMNS).where(*where, *bounds)
-        rows = list(db.session.execute(_in_time_order(stmt, Log, ascending).limit(size + 1)))
+    rows = _rows(f, bounds, ascending, size + 1)
     more = len(rows) > size
     rows = rows[:size]
     if after is not None:
@@ -235,14 +228,23 @@ def page(
     first, last = _cursor(rows[0]), _cursor(rows[-1])
     if after is not None:
         newer = first if more else None
-        older = last if _has_rows(where, _older_than(last)) else None
+        older = last if _rows(f, [_older_than(last)], False, 1) else None
     else:
         older = last if more else None
-        newer = first if before is not None and _has_rows(where, _newer_than(first)) else None
+        newer = first if before is not None and _rows(f, [_newer_than(first)], True, 1) else None
     return Page(rows, newer, older)
 
 
-#: Rows next to the page's position that ``_probe_newest`` looks through for ``q``.
+def _rows(f: LogFilter, bounds: list, ascending: bool, limit: int) -> list[Row]:
+    """The first ``limit`` matching rows past ``bounds``, in time order."""
+    if f.q:
+        rows = _probe_near(f, bounds, ascending, limit)
+        return rows if rows is not None else _text_page(f, bounds, ascending, limit)
+    stmt = select(*LIST_COLUMNS).where(*conditions(f), *bounds)
+    return list(db.session.execute(_in_time_order(stmt, Log, ascending).limit(limit)))
+
+
+#: Rows next to the page's position that ``_probe_near`` looks through for ``q``.
 PROBE_ROWS = 5000
 
 
@@ -299,10 +301,6 @@ def _in_time_order(stmt: Select, columns, ascending: bool) -> Select:
 
 def _cursor(row: Row) -> Cursor:
     return Cursor(row.created_at, row.id)
-
-
-def _has_rows(where: list, extra: ColumnElement[bool]) -> bool:
-    return db.session.scalar(select(Log.id).where(*where, extra).limit(1)) is not None
 
 
 def retry_counts(organization_id: int, rows: list[Row]) -> dict[int, int]:
