@@ -210,6 +210,10 @@ def time_pages(app, org_id: int, repeat: int) -> list[tuple[str, float, float, i
             f"/monitor/scim-logs?q={path.removeprefix('/scim/v2')[:20]}",
         ),
         ("q=User (label prefix, ~70 % of rows)", "/monitor/scim-logs?q=User"),
+        ("q=User&status=2xx", "/monitor/scim-logs?q=User&status=2xx"),
+        ("q=/Users&status=4xx&method=PUT", "/monitor/scim-logs?q=/Users&status=4xx&method=PUT"),
+        ("q=nomatch (all 90 days)", "/monitor/scim-logs?q=nomatch"),
+        ("q=User, older page in the middle", f"/monitor/scim-logs?q=User&before={middle}"),
         ("older page in the middle", f"/monitor/scim-logs?before={middle}"),
         ("detail page", f"/monitor/scim-logs/{row.id}"),
     ]
