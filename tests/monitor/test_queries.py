@@ -15,6 +15,24 @@ from willow.monitor import queries
 from willow.monitor.queries import LogFilter
 
 
+def walk(f: LogFilter, size: int) -> tuple[list[int], list[int]]:
+    """Ids seen paging with "Older" from the first page to the last, and then with
+    "Newer" from the last page back to the first (in newest-first order)."""
+    seen, cursor = [], None
+    while True:
+        page = queries.page(f, before=cursor, size=size)
+        seen += [r.id for r in page.rows]
+        if page.older is None:
+            break
+        cursor = page.older
+    back, cursor = [], page.newer
+    while cursor is not None:
+        newer = queries.page(f, after=cursor, size=size)
+        back = [r.id for r in newer.rows] + back
+        cursor = newer.newer
+    return seen, back + [r.id for r in page.rows]
+
+
 def test_keyset_pages_never_skip_or_repeat_rows_that_share_a_timestamp(app, org, add_log):
     moment = utcnow().replace(microsecond=0) - timedelta(minutes=5)
     ids = []
@@ -23,22 +41,10 @@ def test_keyset_pages_never_skip_or_repeat_rows_that_share_a_timestamp(app, org,
         ids.append(add_log(created_at=moment + timedelta(seconds=i // 4)))
     expected = sorted(ids, key=lambda i: (ids.index(i) // 4, i), reverse=True)
     with app.app_context():
-        f = LogFilter(organization_id=org.id)
-        seen, cursor = [], None
-        while True:
-            page = queries.page(f, before=cursor, size=5)
-            seen += [r.id for r in page.rows]
-            if page.older is None:
-                break
-            cursor = page.older
+        seen, back = walk(LogFilter(organization_id=org.id), size=5)
         assert seen == expected
         # And back up from the last page with "Newer".
-        back, cursor = [], page.newer
-        while cursor is not None:
-            newer = queries.page(f, after=cursor, size=5)
-            back = [r.id for r in newer.rows] + back
-            cursor = newer.newer
-        assert back + [r.id for r in page.rows] == expected
+        assert back == expected
 
 
 def test_retry_counts_look_back_ten_minutes_for_the_same_fingerprint(app, org, add_log):
@@ -205,17 +211,6 @@ def test_q_pages_walk_every_match_in_order_whichever_way_they_are_read(
             ),
         ]:
             assert queries.count(f) == len(expected)
-            seen, cursor = [], None
-            while True:
-                page = queries.page(f, before=cursor, size=4)
-                seen += [r.id for r in page.rows]
-                if page.older is None:
-                    break
-                cursor = page.older
+            seen, back = walk(f, size=4)
             assert seen == expected
-            back, cursor = [], page.newer
-            while cursor is not None:
-                newer = queries.page(f, after=cursor, size=4)
-                back = [r.id for r in newer.rows] + back
-                cursor = newer.newer
-            assert back + [r.id for r in page.rows] == expected
+            assert back == expected

@@ -178,10 +178,6 @@ def _prefix(column, prefix: str) -> ColumnElement[bool]:
     return and_(column >= prefix, column < prefix + _TOP)
 
 
-def _newest_first(stmt: Select) -> Select:
-    return stmt.order_by(Log.created_at.desc(), Log.id.desc())
-
-
 def _older_than(c: Cursor) -> ColumnElement[bool]:
     # Spelled out rather than a row-value comparison: the first term is an index range
     # on both databases, the second only sorts out rows that share the cursor's time.
@@ -403,13 +399,15 @@ def related(entry: ScimRequestLog, limit: int = 20) -> list[Row]:
     """Other requests that touched the same resource, newest first."""
     if not entry.resource_id:
         return []
-    stmt = _newest_first(
+    stmt = _in_time_order(
         select(*LIST_COLUMNS).where(
             Log.organization_id == entry.organization_id,
             Log.resource_id.isnot(None),  # the partial index's predicate
             Log.resource_id == entry.resource_id,
             Log.id != entry.id,
-        )
+        ),
+        Log,
+        ascending=False,
     ).limit(limit)
     if entry.resource_type:
         stmt = stmt.where(Log.resource_type == entry.resource_type)
@@ -451,7 +449,7 @@ EXPORT_COLUMNS = (
 def export_rows(f: LogFilter, batch_size: int = 1000) -> Iterator[Row]:
     """Every matching row, newest first, fetched ``batch_size`` at a time (a server-side
     cursor on PostgreSQL), so memory stays flat however many rows match."""
-    stmt = _newest_first(select(*EXPORT_COLUMNS).where(*conditions(f))).execution_options(
-        yield_per=batch_size
-    )
+    stmt = _in_time_order(
+        select(*EXPORT_COLUMNS).where(*conditions(f)), Log, ascending=False
+    ).execution_options(yield_per=batch_size)
     yield from db.session.execute(stmt)
