@@ -237,7 +237,7 @@ def _token_fields() -> tuple[int | None, str | None, int | None]:
     """Token id, name and organization id of the request's bearer token, known even when
     the token was refused (revoked, expired). The session is closed by now and a
     rollback expired the token: values that are no longer loaded are left None here and
-    read by ``write_row`` in the log's own transaction."""
+    read by the log writer before it inserts the row (LogWriter._complete)."""
     token = g.get("scim_token")
     if token is None:
         return _token_from_header()
