@@ -191,7 +191,9 @@ def test_an_access_line_has_time_client_request_status_duration_and_request_id()
 def test_the_access_log_prints_one_line_per_request_and_can_be_turned_off(
     database_url, token, caplog
 ):
-    on = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": database_url, "WILLOW_ACCESS_LOG": True})
+    on = create_app(
+        TestingConfig, {"SQLALCHEMY_DATABASE_URI": database_url, "WILLOW_ACCESS_LOG": True}
+    )
     off = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": database_url})
     logger = logging.getLogger("willow.access")
     logger.propagate = True  # so caplog sees it (the app's own handler writes to stdout)
