@@ -97,8 +97,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(scim_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(monitor_bp)
-    # /healthz and /readyz for load balancers and service managers; /favicon.ico.
+    # /healthz and /readyz for load balancers and service managers.
     app.register_blueprint(health_bp)
+    # Browsers ask for /favicon.ico on every page; answer it rather than log a 404.
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.ico"))
     # One URL rule per route; a trailing slash is accepted without a redirect (see scim.views).
     app.url_map.strict_slashes = False
 
