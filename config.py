@@ -135,6 +135,10 @@ class Config:
     WILLOW_LOG_QUEUE_MAX_ROWS = _int(SETTINGS, "WILLOW_LOG_QUEUE_MAX_ROWS", 1000)
     #: One line per HTTP request on standard output (0 turns it off).
     WILLOW_ACCESS_LOG = _bool(SETTINGS, "WILLOW_ACCESS_LOG", True)
+    #: Console sessions end after this many minutes without a request, and at the latest
+    #: this many hours after sign-in.
+    WILLOW_SESSION_IDLE_MINUTES = _int(SETTINGS, "WILLOW_SESSION_IDLE_MINUTES", 30)
+    WILLOW_SESSION_MAX_HOURS = _int(SETTINGS, "WILLOW_SESSION_MAX_HOURS", 12)
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -79,9 +79,8 @@ def test_fifty_requests_fit_in_about_two_screens_one_line_each(
     # A long path is cut with an ellipsis, and the whole of it is on hover.
     path = page.locator("td.path[title*='filter=']").first
     assert path.evaluate("td => td.scrollWidth > td.clientWidth")
-    assert path.get_attribute("title") == '/scim/v2/Users?filter=userName eq "{}"'.format(
-        LONG_NAME.format(14)
-    )
+    newest = LONG_NAME.format(14)
+    assert path.get_attribute("title") == f'/scim/v2/Users?filter=userName eq "{newest}"'
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
     page.screenshot(path=str(artifacts / "log-table-1366.png"), full_page=True)
 

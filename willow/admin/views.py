@@ -33,6 +33,8 @@ from ..console_auth import login_required
 from ..console_auth import safe_next
 from ..console_auth import sign_in
 from ..console_auth import sign_out
+from ..console_sessions import stash_one_time_token
+from ..console_sessions import take_one_time_token
 from ..extensions import db
 from ..models import ApiToken
 from ..tokens import SCOPES
@@ -50,9 +52,8 @@ from .forms import last_valid_day
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-#: Session key holding a just-generated token until its one display.
-NEW_TOKEN_KEY = "new_api_token"
-#: Session key holding a refused Generate form (input and errors) until the page shows it.
+#: Cookie-session key holding a refused Generate form (what was typed, never a secret, and
+#: the errors) until the page shows it.
 REFUSED_TOKEN_FORM_KEY = "refused_token_form"
 
 
@@ -157,9 +158,9 @@ def create_token_view():
         except TokenError as exc:
             form.name.errors.append(str(exc))
         else:
+            # The plaintext waits, encrypted in the server-side session, for its one display.
+            stash_one_time_token(token.id, plaintext)
             db.session.commit()
-            # The plaintext lives in the session only until the next page shows it once.
-            session[NEW_TOKEN_KEY] = {"id": token.id, "value": plaintext}
             return redirect(url_for("admin.token_created", token_id=token.id))
     # Post/redirect/get for a refused form too: the answer to the POST is a redirect, so
     # Back or reload on the page showing the errors never asks to resubmit the form.
@@ -187,8 +188,7 @@ def _refused_token_form() -> CreateTokenForm | None:
 @admin_required
 def token_created(token_id: int):
     token = _get_token_or_404(token_id)
-    pending = session.pop(NEW_TOKEN_KEY, None)
-    plaintext = pending["value"] if pending and pending.get("id") == token.id else None
+    plaintext = take_one_time_token(token.id)
     rv = make_response(
         render_template("admin/token_created.html", token=token, plaintext=plaintext)
     )

@@ -1,9 +1,9 @@
 """The SCIM request messages: PatchOp (RFC 7644 §3.5.2) and SearchRequest (RFC 7644 §3.4.3).
 
 marshmallow schemas check the envelope; the resources inside are left to
-``willow.scim.protocol.normalize`` and ``willow.scim.protocol.patch``. Keys are matched case-insensitively
-(Entra's ``"Operations"`` is canonical, but lower-case variants exist) and unknown keys
-are ignored.
+``willow.scim.protocol.normalize`` and ``willow.scim.protocol.patch``. Keys are matched
+case-insensitively (Entra's ``"Operations"`` is canonical, but lower-case variants exist)
+and unknown keys are ignored.
 
 Choices where the RFC leaves room:
 
