@@ -25,6 +25,7 @@ from .chart import build_chart
 from .forms import PRESET_LABELS
 from .forms import LogFilterForm
 from .present import describe_change
+from .present import path_as_sent
 from .present import pretty_json
 from .present import status_class
 
@@ -105,6 +106,7 @@ def log_entry(entry_id: int):
         response_body=pretty_json(entry.response_body),
         newer=newer,
         older=older,
+        path_sent=path_as_sent(entry.notes),
         list_args=args,
     )
 

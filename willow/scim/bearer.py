@@ -13,6 +13,7 @@ from ..models import utcnow
 from ..tokens import LAST_USED_RESOLUTION
 from ..tokens import SCIM_SCOPE
 from ..tokens import find_token
+from . import refusal
 from .protocol.errors import Forbidden
 from .protocol.errors import Unauthorized
 
@@ -31,16 +32,22 @@ def bearer_from_header(header: str | None) -> str | None:
 def require_bearer_token() -> None:
     """``before_request`` of the scim blueprint: authenticate, then put the token and its
     organization on ``g``. The token is also kept on ``g`` when it is refused, so the
-    request log can say which revoked or expired token an IdP still uses."""
-    plaintext = bearer_from_header(request.headers.get("Authorization"))
+    request log can say which revoked or expired token an IdP still uses, and why a
+    request was refused is put on ``g.auth_refusal`` for the log, in the admin's words
+    (``refusal``); the IdP's answer says no more than before."""
+    header = request.headers.get("Authorization")
+    plaintext = bearer_from_header(header)
     if plaintext is None:
+        g.auth_refusal = refusal.missing_or_not_bearer(header)
         raise Unauthorized()
     token = find_token(plaintext)
     if token is None:
+        g.auth_refusal = refusal.unknown_token(header, plaintext)
         raise Unauthorized("The API token is not valid.", invalid_token=True)
     g.scim_token = token
     status = token.status()
     if status != "active":
+        g.auth_refusal = refusal.inactive_token(token, status)
         raise Unauthorized(f"The API token is {status}.", invalid_token=True)
     if SCIM_SCOPE not in token.scope_list:
         raise Forbidden()
