@@ -24,6 +24,7 @@ from sqlalchemy import text
 from .extensions import db
 from .models import ApiToken
 from .models import utcnow
+from .serve import cli_command
 
 bp = Blueprint("health", __name__)
 
@@ -83,7 +84,7 @@ def check_install(app: Flask) -> list[Finding]:
     heads = migration_heads()
     if not current:
         findings.append(
-            Finding("fail", "Migrations", "the database is empty: run flask --app app db upgrade")
+            Finding("fail", "Migrations", f"the database is empty: run {cli_command()} db upgrade")
         )
     elif current != heads:
         findings.append(
@@ -91,7 +92,7 @@ def check_install(app: Flask) -> list[Finding]:
                 "fail",
                 "Migrations",
                 f"database at {', '.join(current)}, code expects {', '.join(heads)}: "
-                "run flask --app app db upgrade",
+                f"run {cli_command()} db upgrade",
             )
         )
     else:
@@ -112,7 +113,7 @@ def _tokens() -> Finding:
             "fail",
             "API tokens",
             "no active token with the SCIM scope: an IdP cannot sign in. Create one with "
-            'flask --app app token create --name "Okta SCIM Integration"',
+            f'{cli_command()} token create --name "Okta SCIM Integration"',
         )
     return Finding("ok", "API tokens", f"{len(active)} active with the SCIM scope")
 

@@ -18,6 +18,7 @@ from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from .database import describe_database
 from .database import display_url
@@ -140,16 +141,16 @@ def first_run_hints(app: Flask) -> list[str]:
     flask = cli_command()
     in_folder = [] if Path.cwd().resolve() == ROOT else [f"  (run it in the folder {ROOT})"]
     if app.config.get("WILLOW_DATABASE_SOURCE") == "environment":
-        shown = display_url(app.config["SQLALCHEMY_DATABASE_URI"])
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        settings = app.config.get("WILLOW_SETTINGS")
+        file = settings.file if settings is not None else ROOT / "instance" / "willow.env"
         hints.append(
             "Note: WILLOW_DATABASE_URL is set in this shell only: commands run in another "
             "terminal will not see it and would use another database. Put the line"
         )
-        hints.append(f"  WILLOW_DATABASE_URL={shown}")
-        hints.append(
-            f"  (with the real password) into {ROOT / 'instance' / 'willow.env'}, "
-            "which every Willow command reads."
-        )
+        hints.append(f"  WILLOW_DATABASE_URL={display_url(url)}")
+        real_password = " (with the real password)" if make_url(url).password else ""
+        hints.append(f"  into {file}{real_password}: every Willow command reads that file.")
     if not db.session.scalar(select(func.count()).select_from(ConsoleUser)):
         hints.append("No console admin yet. Create one (it asks for the password) with:")
         hints.append(f"  {flask} admin create --email you@example.com")
