@@ -188,23 +188,26 @@ def test_an_access_line_has_time_client_request_status_duration_and_request_id()
     assert line.endswith(" 200 4.1ms req=abc123")
 
 
-def test_the_access_log_prints_one_line_per_request_and_can_be_turned_off(
-    database_url, token, caplog
-):
+def test_the_access_log_prints_one_line_per_request_and_can_be_turned_off(database_url, token):
     on = create_app(
         TestingConfig, {"SQLALCHEMY_DATABASE_URI": database_url, "WILLOW_ACCESS_LOG": True}
     )
     off = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": database_url})
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    collect = Collect()
     logger = logging.getLogger("willow.access")
-    logger.propagate = True  # so caplog sees it (the app's own handler writes to stdout)
+    logger.addHandler(collect)
     try:
-        with caplog.at_level(logging.INFO, logger="willow.access"):
-            on.test_client().get("/scim/v2/Users", headers={"Authorization": f"Bearer {token}"})
-            on.test_client().get("/healthz")
-            off.test_client().get("/healthz")
+        on.test_client().get("/scim/v2/Users", headers={"Authorization": f"Bearer {token}"})
+        on.test_client().get("/healthz")
+        off.test_client().get("/healthz")
     finally:
-        logger.propagate = False
-    lines = [r.getMessage() for r in caplog.records if r.name == "willow.access"]
+        logger.removeHandler(collect)
     assert len(lines) == 2
     assert '"GET /scim/v2/Users" 200' in lines[0] and " req=" in lines[0]
     assert '"GET /healthz" 200' in lines[1]
@@ -264,4 +267,37 @@ def test_sigterm_stops_the_server_cleanly_and_writes_the_request_log(tmp_path):
     with engine.connect() as conn:
         statuses = conn.exec_driver_sql("SELECT status_code FROM scim_request_logs").scalars()
         assert list(statuses) == [401]
+    engine.dispose()
+
+
+def test_the_cli_in_another_terminal_uses_the_database_of_the_settings_file(tmp_path):
+    """The issue's first harm: a token created into instance/willow.sqlite while the server
+    used PostgreSQL. With the URL in the settings file, every command uses the same one."""
+    db_file = tmp_path / "server.sqlite"
+    settings = tmp_path / "willow.env"
+    settings.write_text(f"WILLOW_DATABASE_URL=sqlite:///{db_file.as_posix()}\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WILLOW_")}
+    env.update(WILLOW_SETTINGS_FILE=str(settings), WILLOW_SECRET_KEY="x" * 64)
+
+    def flask(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "app", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert flask("db", "upgrade").returncode == 0
+    created = flask("token", "create", "--name", "Okta SCIM Integration")
+    assert created.returncode == 0, created.stderr
+    assert created.stderr.startswith(
+        f"Database: sqlite:///{db_file.as_posix()} (WILLOW_DATABASE_URL from {settings})"
+    )
+    engine = sa.create_engine(f"sqlite:///{db_file.as_posix()}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT name FROM api_tokens").scalars().all() == [
+            "Okta SCIM Integration"
+        ]
     engine.dispose()
