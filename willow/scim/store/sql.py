@@ -34,6 +34,7 @@ def _json_rows_postgresql(element, compiler, **kw):
 
 def insert_unless_conflict(conn: Connection, table: Table) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING``: a row that would break a unique index is not
-    inserted (rowcount 0) and the transaction goes on, with no savepoint and no pre-check."""
+    inserted (with RETURNING, no row comes back) and the transaction goes on, with no
+    savepoint and no pre-check."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing()

@@ -222,7 +222,7 @@ def create_user(conn: Connection, organization_id: int, body: dict[str, Any]) ->
     # The partial unique index on (organization, lower(userName)) of live users decides,
     # so that racing creates cannot both win.
     inserted = conn.execute(
-        insert_unless_conflict(conn, USERS),
+        insert_unless_conflict(conn, USERS).returning(USERS.c.id),
         {
             **columns,
             "id": user.id,
@@ -232,7 +232,7 @@ def create_user(conn: Connection, organization_id: int, body: dict[str, Any]) ->
             "version": 1,
         },
     )
-    if inserted.rowcount == 0:
+    if inserted.first() is None:
         raise _duplicate(resource["userName"])
     rows = [row for attribute in MULTI_VALUED for row in value_rows(resource, attribute)]
     if rows:
