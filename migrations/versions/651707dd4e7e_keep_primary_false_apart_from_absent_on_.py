@@ -1,7 +1,7 @@
 """keep primary false apart from absent on multi-valued user attributes
 
 Revision ID: 651707dd4e7e
-Revises: b9e25d5ea945
+Revises: 00fb5ae734e2
 Create Date: 2026-11-29 16:34:45.872078
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '651707dd4e7e'
-down_revision = 'b9e25d5ea945'
+down_revision = '00fb5ae734e2'
 branch_labels = None
 depends_on = None
 

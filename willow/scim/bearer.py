@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from .. import models
+from .. import rate_limit
 from ..extensions import db
 from ..models import ApiToken
 from ..models import token_status
@@ -53,17 +54,23 @@ def require_bearer_token() -> None:
     The token row is read on every request, in the request's own transaction: a revoked
     or expired token is refused from the next request on, on every app server."""
     plaintext = bearer_from_header(request.headers.get("Authorization"))
+    token = None
+    if plaintext is not None:
+        digest = hash_token(plaintext)
+        token = db.session.connection().execute(_TOKEN_BY_DIGEST, {"digest": digest}).first()
+    now = models.utcnow()  # through the module: the tests' clock replaces it
+    status = None
+    if token is not None:
+        status = token_status(token.revoked_at, token.expires_at, now)
+        record = audit.current()
+        record.token_id, record.token_name = token.id, token.name
+        record.organization_id = token.organization_id
+    # Failed authentications per address, and the per-token rate: 429 past a limit.
+    rate_limit.enforce(token if status == "active" else None)
     if plaintext is None:
         raise Unauthorized()
-    digest = hash_token(plaintext)
-    token = db.session.connection().execute(_TOKEN_BY_DIGEST, {"digest": digest}).first()
     if token is None:
         raise Unauthorized("The API token is not valid.", invalid_token=True)
-    record = audit.current()
-    record.token_id, record.token_name = token.id, token.name
-    record.organization_id = token.organization_id
-    now = models.utcnow()  # through the module: the tests' clock replaces it
-    status = token_status(token.revoked_at, token.expires_at, now)
     if status != "active":
         raise Unauthorized(f"The API token is {status}.", invalid_token=True)
     if SCIM_SCOPE not in token.scopes.split():
