@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
@@ -173,9 +174,14 @@ def run(args) -> dict:
              f"groups {list(scale.groups)}, {scale.log_rows:,} log rows ...")
         timings.update(seed_directory(url, scale))
         _say("seeded: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
-        flask_cli(["admin", "create", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD], env)
-        token = flask_cli(["token", "create", "--name", "Okta SCIM Integration"],
-                          env).strip().splitlines()[-1]
+        # Two independent CLI commands: run side by side (each spends seconds importing).
+        with ThreadPoolExecutor(2) as executor:
+            admin = executor.submit(flask_cli, ["admin", "create", "--email", ADMIN_EMAIL,
+                                                "--password", ADMIN_PASSWORD], env)
+            created = executor.submit(flask_cli, ["token", "create", "--name",
+                                                  "Okta SCIM Integration"], env)
+            admin.result()
+            token = created.result().strip().splitlines()[-1]
 
         willow = start_willow(url, args.threads, workdir)
         # Long enough for the request-log writer to commit what the last requests queued
@@ -274,6 +280,8 @@ def run(args) -> dict:
     finally:
         if pool is not None:
             pool.close()
+        for server in servers:
+            server.interrupt()
         for server in servers:
             server.stop()
         if drop is not None:

@@ -75,6 +75,7 @@ class Server:
         self.max_rss = 0
         #: Seconds to wait after a run before its CPU time is read (background work).
         self.settle = 0.0
+        self.interrupted = False
 
     def wait_ready(self, timeout: float) -> None:
         """Until the server answers ``ready_path`` (any status) or ``timeout`` passes."""
@@ -119,10 +120,16 @@ class Server:
                 peak = 0
         return max(peak, self.max_rss, info.rss)
 
-    def stop(self, timeout: float = 30) -> int | None:
-        """Ctrl-C, as a user stops it; killed if it does not exit within ``timeout``."""
-        if self.popen.poll() is None:
+    def interrupt(self) -> None:
+        """Ctrl-C, as a user stops it (once: a second one could cut short the shutdown)."""
+        if self.popen.poll() is None and not self.interrupted:
+            self.interrupted = True
             self.popen.send_signal(signal.CTRL_BREAK_EVENT if WINDOWS else signal.SIGINT)
+
+    def stop(self, timeout: float = 30) -> int | None:
+        """Ctrl-C, and kill if it has not exited within ``timeout``."""
+        self.interrupt()
+        if self.popen.poll() is None:
             try:
                 self.popen.wait(timeout)
             except subprocess.TimeoutExpired:
