@@ -101,6 +101,17 @@ class ConsoleSession(db.Model):
     user: Mapped[ConsoleUser] = relationship()
 
 
+class RateLimitCounter(db.Model):
+    """A fixed-window counter shared by every app server (``willow.rate_limit``)."""
+
+    __tablename__ = "rate_limit_counters"
+
+    #: What is counted, e.g. ``auth-failure:203.0.113.7``.
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime, index=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
 class ApiToken(db.Model):
     """A bearer token for /scim. Only the SHA-256 digest of the secret is stored."""
 
