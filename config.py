@@ -135,6 +135,11 @@ class Config:
     WILLOW_LOG_QUEUE_MAX_ROWS = _int(SETTINGS, "WILLOW_LOG_QUEUE_MAX_ROWS", 1000)
     #: One line per HTTP request on standard output (0 turns it off).
     WILLOW_ACCESS_LOG = _bool(SETTINGS, "WILLOW_ACCESS_LOG", True)
+    #: Failed bearer authentications one client address may make per minute before /scim
+    #: answers 429 (0: no limit); a valid token is never refused by it.
+    WILLOW_AUTH_FAILURE_LIMIT = _int(SETTINGS, "WILLOW_AUTH_FAILURE_LIMIT", 30)
+    #: SCIM requests one API token may make per minute, per app process (0: no limit).
+    WILLOW_TOKEN_RATE_LIMIT = _int(SETTINGS, "WILLOW_TOKEN_RATE_LIMIT", 0)
     #: Console sessions end after this many minutes without a request, and at the latest
     #: this many hours after sign-in.
     WILLOW_SESSION_IDLE_MINUTES = _int(SETTINGS, "WILLOW_SESSION_IDLE_MINUTES", 30)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine import make_url
 
 from .extensions import db
+from .instance_files import prepare_sqlite_file
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -20,8 +21,8 @@ def resolve_database_url(app: Flask) -> None:
     """Default to a SQLite file in the instance folder: zero set-up on a fresh machine."""
     url = app.config.get("SQLALCHEMY_DATABASE_URI")
     if not url:
-        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         path = Path(app.instance_path) / "willow.sqlite"
+        prepare_sqlite_file(path)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path.as_posix()}"
     elif url.startswith("postgres://"):
         # Heroku-style URLs; SQLAlchemy only knows the postgresql scheme.

@@ -133,7 +133,7 @@ def test_a_revoked_token_is_logged_with_its_id_name_and_organization(
         "Old Okta token",
         org_id,
     )
-    assert row["error_detail"].startswith(f"Revoked token: “Old Okta token” (id {token_id}, wsk_")
+    assert row["error_detail"].startswith(f"Revoked token: “Old Okta token” (id {token_id}), ")
 
 
 @pytest.mark.parametrize(

@@ -92,14 +92,15 @@ def unknown_token(header: str, plaintext: str) -> Refusal:
     return _with_prefix_match(refusal, cleaned)
 
 
-def inactive_token(token: ApiToken, status: str) -> Refusal:
-    """A known token that is revoked or expired: which one, and since when."""
+def inactive_token(token, status: str) -> Refusal:
+    """A known token (its row: id, name, organization_id, revoked_at, expires_at) that is
+    revoked or expired: which one, and since when."""
     if status == "revoked":
         since = f"revoked {_when(token.revoked_at)}"
     else:
         since = f"expired {_when(token.expires_at)}"
     return Refusal(
-        f"{status.capitalize()} token: “{token.name}” (id {token.id}, {token.prefix}…), {since}.",
+        f"{status.capitalize()} token: “{token.name}” (id {token.id}), {since}.",
         token.organization_id,
     )
 
