@@ -208,6 +208,9 @@ def test_the_access_log_prints_one_line_per_request_and_can_be_turned_off(databa
         off.test_client().get("/healthz")
     finally:
         logger.removeHandler(collect)
+        for each in (on, off):
+            with each.app_context():
+                db.engine.dispose()  # also stops the app's log writer
     assert len(lines) == 2
     assert '"GET /scim/v2/Users" 200' in lines[0] and " req=" in lines[0]
     assert '"GET /healthz" 200' in lines[1]
