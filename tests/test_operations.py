@@ -304,3 +304,34 @@ def test_the_cli_in_another_terminal_uses_the_database_of_the_settings_file(tmp_
             "Okta SCIM Integration"
         ]
     engine.dispose()
+
+
+def test_a_command_against_another_database_than_the_running_server_warns(
+    app, runner, tmp_path
+):
+    """The issue's first harm again, when the server got its URL from its own shell: the
+    command in the second terminal says the server serves another database."""
+    from willow.serve import mark_serving
+    from willow.serve import unmark_serving
+
+    server = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": "postgresql://u:pw@db/willow"})
+    for each in (server, app):
+        each.instance_path = str(tmp_path)
+    mark_serving(server)
+    warned = runner.invoke(args=["token", "list"])
+    assert "Warning: the server started from this folder" in warned.stderr
+    assert "serves postgresql+psycopg://u:***@db/willow, not this database" in warned.stderr
+    assert "pw@" not in warned.stderr
+    unmark_serving(server)
+    assert "Warning" not in runner.invoke(args=["token", "list"]).stderr
+    mark_serving(app)  # the server uses the command's database: nothing to say
+    assert "Warning" not in runner.invoke(args=["token", "list"]).stderr
+
+
+def test_a_command_on_an_unmigrated_database_says_so_without_a_traceback(tmp_path):
+    app = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/e.sqlite"})
+    result = app.test_cli_runner().invoke(args=["token", "list"])
+    assert result.exit_code == 1
+    assert "the database could not be used (no such table: organizations)" in result.output
+    assert "-m flask --app app check tells." in result.output
+    assert "Traceback" not in result.output

@@ -18,6 +18,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask.cli import with_appcontext
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from .console_sessions import end_sessions_of
 from .console_users import ConsoleUserError
@@ -32,6 +33,8 @@ from .monitor.cli import logs_cli
 from .organizations import OrganizationError
 from .organizations import create_organization
 from .organizations import require_organization
+from .serve import cli_command
+from .serve import other_served_database
 from .tokens import SCIM_SCOPE
 from .tokens import SCOPES
 from .tokens import TokenError
@@ -47,6 +50,9 @@ def say_database() -> None:
     """Name the database a command works on (password hidden), on stderr so that the
     output scripts read stays as it was: a token in the wrong database is then seen at once."""
     click.echo(f"Database: {describe_database(current_app)}", err=True)
+    warning = other_served_database(current_app)
+    if warning:
+        click.echo(warning, err=True)
 
 
 def uses_database(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -55,7 +61,16 @@ def uses_database(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         say_database()
-        return command(*args, **kwargs)
+        try:
+            return command(*args, **kwargs)
+        except DBAPIError as exc:
+            # An unreachable or unmigrated database: say so, without a traceback.
+            db.session.rollback()
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise click.ClickException(
+                f"the database could not be used ({reason}). Is it reachable and migrated? "
+                f"{cli_command()} check tells."
+            ) from None
 
     return wrapper
 

@@ -8,10 +8,14 @@ exits, instead of relying on ``atexit`` alone (SIGTERM's default action skips it
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 from flask import Flask
@@ -54,10 +58,52 @@ def main(app: Flask) -> None:
         print(line)
     print("Press Ctrl+C to stop.", flush=True)
     install_stop_handlers(lambda: flush_request_log(app, timeout=4.0))
+    mark_serving(app)
     try:
         server.run()  # returns on KeyboardInterrupt / SystemExit (see install_stop_handlers)
     finally:
+        unmark_serving(app)
         shut_down(app)
+
+
+#: In the instance folder while ``python app.py`` serves: which database it serves, so that
+#: a CLI command run from the same folder against another one can say so.
+SERVING_FILE = "serving.json"
+
+
+def mark_serving(app: Flask) -> None:
+    path = Path(app.instance_path) / SERVING_FILE
+    record = {
+        "pid": os.getpid(),
+        "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "database": display_url(app.config["SQLALCHEMY_DATABASE_URI"]),
+    }
+    try:
+        path.write_text(json.dumps(record), encoding="utf-8")
+    except OSError:
+        log.warning("could not write %s", path)
+
+
+def unmark_serving(app: Flask) -> None:
+    (Path(app.instance_path) / SERVING_FILE).unlink(missing_ok=True)
+
+
+def other_served_database(app: Flask) -> str | None:
+    """A warning when the server started from this folder serves another database than
+    ``app`` uses (a CLI command in another terminal without the server's settings)."""
+    try:
+        record = json.loads((Path(app.instance_path) / SERVING_FILE).read_text(encoding="utf-8"))
+        served = record["database"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if served == display_url(app.config["SQLALCHEMY_DATABASE_URI"]):
+        return None
+    return (
+        f"Warning: the server started from this folder (pid {record.get('pid')}, "
+        f"{record.get('started')}) serves {served}, not this database. Put WILLOW_DATABASE_URL "
+        "into the settings file (instance/willow.env) so that the server and every command "
+        "use the same one."
+    )
 
 
 def shut_down(app: Flask) -> None:
