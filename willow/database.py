@@ -35,6 +35,9 @@ def resolve_database_url(app: Flask) -> None:
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         # Waitress serves from several threads; each gets its own connection.
         options.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        # A file cannot drop a connection the way a server can: the ping before every
+        # checkout would be one more statement on every request, for nothing.
+        options["pool_pre_ping"] = False
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 

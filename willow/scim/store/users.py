@@ -98,6 +98,7 @@ _BY_ID = _READ.where(
     USERS.c.deleted_at.is_(None),
 )
 _BY_ID_LOCKED = _BY_ID.with_for_update(of=USERS)
+_BY_IDS = _READ.where(USERS.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _json(value: Any) -> list:
@@ -165,9 +166,9 @@ def list_conditions(organization_id: int, filter_text: str | None) -> list:
 def list_users(
     conn: Connection, organization_id: int, query: ListQuery, base_url: str
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of users and the number of matches: filter, sort and page in SQL, the page
-    and its total in one statement (a window count), the count alone only for a page past
-    the end."""
+    """A page of users and the number of matches. The filter, the order and the page are
+    one small statement (ids and a window count; the count alone only for a page past the
+    end); the page's users are then read by a statement built once."""
     conditions = list_conditions(organization_id, query.filter)
     count = select(func.count()).select_from(USERS).where(*conditions)
     if query.count == 0:
@@ -177,16 +178,21 @@ def list_users(
         key = sort_key("User", query.sort_by)
         order.append((key.desc() if query.descending else key.asc()).nulls_last())
     order += [USERS.c.created_at.asc(), USERS.c.id.asc()]
-    rows = conn.execute(
-        _READ.add_columns(func.count().over().label("total"))
+    page = conn.execute(
+        select(USERS.c.id, func.count().over())
         .where(*conditions)
         .order_by(*order)
         .offset(query.start_index - 1)
         .limit(query.count)
     ).all()
-    total = rows[0].total if rows else conn.execute(count).scalar_one()
+    if page:
+        total = page[0][1]
+    else:
+        # An empty first page means no match at all (Okta's lookup before a create).
+        total = 0 if query.start_index == 1 else conn.execute(count).scalar_one()
     projection = Projection("User", query.attributes, query.excluded_attributes)
-    return [represent(_stored(row), base_url, projection) for row in rows], total
+    rendered = represent_ids(conn, [row[0] for row in page], base_url, projection)
+    return [rendered[row[0]] for row in page], total
 
 
 def represent_ids(
@@ -195,7 +201,7 @@ def represent_ids(
     """Several users by id (a page of a search across resource types), id → representation."""
     if not ids:
         return {}
-    rows = conn.execute(_READ.where(USERS.c.id.in_(ids))).all()
+    rows = conn.execute(_BY_IDS, {"ids": ids}).all()
     return {row.id: represent(_stored(row), base_url, projection) for row in rows}
 
 
