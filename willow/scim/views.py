@@ -12,6 +12,8 @@ from flask import current_app
 from flask import g
 from flask import request
 
+from ..database import MUTATING_METHODS
+from ..database import writer_queue
 from ..extensions import db
 from ..monitor import capture
 from . import audit
@@ -40,16 +42,35 @@ bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 
 @bp.before_request
 def authenticate() -> None:
+    writers = writer_queue(current_app)
+    if writers is not None and request.method in MUTATING_METHODS:
+        # Queue behind the process's other SQLite writers (see database.WriterQueue).
+        writers.acquire()
+        g.queued_writer = writers
     require_bearer_token()
+
+
+def _end_transaction() -> None:
+    # The request's transaction is over (committed by the view or rolled back by the error
+    # handler); closing the session now means no lock is held during the writes after it.
+    db.session.close()
+    writers = g.pop("queued_writer", None)
+    if writers is not None:
+        writers.release()
 
 
 @bp.after_request
 def finish(response):
-    # The request's transaction is over (committed by the view or rolled back by the error
-    # handler); closing the session now means no lock is held during the writes below.
-    db.session.close()
+    _end_transaction()
     record_token_use()
     return response
+
+
+@bp.teardown_request
+def release(exc: BaseException | None = None) -> None:  # noqa: ARG001
+    """A request that ended without a response (an error in an after_request hook) must
+    not keep the writers' queue."""
+    _end_transaction()
 
 
 @bp.get("")

@@ -47,7 +47,6 @@ from .attributes import VALUE_COLUMNS
 from .attributes import VALUES
 from .filter_sql import compile_filter
 from .filter_sql import sort_key
-from .sql import insert_unless_conflict
 from .sql import json_rows
 from .user_rows import columns_from_resource
 from .user_rows import resource_from_row
@@ -98,6 +97,8 @@ _BY_ID = _READ.where(
     USERS.c.deleted_at.is_(None),
 )
 _BY_ID_LOCKED = _BY_ID.with_for_update(of=USERS)
+_INSERT_USER = insert(USERS)
+_INSERT_VALUES = insert(VALUES)
 _BY_IDS = _READ.where(USERS.c.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -225,25 +226,26 @@ def create_user(conn: Connection, organization_id: int, body: dict[str, Any]) ->
     columns = columns_from_resource(resource)
     now = utcnow()
     user = StoredUser(new_id(), resource, [], 1, now, now)
-    # The partial unique index on (organization, lower(userName)) of live users decides,
-    # so that racing creates cannot both win.
-    inserted = conn.execute(
-        insert_unless_conflict(conn, USERS).returning(USERS.c.id),
-        {
-            **columns,
-            "id": user.id,
-            "organization_id": organization_id,
-            "created_at": now,
-            "last_modified_at": now,
-            "version": 1,
-        },
-    )
-    if inserted.first() is None:
-        raise _duplicate(resource["userName"])
+    try:
+        conn.execute(
+            _INSERT_USER,
+            {
+                **columns,
+                "id": user.id,
+                "organization_id": organization_id,
+                "created_at": now,
+                "last_modified_at": now,
+                "version": 1,
+            },
+        )
+    except IntegrityError:
+        # The partial unique index on (organization, lower(userName)) of live users
+        # decides, so racing creates cannot both win; the error handler rolls back.
+        raise _duplicate(resource["userName"]) from None
     rows = [row for attribute in MULTI_VALUED for row in value_rows(resource, attribute)]
     if rows:
         extra = {"organization_id": organization_id, "user_id": user.id}
-        conn.execute(insert(VALUES), [{**row, **extra} for row in rows])
+        conn.execute(_INSERT_VALUES, [{**row, **extra} for row in rows])
     audit.describe(resource_id=user.id)
     audit.current().changes.extend(diff({}, resource))
     return user
@@ -324,7 +326,7 @@ def _store(
         rows = value_rows(after, attribute)
         if rows:
             extra = {"organization_id": organization_id, "user_id": user.id}
-            conn.execute(insert(VALUES), [{**row, **extra} for row in rows])
+            conn.execute(_INSERT_VALUES, [{**row, **extra} for row in rows])
     audit.current().changes.extend(diff(before, after))
     return StoredUser(user.id, after, user.groups, user.version + 1, user.created, now)
 
