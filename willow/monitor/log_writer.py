@@ -145,7 +145,11 @@ class LogWriter:
                     self._start()
                 self._pending.append(row)
                 self._submitted += 1
-                self._cond.notify_all()
+                if len(self._pending) == 1 or len(self._pending) >= BATCH_ROWS:
+                    # Wake the writer only when it has something new to decide: a first
+                    # row starts its batch window, a full batch ends it. Waking it for
+                    # every row costs each request a thread switch.
+                    self._cond.notify_all()
         if inline:
             self._write([row])
 
