@@ -43,6 +43,7 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Column
 from sqlalchemy import ColumnElement
 from sqlalchemy import Integer
 from sqlalchemy import String
@@ -593,6 +594,28 @@ class _Compiler:
         if node.op == "ne":
             return not_(relation.exists(_predicate(col, sub, "eq", node.value, label), col.join))
         return relation.exists(_predicate(col, sub, node.op, node.value, label), col.join)
+
+
+def equality(node: Filter, resource_type: str) -> tuple[Any, str] | None:
+    """The filter IdPs send on nearly every sync, ``userName eq "…"`` (also ``externalId``,
+    ``id``, ``displayName``): one string attribute of the resource's own row compared with
+    ``eq``. Returns the column and the value that ``compile_filter`` would compare (the
+    lower-cased copy for a case-insensitive attribute), so the caller can run a statement
+    built once; None for every other filter."""
+    if not isinstance(node, Compare) or node.op != "eq" or not isinstance(node.value, str):
+        return None
+    attr, sub = _resolve(resource_type, node.path, InvalidFilter)
+    leaf = sub or attr
+    if attr.multi_valued or leaf.type not in _STRING_TYPES:
+        return None
+    col = _MAPPINGS[resource_type].columns.get((attr.name, sub.name if sub else None))
+    if col is None or col.join or not isinstance(col.expr, Column):
+        return None
+    if leaf.case_exact:
+        return col.expr, node.value
+    if col.norm is not None and (col.norm_length is None or len(node.value) < col.norm_length):
+        return col.norm, node.value.lower()
+    return None
 
 
 def compile_filter(node: Filter, resource_type: str) -> ColumnElement[bool]:

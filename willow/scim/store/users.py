@@ -46,6 +46,7 @@ from .attributes import USERS
 from .attributes import VALUE_COLUMNS
 from .attributes import VALUES
 from .filter_sql import compile_filter
+from .filter_sql import equality
 from .filter_sql import sort_key
 from .sql import json_rows
 from .user_rows import columns_from_resource
@@ -155,13 +156,39 @@ def represent(user: StoredUser, base_url: str, projection: Projection) -> dict[s
     return projection.apply(rv)
 
 
+def _live(organization_id: int) -> list:
+    return [USERS.c.organization_id == organization_id, USERS.c.deleted_at.is_(None)]
+
+
 def list_conditions(organization_id: int, filter_text: str | None) -> list:
     """The WHERE conditions of a list query: live users of the organization matching
     the filter (RFC 7644 §3.4.2.2), compiled to SQL."""
-    conditions = [USERS.c.organization_id == organization_id, USERS.c.deleted_at.is_(None)]
+    conditions = _live(organization_id)
     if filter_text:
         conditions.append(compile_filter(parse_filter(filter_text), "User"))
     return conditions
+
+
+#: Ids of a page of users with one column equal to a value, and the number of matches:
+#: the statement of IdPs' lookups (``userName eq "…"``), built once per column.
+_IDS_BY_EQUALITY: dict[str, Any] = {}
+
+
+def _ids_by_equality(column: Any) -> Any:
+    stmt = _IDS_BY_EQUALITY.get(column.name)
+    if stmt is None:
+        stmt = _IDS_BY_EQUALITY[column.name] = (
+            select(USERS.c.id, func.count().over())
+            .where(
+                USERS.c.organization_id == bindparam("organization_id"),
+                USERS.c.deleted_at.is_(None),
+                column == bindparam("value"),
+            )
+            .order_by(USERS.c.created_at.asc(), USERS.c.id.asc())
+            .offset(bindparam("offset"))
+            .limit(bindparam("limit"))
+        )
+    return stmt
 
 
 def list_users(
@@ -170,22 +197,39 @@ def list_users(
     """A page of users and the number of matches. The filter, the order and the page are
     one small statement (ids and a window count; the count alone only for a page past the
     end); the page's users are then read by a statement built once."""
-    conditions = list_conditions(organization_id, query.filter)
+    node = parse_filter(query.filter) if query.filter else None
+    lookup = equality(node, "User") if node is not None and not query.sort_by else None
+    conditions = _live(organization_id)
+    if node is not None:
+        conditions.append(
+            lookup[0] == lookup[1] if lookup is not None else compile_filter(node, "User")
+        )
     count = select(func.count()).select_from(USERS).where(*conditions)
     if query.count == 0:
         return [], conn.execute(count).scalar_one()
-    order = []
-    if query.sort_by:
-        key = sort_key("User", query.sort_by)
-        order.append((key.desc() if query.descending else key.asc()).nulls_last())
-    order += [USERS.c.created_at.asc(), USERS.c.id.asc()]
-    page = conn.execute(
-        select(USERS.c.id, func.count().over())
-        .where(*conditions)
-        .order_by(*order)
-        .offset(query.start_index - 1)
-        .limit(query.count)
-    ).all()
+    if lookup is not None:
+        page = conn.execute(
+            _ids_by_equality(lookup[0]),
+            {
+                "organization_id": organization_id,
+                "value": lookup[1],
+                "offset": query.start_index - 1,
+                "limit": query.count,
+            },
+        ).all()
+    else:
+        order = []
+        if query.sort_by:
+            key = sort_key("User", query.sort_by)
+            order.append((key.desc() if query.descending else key.asc()).nulls_last())
+        order += [USERS.c.created_at.asc(), USERS.c.id.asc()]
+        page = conn.execute(
+            select(USERS.c.id, func.count().over())
+            .where(*conditions)
+            .order_by(*order)
+            .offset(query.start_index - 1)
+            .limit(query.count)
+        ).all()
     if page:
         total = page[0][1]
     else:
