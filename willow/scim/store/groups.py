@@ -45,6 +45,7 @@ from ..protocol.render import Projection
 from ..protocol.render import meta
 from ..protocol.render import render_group
 from ..protocol.text import is_storable
+from .attributes import column_width
 from .filter_sql import compile_filter
 from .filter_sql import sort_key
 from .uniqueness import flush_unique
@@ -57,6 +58,9 @@ CHUNK = 500
 
 
 MEMBERS = GroupMember.__table__
+# What the columns hold, read from the model.
+_NAME_WIDTH = column_width(Group.__table__.c.display_name)
+_EXTERNAL_ID_WIDTH = column_width(Group.__table__.c.external_id)
 USERS = User.__table__
 # Statements a membership change repeats, built once.
 _LIVE_USERS = select(USERS.c.id).where(
@@ -122,8 +126,8 @@ def _set_display_name(group: Group, name: Any) -> bool:
     """Set displayName; True when it changed."""
     if not isinstance(name, str) or not name.strip():
         raise InvalidValue("'displayName' is required and must be a non-empty string.")
-    if len(name) > 256:
-        raise InvalidValue("'displayName' is longer than 256 characters.")
+    if len(name) > _NAME_WIDTH:
+        raise InvalidValue(f"'displayName' is longer than {_NAME_WIDTH} characters.")
     if name.lower() != group.display_name_norm:
         _ensure_unique_name(group.organization_id, name, group.id)
     changed = name != group.display_name
@@ -138,8 +142,8 @@ def _set_external_id(group: Group, value: Any) -> bool:
     """Set externalId; True when it changed."""
     if value is not None and not isinstance(value, str):
         raise InvalidValue("'externalId' must be a string.")
-    if value is not None and len(value) > 256:
-        raise InvalidValue("'externalId' is longer than 256 characters.")
+    if value is not None and len(value) > _EXTERNAL_ID_WIDTH:
+        raise InvalidValue(f"'externalId' is longer than {_EXTERNAL_ID_WIDTH} characters.")
     changed = value != group.external_id
     if changed:
         audit.change("externalId", group.external_id, value)
