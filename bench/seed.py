@@ -259,9 +259,11 @@ def log_rows(
 
 
 def insert_log_rows(
-    engine: sa.Engine, org_id: int, token_id: int | None, rows: int, days: int, seed: int = 7
+    engine: sa.Engine, org_id: int, token_id: int | None, rows: int, days: int, seed: int = 7,
+    progress=None,
 ) -> None:
-    """``rows`` request-log rows over the last ``days`` days, one transaction per batch."""
+    """``rows`` request-log rows over the last ``days`` days, one transaction per batch;
+    ``progress(done)`` is called every 100,000 rows."""
     from willow.models import ScimRequestLog
 
     rng = random.Random(seed)
@@ -274,9 +276,11 @@ def insert_log_rows(
         with engine.begin() as conn:
             conn.execute(insert, batch)
         done += n
+        if progress and done % 100_000 == 0:
+            progress(done)
 
 
-def seed_directory(url: str, scale: Scale, clock=None) -> dict[str, float]:
+def seed_directory(url: str, scale: Scale, clock=None, progress=None) -> dict[str, float]:
     """Users (+ spare users), groups and log rows in the database at ``url`` (migrated to
     head). Returns the seconds each part took."""
     import time
@@ -301,7 +305,7 @@ def seed_directory(url: str, scale: Scale, clock=None) -> dict[str, float]:
         timings["groups"] = clock() - started
 
         started = clock()
-        insert_log_rows(engine, org_id, None, scale.log_rows, scale.log_days)
+        insert_log_rows(engine, org_id, None, scale.log_rows, scale.log_days, progress=progress)
         timings["log_rows"] = clock() - started
 
         started = clock()
