@@ -69,7 +69,11 @@ def table(result: dict) -> str:
     head += ["errors"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for op in result["ops"]:
-        cells = [op["label"], str(op["clients"]), _num(op["count"]), _rate(op),
+        label = op["label"]
+        cut = op.get("truncated_after_s")
+        if cut:
+            label += " (cut short)" if cut is True else f" (cut after {cut:g} s)"
+        cells = [label, str(op["clients"]), _num(op["count"]), _rate(op),
                  _ratio(op.get("ratio_noop"))]
         if peer:
             cells.append(_ratio(op.get("ratio_peer")))

@@ -328,7 +328,8 @@ def _measure_csv(willow: Server, session: ConsoleSession, seconds: float) -> dic
         "p50_ms": None, "p95_ms": None, "p99_ms": None,
         "server_cpu_ms": cpu * 1000 / rows if rows else None,  # per row here
         "client_cpu_ms": None, "errors": 0 if status == 200 else 1,
-        "statuses": {str(status): 1}, "truncated_after_s": elapsed >= seconds,
+        "statuses": {str(status): 1},
+        "truncated_after_s": seconds if elapsed >= seconds else None,
     }
 
 
