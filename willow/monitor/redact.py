@@ -18,8 +18,13 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from typing import Any
 
+from ..json_limits import TooDeep
+from ..json_limits import loads as load_json
+
 REDACTED = "[REDACTED]"
 TRUNCATED_MARKER = "\n…[truncated by Willow: {total} bytes received, first {kept} stored]"
+#: Stored instead of a body that may hold a secret but nests too deep to be walked.
+TOO_DEEP_NOTE = "[body not stored: JSON nested too deep to redact]"
 
 #: Request headers never stored at all: they carry the credential itself.
 DROPPED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
@@ -167,7 +172,11 @@ def _redacted(text: str) -> str:
 
 def _redact_json_or_text(text: str) -> str:
     try:
-        parsed = json.loads(text)
+        parsed = load_json(text)
+    except TooDeep:
+        # Too deep to walk safely, and the text patterns cannot see a secret nested in
+        # it: nothing of it is kept (the request itself was refused with a 400).
+        return TOO_DEEP_NOTE
     except ValueError:
         return redact_text(text)
     redacted = redact_value(parsed)
