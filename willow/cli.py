@@ -13,11 +13,6 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from .auth import SCIM_SCOPE
-from .auth import SCOPES
-from .auth import TokenError
-from .auth import create_token
-from .auth import revoke_token
 from .console_users import ConsoleUserError
 from .console_users import create_console_user
 from .extensions import db
@@ -26,6 +21,11 @@ from .monitor.cli import logs_cli
 from .organizations import OrganizationError
 from .organizations import create_organization
 from .organizations import require_organization
+from .tokens import SCIM_SCOPE
+from .tokens import SCOPES
+from .tokens import TokenError
+from .tokens import create_token
+from .tokens import revoke_token
 
 org_cli = AppGroup("org", help="Manage organizations.")
 admin_cli = AppGroup("admin", help="Manage console admins.")

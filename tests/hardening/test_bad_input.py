@@ -13,8 +13,8 @@ import uuid
 import pytest
 
 from willow.json_limits import MAX_DEPTH
-from willow.scim.schema import ENTERPRISE_USER
-from willow.scim.schema import USER
+from willow.scim.protocol.schema import ENTERPRISE_USER
+from willow.scim.protocol.schema import USER
 
 from .conftest import PATCH_OP
 from .conftest import SEARCH_REQUEST

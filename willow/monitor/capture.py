@@ -25,15 +25,15 @@ from sqlalchemy import inspect
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from ..auth import bearer_from_header
-from ..auth import hash_token
 from ..errors import is_scim_request
 from ..extensions import db
 from ..json_limits import loads as load_json
 from ..models import ApiToken
 from ..models import label_key
 from ..models import utcnow
-from ..scim.text import storable
+from ..scim.bearer import bearer_from_header
+from ..scim.protocol.text import storable
+from ..tokens import hash_token
 from . import redact
 from .log_writer import LogWriter
 
@@ -193,7 +193,7 @@ def build_row(response: Response) -> dict[str, Any]:
 
 def _storable(value: Any) -> Any:
     """``value`` (a row, or a value in it: text, lists and dicts of them) with no
-    character a column refuses (``willow.scim.text``)."""
+    character a column refuses (``willow.scim.protocol.text``)."""
     if isinstance(value, str):
         return storable(value)
     if isinstance(value, dict):
