@@ -3,13 +3,19 @@ provisioned row to prove that refused requests changed nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
 from dataclasses import dataclass
 
 import pytest
 
+from config import TestingConfig
+from willow import create_app
 from willow.extensions import db
 from willow.organizations import create_organization
+
+from .live import LiveServer
 
 SCIM_TYPE = "application/scim+json"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -124,3 +130,56 @@ def error_problems(
     if scim_types is not None and body.get("scimType") not in scim_types:
         problems.append(f"scimType {body.get('scimType')!r}, expected {scim_type!r}")
     return problems
+
+
+@pytest.fixture
+def live_servers(app, database_url, tmp_path):
+    """Start ``python app.py`` servers on the test's database: ``live_servers(2)``. They
+    are stopped before the database is emptied or removed."""
+    started: list[LiveServer] = []
+
+    def start(count: int = 1, *, threads: int = 8) -> list[LiveServer]:
+        rv = []
+        for _ in range(count):
+            log = tmp_path / f"server-{len(started)}.log"
+            server = LiveServer(database_url, log, threads=threads)
+            started.append(server)
+            rv.append(server.start())
+        return rv
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@contextlib.contextmanager
+def served_database(request, tmp_path_factory):
+    """A migrated database for servers that outlive one test (module-scoped fixtures
+    parametrized "sqlite"/"postgresql"): yields an app on it and its URL. The PostgreSQL
+    one is the session's database, emptied again at the end as the ``app`` fixture does."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+    else:
+        path = tmp_path_factory.mktemp("served") / "willow.sqlite"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path.as_posix()}"
+    app = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": url})
+    try:
+        yield app, url
+    finally:
+        app.extensions["willow_request_log"].stop()
+        with app.app_context():
+            db.session.remove()
+            if request.param == "postgresql":
+                _empty_postgres()
+            db.engine.dispose()
+
+
+def _empty_postgres() -> None:
+    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        conn.exec_driver_sql(
+            "INSERT INTO organizations (slug, name, created_at) "
+            "VALUES ('default', 'Default organization', now())"
+        )

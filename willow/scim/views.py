@@ -7,7 +7,11 @@ once, render the response. Bearer authentication runs before every request
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+
 from flask import Blueprint
+from flask import Response
 from flask import current_app
 from flask import g
 from flask import request
@@ -119,6 +123,20 @@ def get_schema(urn: str):
     if rv is None:
         raise NotFound(f"Unknown schema {urn!r}.")
     return scim_response(rv)
+
+
+@cache
+def _openapi_document() -> bytes:
+    return (Path(__file__).with_name("openapi.json")).read_bytes()
+
+
+@bp.get("/openapi.json")
+def get_openapi():
+    """The OpenAPI 3.1 description of /scim/v2, kept in ``willow/scim/openapi.json``.
+    Like the other discovery documents it needs the bearer token: the API surface of a
+    tenant is described to its token holders only."""
+    audit.describe(resource_type="Config", resource_id="openapi.json", operation="read")
+    return Response(_openapi_document(), mimetype="application/json")
 
 
 def _user_projection() -> Projection:

@@ -1,0 +1,177 @@
+"""The OpenAPI 3.1 description of /scim/v2, and schemathesis against a live server.
+
+``willow/scim/openapi.json`` is the description; ``GET /scim/v2/openapi.json`` serves it
+to token holders. Schemathesis generates requests from it (valid and invalid ones) and
+sends them to ``python app.py`` on a free port: no answer may be a 5xx, or break the
+description (undocumented status, wrong content type, a body or header that does not
+match its schema).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import schemathesis
+import sqlalchemy as sa
+from hypothesis import HealthCheck
+from hypothesis import settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import content_type_conformance
+from schemathesis.specs.openapi.checks import response_headers_conformance
+from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import status_code_conformance
+
+from willow.extensions import db
+from willow.scim.protocol.schema import ENTERPRISE_USER
+from willow.scim.protocol.schema import GROUP
+from willow.scim.protocol.schema import USER
+from willow.tokens import create_token
+
+from .conftest import SCIM_TYPE
+from .conftest import served_database
+from .conftest import user_body
+from .live import LiveServer
+
+OPENAPI = Path(__file__).resolve().parents[2] / "willow" / "scim" / "openapi.json"
+#: Examples per operation; 23 operations. Bounded so the run stays well under a minute.
+EXAMPLES = 25
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+
+
+def _document() -> dict:
+    return json.loads(OPENAPI.read_text(encoding="utf-8"))
+
+
+def test_the_description_is_served_to_token_holders_only(client, scim):
+    rv = scim.get("/openapi.json")
+    assert rv.status_code == 200
+    assert rv.mimetype == "application/json"
+    assert rv.get_json() == _document()
+    anonymous = client.get("/scim/v2/openapi.json")
+    assert anonymous.status_code == 401
+    assert anonymous.get_json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+
+
+def test_the_description_is_openapi_31_and_names_every_route(app):
+    document = _document()
+    assert document["openapi"].startswith("3.1.")
+    described = {
+        (path if path != "/" else "", method.upper())
+        for path, item in document["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
+    served = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/scim/v2"):
+            path = rule.rule.removeprefix("/scim/v2")
+            for old, new in (("<user_id>", "{id}"), ("<group_id>", "{id}")):
+                path = path.replace(old, new)
+            path = path.replace("<name>", "{name}").replace("<urn>", "{urn}")
+            served |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    assert described == served
+
+
+def test_the_description_names_every_schema_attribute(app):
+    schemas = _document()["components"]["schemas"]
+    for schema, output, written in (
+        (USER, schemas["User"]["properties"], schemas["UserInput"]["properties"]),
+        (GROUP, schemas["Group"]["properties"], schemas["GroupInput"]["properties"]),
+    ):
+        for attr in schema.attributes:
+            if attr.returned != "never":
+                assert attr.name in output, attr.name
+            if attr.mutability != "readOnly":
+                assert attr.name in written, attr.name
+    enterprise = schemas["User"]["properties"][ENTERPRISE_USER.id]["properties"]
+    assert {a.name for a in ENTERPRISE_USER.attributes} <= set(enterprise)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def fuzz_target(request, tmp_path_factory):
+    """One live server per database for all the generated requests, holding a user and
+    a group (so that ids and filters sometimes hit something); yields it and a token."""
+    with served_database(request, tmp_path_factory) as (app, url):
+        with app.test_client() as client:
+            token = _token(app)
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": SCIM_TYPE}
+            rv = client.post("/scim/v2/Users", json=user_body("seed@example.com"), headers=headers)
+            members = [{"value": rv.get_json()["id"]}]
+            body = {"displayName": "seed", "members": members}
+            client.post("/scim/v2/Groups", json=body, headers=headers)
+        server = LiveServer(url, tmp_path_factory.mktemp("fuzz") / "server.log").start()
+        try:
+            yield server, token
+        finally:
+            server.stop()
+            print(f"\nschemathesis on {request.param}: {sum(SENT.values())} requests", SENT)
+            SENT.clear()
+
+
+def _token(app) -> str:
+    with app.app_context():
+        org_id = db.session.scalar(sa.text("SELECT id FROM organizations WHERE slug='default'"))
+        _, plaintext = create_token(org_id, "fuzz")
+        db.session.commit()
+    return plaintext
+
+
+def _schema(phases: list[str]):
+    schema = schemathesis.openapi.from_path(OPENAPI)
+    schema.config.phases.update(phases=phases)
+    return schema
+
+
+#: SQLite gets every phase, the coverage phase's boundary and wrong-type values for each
+#: property included (about 4,000 requests); PostgreSQL the generated examples only, to
+#: keep the suite's time in bounds (the bad-input corpus covers both databases).
+FULL = _schema(["examples", "coverage", "fuzzing"])
+LIGHT = _schema(["examples", "fuzzing"])
+#: Requests sent per operation (shown with -s at the end of the module).
+SENT: dict[str, int] = {}
+FUZZ_SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+def _call_and_validate(case, fuzz_target) -> None:
+    server, token = fuzz_target
+    SENT[case.operation.label] = SENT.get(case.operation.label, 0) + 1
+    response = case.call(
+        base_url=server.base + "/scim/v2",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    case.validate_response(response, checks=CHECKS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fuzz_target", ["sqlite"], indirect=True)
+@FULL.parametrize()
+@FUZZ_SETTINGS
+def test_schemathesis_finds_no_server_error_or_answer_outside_the_description_on_sqlite(
+    case, fuzz_target
+):
+    _call_and_validate(case, fuzz_target)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fuzz_target", ["postgresql"], indirect=True)
+@LIGHT.parametrize()
+@FUZZ_SETTINGS
+def test_schemathesis_finds_no_server_error_or_answer_outside_the_description_on_postgresql(
+    case, fuzz_target
+):
+    _call_and_validate(case, fuzz_target)
