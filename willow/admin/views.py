@@ -15,7 +15,6 @@ from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import session
 from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -32,6 +31,8 @@ from ..console_auth import login_required
 from ..console_auth import safe_next
 from ..console_auth import sign_in
 from ..console_auth import sign_out
+from ..console_sessions import stash_one_time_token
+from ..console_sessions import take_one_time_token
 from ..extensions import db
 from ..models import ApiToken
 from ..tokens import SCOPES
@@ -47,10 +48,6 @@ from .forms import LoginForm
 from .forms import UserFilterForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-#: Session key holding a just-generated token until its one display.
-NEW_TOKEN_KEY = "new_api_token"
-
 
 @bp.app_template_global()
 def endpoint_url(endpoint: str, **values) -> str | None:
@@ -150,9 +147,9 @@ def create_token_view():
     except TokenError as exc:
         form.name.errors.append(str(exc))
         return _render_tokens(form, 400)
+    # The plaintext waits, encrypted in the server-side session, for its one display.
+    stash_one_time_token(token.id, plaintext)
     db.session.commit()
-    # The plaintext lives in the session only until the next page shows it once.
-    session[NEW_TOKEN_KEY] = {"id": token.id, "value": plaintext}
     return redirect(url_for("admin.token_created", token_id=token.id))
 
 
@@ -160,8 +157,7 @@ def create_token_view():
 @admin_required
 def token_created(token_id: int):
     token = _get_token_or_404(token_id)
-    pending = session.pop(NEW_TOKEN_KEY, None)
-    plaintext = pending["value"] if pending and pending.get("id") == token.id else None
+    plaintext = take_one_time_token(token.id)
     rv = make_response(
         render_template("admin/token_created.html", token=token, plaintext=plaintext)
     )
