@@ -9,11 +9,13 @@ import shutil
 from dataclasses import dataclass
 
 import pytest
+import sqlalchemy as sa
 
 from config import TestingConfig
 from willow import create_app
 from willow.extensions import db
 from willow.organizations import create_organization
+from willow.tokens import create_token
 
 from .live import LiveServer
 
@@ -144,12 +146,21 @@ def live_servers(app, database_url, tmp_path):
             log = tmp_path / f"server-{len(started)}.log"
             server = LiveServer(database_url, log, threads=threads)
             started.append(server)
-            rv.append(server.start())
-        return rv
+            rv.append(server.launch())
+        return [server.wait_ready() for server in rv]
 
     yield start
     for server in started:
         server.stop()
+
+
+def default_org_token(app, name: str = "hardening") -> str:
+    """A new SCIM token of the ``default`` organization, made in-process."""
+    with app.app_context():
+        org_id = db.session.scalar(sa.text("SELECT id FROM organizations WHERE slug='default'"))
+        _, plaintext = create_token(org_id, name)
+        db.session.commit()
+    return plaintext
 
 
 @contextlib.contextmanager

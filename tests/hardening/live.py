@@ -11,7 +11,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +59,11 @@ class LiveServer:
         return env
 
     def start(self, timeout: float = 60.0) -> LiveServer:
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> LiveServer:
+        """Start the process; ``wait_ready`` waits for it to listen (several servers can
+        start side by side)."""
         self.port = free_port()
         log = open(self.log_path, "ab")  # noqa: SIM115 (the child keeps writing to it)
         self.proc = subprocess.Popen(
@@ -68,6 +75,10 @@ class LiveServer:
             stderr=subprocess.STDOUT,
         )
         log.close()
+        return self
+
+    def wait_ready(self, timeout: float = 60.0) -> LiveServer:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -127,7 +138,8 @@ class Client:
         try:
             self.conn.request(method, "/scim/v2" + path, body=data, headers=sent)
             response = self.conn.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
+            headers = {name.lower(): value for name, value in response.getheaders()}
+            return response.status, headers, response.read()
         except Exception:
             # Never retried: a write may have been applied before the connection broke.
             self.close()
@@ -137,7 +149,55 @@ class Client:
         status, response_headers, payload = self.request(method, path, body, headers)
         return status, response_headers, json.loads(payload) if payload else None
 
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def close(self) -> None:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+class Pool:
+    """Requests sent from many threads at once, each thread with its own connection to
+    each server; answers come back in the order the jobs were given."""
+
+    def __init__(self, token: str, threads: int = 16):
+        self.token = token
+        self.threads = threads
+        self.local = threading.local()
+        self.clients: list[Client] = []
+
+    def _client(self, server: LiveServer) -> Client:
+        clients = self.local.__dict__.setdefault("clients", {})
+        if server.port not in clients:
+            clients[server.port] = Client(server, self.token)
+            self.clients.append(clients[server.port])
+        return clients[server.port]
+
+    def run(self, jobs: list[tuple]) -> list[tuple[int, dict, bytes]]:
+        """``jobs``: (server, method, path, body[, headers]) tuples, or callables taking
+        a function ``send(server, method, path, body, headers=None)``."""
+        go = threading.Event()
+
+        def send(server, method, path, body=None, headers=None):
+            return self._client(server).request(method, path, body, headers)
+
+        def one(job):
+            go.wait(30)  # the first wave of threads starts together
+            if callable(job):
+                return job(send)
+            return send(*job)
+
+        try:
+            with ThreadPoolExecutor(self.threads) as executor:
+                futures = [executor.submit(one, job) for job in jobs]
+                go.set()
+                return [future.result() for future in futures]
+        finally:
+            for client in self.clients:
+                client.close()
+            self.clients.clear()

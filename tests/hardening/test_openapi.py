@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-import sqlalchemy as sa
 from hypothesis import HealthCheck
 from hypothesis import settings
 from schemathesis.checks import not_a_server_error
@@ -23,13 +22,12 @@ from schemathesis.specs.openapi.checks import response_headers_conformance
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from schemathesis.specs.openapi.checks import status_code_conformance
 
-from willow.extensions import db
 from willow.scim.protocol.schema import ENTERPRISE_USER
 from willow.scim.protocol.schema import GROUP
 from willow.scim.protocol.schema import USER
-from willow.tokens import create_token
 
 from .conftest import SCIM_TYPE
+from .conftest import default_org_token
 from .conftest import served_database
 from .conftest import user_body
 from .live import LiveServer
@@ -101,7 +99,7 @@ def fuzz_target(request, tmp_path_factory):
     a group (so that ids and filters sometimes hit something); yields it and a token."""
     with served_database(request, tmp_path_factory) as (app, url):
         with app.test_client() as client:
-            token = _token(app)
+            token = default_org_token(app, "fuzz")
             headers = {"Authorization": f"Bearer {token}", "Content-Type": SCIM_TYPE}
             rv = client.post("/scim/v2/Users", json=user_body("seed@example.com"), headers=headers)
             members = [{"value": rv.get_json()["id"]}]
@@ -114,14 +112,6 @@ def fuzz_target(request, tmp_path_factory):
             server.stop()
             print(f"\nschemathesis on {request.param}: {sum(SENT.values())} requests", SENT)
             SENT.clear()
-
-
-def _token(app) -> str:
-    with app.app_context():
-        org_id = db.session.scalar(sa.text("SELECT id FROM organizations WHERE slug='default'"))
-        _, plaintext = create_token(org_id, "fuzz")
-        db.session.commit()
-    return plaintext
 
 
 def _schema(phases: list[str]):
