@@ -137,6 +137,13 @@ def end_sessions_of(user_id: int, *, keep: ConsoleSession | None = None) -> int:
     return db.session.execute(stmt).rowcount
 
 
+def end_sessions(rows: list[ConsoleSession]) -> None:
+    """End the given sessions (the caller commits)."""
+    ids = [row.id for row in rows]
+    if ids:
+        db.session.execute(delete(ConsoleSession).where(ConsoleSession.id.in_(ids)))
+
+
 def organization_sessions(organization_id: int) -> list[ConsoleSession]:
     """Live sessions of the organization's console users, most recently used first."""
     now = models.utcnow()

@@ -101,6 +101,17 @@ class ConsoleSession(db.Model):
     user: Mapped[ConsoleUser] = relationship()
 
 
+class RateLimitCounter(db.Model):
+    """A fixed-window counter shared by every app server (``willow.rate_limit``)."""
+
+    __tablename__ = "rate_limit_counters"
+
+    #: What is counted, e.g. ``auth-failure:203.0.113.7``.
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime, index=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
 class ApiToken(db.Model):
     """A bearer token for /scim. Only the SHA-256 digest of the secret is stored."""
 
@@ -135,12 +146,16 @@ class ApiToken(db.Model):
 
     def status(self, now: datetime | None = None) -> str:
         """``active``, ``expired`` or ``revoked``."""
-        now = now or utcnow()
-        if self.revoked_at is not None:
-            return "revoked"
-        if self.expires_at is not None and self.expires_at <= now:
-            return "expired"
-        return "active"
+        return token_status(self.revoked_at, self.expires_at, now or utcnow())
+
+
+def token_status(revoked_at: datetime | None, expires_at: datetime | None, now: datetime) -> str:
+    """``active``, ``expired`` or ``revoked``: one rule for the model and the bearer check."""
+    if revoked_at is not None:
+        return "revoked"
+    if expires_at is not None and expires_at <= now:
+        return "expired"
+    return "active"
 
 
 class User(db.Model):
@@ -233,7 +248,8 @@ class UserValue(db.Model):
     value_norm: Mapped[str | None] = mapped_column(String(512))
     display: Mapped[str | None] = mapped_column(String(512))
     type: Mapped[str | None] = mapped_column(String(64))
-    primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: As the client sent it: true, false, or absent (None) — each reads back as written.
+    primary: Mapped[bool | None] = mapped_column(Boolean)
     # addresses only
     formatted: Mapped[str | None] = mapped_column(String(1024))
     street_address: Mapped[str | None] = mapped_column(String(512))

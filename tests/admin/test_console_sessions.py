@@ -46,9 +46,7 @@ def session_rows(app) -> list[ConsoleSession]:
         return rows
 
 
-def test_cookie_holds_a_random_session_id_and_the_database_only_its_digest(
-    app, client, console
-):
+def test_cookie_holds_a_random_session_id_and_the_database_only_its_digest(app, client, console):
     console.login()
     payload = json.loads(cookie_payload(client))
     assert set(payload) == {"sid"}
@@ -59,9 +57,7 @@ def test_cookie_holds_a_random_session_id_and_the_database_only_its_digest(
     )
 
 
-def test_sign_out_ends_the_session_on_the_server_so_a_copied_cookie_is_dead(
-    app, client, console
-):
+def test_sign_out_ends_the_session_on_the_server_so_a_copied_cookie_is_dead(app, client, console):
     console.login()
     stolen = cookie_value(client)
     assert client.get("/admin/tokens").status_code == 200
@@ -144,9 +140,7 @@ def test_deleting_a_console_user_deletes_their_sessions(app, client, console):
     assert session_rows(app) == []
 
 
-def test_one_time_token_waits_encrypted_server_side_and_never_in_the_cookie(
-    app, client, console
-):
+def test_one_time_token_waits_encrypted_server_side_and_never_in_the_cookie(app, client, console):
     console.login()
     rv = generate(client)
     location = rv.headers["Location"]
@@ -183,3 +177,107 @@ def test_one_time_token_is_dropped_with_the_session_at_sign_out(app, client, con
     assert session_rows(app) == []
     console.login()
     assert "wsk_" not in client.get(location).get_data(as_text=True)
+
+
+def sign_in_elsewhere(app, email: str, password: str = "correct horse battery staple"):
+    other = app.test_client()
+    rv = other.post("/admin/login", data={"email": email, "password": password})
+    assert rv.status_code == 302
+    return other
+
+
+# -- ending other people's sessions ------------------------------------------------------
+
+
+def test_admin_sees_and_ends_another_console_users_session(app, client, console):
+    console.login()
+    viewer_email = console.make_admin("viewer@example.com", role="viewer")
+    viewer = sign_in_elsewhere(app, viewer_email)
+    html = client.get("/admin/sessions").get_data(as_text=True)
+    assert viewer_email in html and "(this session)" in html
+    [row] = [r for r in session_rows(app) if r.console_user_id != current_user_id(app, client)]
+    rv = client.post(f"/admin/sessions/{row.id}/end")
+    assert rv.status_code == 302
+    assert viewer.get("/admin/directory/users").status_code == 302
+    assert client.get("/admin/tokens").status_code == 200
+
+
+def current_user_id(app, client) -> int:
+    payload = json.loads(cookie_payload(client))
+    digest = hashlib.sha256(payload["sid"].encode()).hexdigest()
+    return next(r.console_user_id for r in session_rows(app) if r.digest == digest)
+
+
+def test_ending_ones_own_session_from_the_list_signs_out(app, client, console):
+    console.login()
+    [row] = session_rows(app)
+    rv = client.post(f"/admin/sessions/{row.id}/end")
+    assert rv.headers["Location"] == "/admin/login"
+    assert client.get("/admin/tokens").status_code == 302
+
+
+def test_only_admins_see_or_end_sessions(app, client, console):
+    admin = console.make_admin("boss@example.com")
+    sign_in_elsewhere(app, admin)
+    [admin_row] = session_rows(app)
+    console.login(console.make_admin("member@example.com", role="member"))
+    assert client.get("/admin/sessions").status_code == 403
+    assert client.post(f"/admin/sessions/{admin_row.id}/end").status_code == 403
+    assert len(session_rows(app)) == 2
+
+
+def test_an_admin_cannot_see_or_end_another_organizations_sessions(app, client, console, directory):
+    other_org = directory.other_org()
+    outsider = console.make_admin("outsider@other.example", org_id=other_org)
+    sign_in_elsewhere(app, outsider)
+    [foreign] = session_rows(app)
+    console.login()
+    assert outsider not in client.get("/admin/sessions").get_data(as_text=True)
+    assert client.post(f"/admin/sessions/{foreign.id}/end").status_code == 404
+    assert len(session_rows(app)) == 2
+
+
+# -- the command line --------------------------------------------------------------------
+
+
+def test_cli_password_change_ends_all_of_that_users_sessions(app, client, console, runner):
+    console.login()
+    other_email = console.make_admin("other@example.com")
+    other = sign_in_elsewhere(app, other_email)
+    rv = runner.invoke(
+        args=["admin", "password", "--email", console.default_email, "--password", "new pass 123"]
+    )
+    assert rv.exit_code == 0, rv.output
+    assert "ended 1 console session(s)" in rv.output
+    assert client.get("/admin/tokens").status_code == 302
+    assert other.get("/admin/tokens").status_code == 200
+    assert console.login().status_code == 401  # the old password
+    assert console.login(password="new pass 123").status_code == 302
+
+
+def test_cli_password_is_prompted_when_not_given_and_checked(app, console, runner):
+    console.login()
+    rv = runner.invoke(
+        args=["admin", "password", "--email", console.default_email],
+        input="short\nshort\n",
+    )
+    assert rv.exit_code != 0
+    assert "at least 8 characters" in rv.output
+    assert len(session_rows(app)) == 1
+
+
+def test_cli_password_for_an_unknown_email_fails(runner):
+    rv = runner.invoke(
+        args=["admin", "password", "--email", "x@example.com", "--password", "p" * 9]
+    )
+    assert rv.exit_code != 0
+    assert "no console user" in rv.output
+
+
+def test_cli_end_sessions_signs_a_user_out_everywhere(app, client, console, runner):
+    console.login()
+    sign_in_elsewhere(app, console.default_email)
+    rv = runner.invoke(args=["admin", "end-sessions", "--email", console.default_email])
+    assert rv.exit_code == 0, rv.output
+    assert "Ended 2 console session(s)" in rv.output
+    assert client.get("/admin/tokens").status_code == 302

@@ -31,6 +31,10 @@ from ..console_auth import login_required
 from ..console_auth import safe_next
 from ..console_auth import sign_in
 from ..console_auth import sign_out
+from ..console_sessions import current_session
+from ..console_sessions import end_sessions
+from ..console_sessions import find_organization_session
+from ..console_sessions import organization_sessions
 from ..console_sessions import stash_one_time_token
 from ..console_sessions import take_one_time_token
 from ..extensions import db
@@ -294,3 +298,33 @@ def set_group_role_view(group_id: str):
 @login_required
 def logs():
     return render_template("admin/logs.html")
+
+
+@bp.get("/sessions")
+@admin_required
+def sessions():
+    return render_template(
+        "admin/sessions.html",
+        sessions=organization_sessions(_org_id()),
+        current=current_session(),
+        form=ConfirmForm(formdata=None),
+    )
+
+
+@bp.post("/sessions/<int:session_id>/end")
+@admin_required
+def end_session_view(session_id: int):
+    row = find_organization_session(_org_id(), session_id)
+    if row is None:
+        abort(404)
+    form = ConfirmForm()
+    if not form.validate():
+        abort(400)
+    if row.id == current_session().id:
+        sign_out()
+        return redirect(url_for("admin.login"))
+    email = row.user.email
+    end_sessions([row])
+    db.session.commit()
+    flash(f"Ended a console session of {email}: it must sign in again.", "success")
+    return redirect(url_for("admin.sessions"))
