@@ -34,10 +34,13 @@ def plain_url(url: str) -> str:
 class LiveServer:
     """One ``python app.py`` process."""
 
-    def __init__(self, database_url: str, log_path: Path, *, threads: int = 8):
+    def __init__(
+        self, database_url: str, log_path: Path, *, threads: int = 8, env: dict | None = None
+    ):
         self.database_url = plain_url(database_url)
         self.log_path = log_path
         self.threads = threads
+        self.extra_env = env or {}
         self.port = 0
         self.proc: subprocess.Popen | None = None
 
@@ -56,6 +59,7 @@ class LiveServer:
             WILLOW_LOG_PRUNE_INTERVAL="0",
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.extra_env)
         return env
 
     def start(self, timeout: float = 60.0) -> LiveServer:

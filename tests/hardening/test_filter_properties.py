@@ -67,6 +67,8 @@ def _users(seed: int, count: int = 14) -> list[dict]:
             email = {"value": _word(rng) + "@x"}
             if rng.random() < 0.7:
                 email["type"] = rng.choice(["work", "home", "other", "Work"])
+            if rng.random() < 0.3:
+                email["primary"] = False
             emails.append(email)
         if emails and rng.random() < 0.5:
             rng.choice(emails)["primary"] = True
@@ -213,9 +215,8 @@ def _single(actual, op: str, value, case_exact: bool = False) -> bool:
 
 
 def _element_value(element: dict, sub: str):
-    if sub == "primary":
-        # stored as false when not true; rendered only when true
-        return bool(element.get("primary", False))
+    """A sub-attribute as the API renders it: a missing ``primary`` has no value (so
+    ``primary eq false`` does not match it, and ``primary ne true`` does)."""
     return element.get(sub)
 
 
