@@ -262,7 +262,7 @@ def evaluate(node, resource: dict, element: dict | None = None) -> bool:
 
 @pytest.mark.slow
 @settings(
-    max_examples=250,
+    max_examples=150,
     deadline=None,
     derandomize=True,
     database=None,

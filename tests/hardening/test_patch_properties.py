@@ -28,7 +28,7 @@ from willow.scim.protocol.schema import USER
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 USER_ID = "2819c223-7f76-453a-919d-413861904646"
 SETTINGS = settings(
-    max_examples=300,
+    max_examples=150,
     deadline=None,
     derandomize=True,
     database=None,
