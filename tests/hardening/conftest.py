@@ -3,6 +3,7 @@ provisioned row to prove that refused requests changed nothing."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import shutil
@@ -24,6 +25,17 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+#: What the hardening tests sent and survived, printed at the end of the run (the counts
+#: the closing note of issue 12 quotes).
+COUNTS: collections.Counter[str] = collections.Counter()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if COUNTS:
+        shown = ", ".join(f"{name}: {number}" for name, number in sorted(COUNTS.items()))
+        terminalreporter.write_line(f"hardening: {shown}")
+
 
 #: Tables whose rows a SCIM request may change; the request log and token usage are
 #: expected to change on every request and are left out.

@@ -38,6 +38,7 @@ class LiveServer:
         self, database_url: str, log_path: Path, *, threads: int = 8, env: dict | None = None
     ):
         self.database_url = plain_url(database_url)
+        self.database = "sqlite" if database_url.startswith("sqlite") else "postgresql"
         self.log_path = log_path
         self.threads = threads
         self.extra_env = env or {}
@@ -174,6 +175,9 @@ class Pool:
         self.threads = threads
         self.local = threading.local()
         self.clients: list[Client] = []
+        #: requests sent by every run so far
+        self.sent = 0
+        self._lock = threading.Lock()
 
     def _client(self, server: LiveServer) -> Client:
         clients = self.local.__dict__.setdefault("clients", {})
@@ -188,6 +192,8 @@ class Pool:
         go = threading.Event()
 
         def send(server, method, path, body=None, headers=None):
+            with self._lock:
+                self.sent += 1
             return self._client(server).request(method, path, body, headers)
 
         def one(job):

@@ -16,6 +16,7 @@ from willow.json_limits import MAX_DEPTH
 from willow.scim.protocol.schema import ENTERPRISE_USER
 from willow.scim.protocol.schema import USER
 
+from .conftest import COUNTS
 from .conftest import PATCH_OP
 from .conftest import SEARCH_REQUEST
 from .conftest import error_problems
@@ -105,8 +106,6 @@ def _send(tenant, method: str, path: str, body, headers: dict | None = None):
 class Corpus:
     """Sends cases, collects wrong answers, counts what was tried."""
 
-    tried = 0
-
     def __init__(self, app):
         self.app = app
         self.before = snapshot(app)
@@ -115,7 +114,7 @@ class Corpus:
         self.failures: list[str] = []
 
     def expect(self, label: str, rv, status, scim_type: str | tuple | None = None) -> None:
-        Corpus.tried += 1
+        COUNTS["bad-input requests"] += 1
         self.sent += 1
         problems = error_problems(rv, status, scim_type)
         if problems:

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from willow.extensions import db
 
+from .conftest import COUNTS
 from .conftest import default_org_token
 from .conftest import patch_ops
 from .live import Client
@@ -227,6 +228,7 @@ def crashed(app, live_servers):
         server.start()  # the same database, a new process
         _check_state(app, ledgers, group["id"])
         _integrity(app)
+        COUNTS[f"kill -9 crashes survived ({server.database})"] += 1
     # the restarted server serves: it can read what was acknowledged and write more
     with Client(server, token) as client:
         some_id = next(iter(ledgers[0].created))
@@ -238,6 +240,7 @@ def crashed(app, live_servers):
 def test_every_acknowledged_change_survives_kill_9_whole_and_with_its_log_row(app, crashed):
     ledgers, group_id = crashed
     assert sum(ledger.acks for ledger in ledgers) >= CRASHES * ACKS_BEFORE_KILL
+    COUNTS["acknowledged writes checked after crashes"] += sum(ledger.acks for ledger in ledgers)
     _check_state(app, ledgers, group_id)
     missing = _missing_log_rows(app, ledgers)
     acknowledged = sum(len(ledger.request_ids) for ledger in ledgers)

@@ -26,6 +26,7 @@ from willow.scim.protocol.schema import ENTERPRISE_USER
 from willow.scim.protocol.schema import GROUP
 from willow.scim.protocol.schema import USER
 
+from .conftest import COUNTS
 from .conftest import SCIM_TYPE
 from .conftest import default_org_token
 from .conftest import served_database
@@ -113,8 +114,6 @@ def fuzz_target(request, tmp_path_factory):
             yield server, token
         finally:
             server.stop()
-            print(f"\nschemathesis on {request.param}: {sum(SENT.values())} requests", SENT)
-            SENT.clear()
 
 
 def _schema(phases: list[str]):
@@ -128,8 +127,6 @@ def _schema(phases: list[str]):
 #: keep the suite's time in bounds (the bad-input corpus covers both databases).
 FULL = _schema(["examples", "coverage", "fuzzing"])
 LIGHT = _schema(["examples", "fuzzing"])
-#: Requests sent per operation (shown with -s at the end of the module).
-SENT: dict[str, int] = {}
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -141,7 +138,7 @@ FUZZ_SETTINGS = settings(
 
 def _call_and_validate(case, fuzz_target) -> None:
     server, token = fuzz_target
-    SENT[case.operation.label] = SENT.get(case.operation.label, 0) + 1
+    COUNTS[f"schemathesis requests ({server.database})"] += 1
     response = case.call(
         base_url=server.base + "/scim/v2",
         headers={"Authorization": f"Bearer {token}"},

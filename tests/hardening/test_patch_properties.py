@@ -25,6 +25,8 @@ from willow.scim.protocol.patch import apply_patch
 from willow.scim.protocol.schema import ENTERPRISE_USER
 from willow.scim.protocol.schema import USER
 
+from .conftest import COUNTS
+
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 USER_ID = "2819c223-7f76-453a-919d-413861904646"
 SETTINGS = settings(
@@ -111,6 +113,7 @@ def users(draw) -> dict:
 
 
 def _patch(resource: dict, *operations: dict) -> dict:
+    COUNTS["random PATCH requests applied"] += 1
     ops, _ = load_patch_request({"schemas": [PATCH_OP], "Operations": list(operations)})
     rv, _ = apply_patch("User", resource, ops, resource_id=USER_ID)
     return rv

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from willow.extensions import db
 
+from .conftest import COUNTS
 from .conftest import default_org_token
 from .conftest import patch_ops
 from .conftest import user_body
@@ -58,7 +59,9 @@ def test_200_creates_of_one_user_name_across_two_servers_make_exactly_one_user(a
         # the same userName in different letter cases: unique case-insensitively
         name = "Race.Winner@example.com" if i % 2 else "race.winner@EXAMPLE.com"
         jobs.append((servers[i % 2], "POST", "/Users", user_body(name)))
-    answers = Pool(token, threads=24).run(jobs)
+    pool = Pool(token, threads=24)
+    answers = pool.run(jobs)
+    COUNTS["concurrent requests"] += pool.sent
     _no_server_errors(answers)
     statuses = _statuses(answers)
     assert statuses.count(201) == 1, sorted(set(statuses))
@@ -95,7 +98,9 @@ def test_member_adds_to_one_group_from_both_servers_lose_no_member(app, live_ser
         else:
             ops = patch_ops({"op": "Add", "path": "members", "value": value})
             jobs.append((servers[i % 4 // 2], "PATCH", f"/Groups/{group['id']}", ops))
-    answers = Pool(token, threads=24).run(jobs)
+    pool = Pool(token, threads=24)
+    answers = pool.run(jobs)
+    COUNTS["concurrent requests"] += pool.sent
     _no_server_errors(answers)
     assert set(_statuses(answers)) == {204}
     sql = "SELECT count(*) FROM group_members WHERE group_id = :g"
@@ -150,7 +155,9 @@ def test_conditional_put_and_patch_from_both_servers_lose_no_update(app, live_se
 
         return run
 
-    results = Pool(token, threads=12).run([writer(i) for i in range(12)])
+    pool = Pool(token, threads=12)
+    results = pool.run([writer(i) for i in range(12)])
+    COUNTS["concurrent requests"] += pool.sent
     reads = [answer for result in results for answer in result[0]]
     writes = [status for result in results for status, _, _ in result[1]]
     _no_server_errors(reads)
@@ -186,7 +193,9 @@ def test_many_threads_of_one_sqlite_server_never_fail_with_database_is_locked(ap
             jobs.append((server, "PATCH", f"/Groups/{group['id']}", ops))
         else:
             jobs.append((server, "POST", "/.search", {"filter": "active eq true", "count": 5}))
-    answers = Pool(token, threads=24).run(jobs)
+    pool = Pool(token, threads=24)
+    answers = pool.run(jobs)
+    COUNTS["concurrent requests"] += pool.sent
     _no_server_errors(answers)
     assert set(_statuses(answers)) <= {200, 201, 204}
     assert _count(app, "SELECT count(*) FROM users WHERE user_name_norm LIKE 'busy%'") == 120
