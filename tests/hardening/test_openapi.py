@@ -9,6 +9,7 @@ match its schema).
 
 from __future__ import annotations
 
+import http.client
 import json
 from pathlib import Path
 
@@ -165,3 +166,35 @@ def test_schemathesis_finds_no_server_error_or_answer_outside_the_description_on
     case, fuzz_target
 ):
     _call_and_validate(case, fuzz_target)
+
+
+@pytest.mark.parametrize("fuzz_target", ["sqlite"], indirect=True)
+def test_a_chunked_body_over_the_limit_is_413_from_the_real_server(fuzz_target):
+    """Without Content-Length the limit is enforced while the body is read (waitress
+    de-chunks it; the test client cannot send this)."""
+    server, token = fuzz_target
+
+    def body(size: int):
+        yield b'{"userName":"chunked@example.com","title":"'
+        for _ in range(size // 65536):
+            yield b"x" * 65536
+        yield b'"}'
+
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": SCIM_TYPE,
+        "Transfer-Encoding": "chunked",
+    }
+    for size, status in ((65536, 400), (3 * 1024 * 1024, 413)):
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        try:
+            conn.request(
+                "POST", "/scim/v2/Users", body=body(size), headers=headers, encode_chunked=True
+            )
+            response = conn.getresponse()
+            assert response.status == status
+            assert json.loads(response.read())["schemas"] == [
+                "urn:ietf:params:scim:api:messages:2.0:Error"
+            ]
+        finally:
+            conn.close()
