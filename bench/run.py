@@ -101,10 +101,11 @@ class Bench:
         figures = self._figures(op, clients, sample, server_after - server_before,
                                 client_after - client_before)
         if database_before is not None and database_after is not None and sample.count:
-            figures["db_cpu_ms"] = (database_after - database_before) * 1000 / sample.count
+            spent = DatabaseCpu.spent(database_before, database_after)
+            figures["db_cpu_ms"] = spent * 1000 / sample.count
         return figures
 
-    def _database_cpu(self, servers: list[Server]) -> float | None:
+    def _database_cpu(self, servers: list[Server]) -> dict[int, float] | None:
         if self.database_cpu is None or not any(s.name.startswith("willow") for s in servers):
             return None
         return self.database_cpu.cpu_seconds()

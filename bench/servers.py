@@ -204,7 +204,8 @@ class DatabaseCpu:
         self.available = sa.engine.make_url(database_url(url)).host in (
             None, "", "127.0.0.1", "localhost", "::1")
 
-    def cpu_seconds(self) -> float | None:
+    def cpu_seconds(self) -> dict[int, float] | None:
+        """CPU seconds of each backend now serving the database, by process id."""
         if not self.available:
             return None
         with self.engine.connect() as conn:
@@ -212,14 +213,20 @@ class DatabaseCpu:
                 "SELECT pid FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             ).scalars().all()
-        total = 0.0
+        seconds = {}
         for pid in pids:
             try:
                 times = psutil.Process(pid).cpu_times()
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
-            total += times.user + times.system
-        return total
+            seconds[pid] = times.user + times.system
+        return seconds
+
+    @staticmethod
+    def spent(before: dict[int, float], after: dict[int, float]) -> float:
+        """CPU seconds spent between two readings by the backends alive at the second (a
+        backend started in between counts whole; one that ended is lost: a lower bound)."""
+        return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
     def close(self) -> None:
         self.engine.dispose()
