@@ -232,6 +232,11 @@ def list_users(
         total = query.start_index - 1 + len(page)
     else:
         total = conn.execute(count).scalar_one()
+    if lookup is not None:
+        # The request log labels an IdP's lookup with the value looked for and the user
+        # found, so that the console's search finds it beside that user's other requests.
+        found = page[0] if total == 1 and page else None
+        audit.describe(label=node.value, resource_id=found)
     projection = Projection("User", query.attributes, query.excluded_attributes)
     rendered = represent_ids(conn, page, base_url, projection)
     return [rendered[user_id] for user_id in page], total
