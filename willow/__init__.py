@@ -29,6 +29,7 @@ def create_app(config: type | None = None, overrides: dict[str, Any] | None = No
 
     register_extensions(app)
     register_blueprints(app)
+    register_sso(app)
     register_error_handlers(app)
     register_commands(app)
     register_middleware(app)
@@ -81,6 +82,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(monitor_bp)
     # One URL rule per route; a trailing slash is accepted without a redirect (see scim.views).
     app.url_map.strict_slashes = False
+
+
+def register_sso(app: Flask) -> None:
+    from .sso import init_app
+
+    init_app(app)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -1,4 +1,4 @@
-"""Command-line administration: ``flask --app app org|admin|token ...``.
+"""Command-line administration: ``flask --app app org|admin|token|group|sso ...``.
 
 These command shapes are part of the product (on-prem admins script them): keep them
 stable. Each command is a thin wrapper over the functions the web console uses.
@@ -13,6 +13,8 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from .access import AccessError
+from .access import set_group_role
 from .auth import SCIM_SCOPE
 from .auth import SCOPES
 from .auth import TokenError
@@ -21,15 +23,19 @@ from .auth import revoke_token
 from .console_users import ConsoleUserError
 from .console_users import create_console_user
 from .extensions import db
+from .models import ROLES
 from .models import ApiToken
+from .models import Group
 from .monitor.cli import logs_cli
 from .organizations import OrganizationError
 from .organizations import create_organization
 from .organizations import require_organization
+from .sso.cli import sso_cli
 
 org_cli = AppGroup("org", help="Manage organizations.")
 admin_cli = AppGroup("admin", help="Manage console admins.")
 token_cli = AppGroup("token", help="Manage SCIM API tokens.")
+group_cli = AppGroup("group", help="Manage the console roles that pushed groups grant.")
 
 
 def _fail(message: str) -> None:
@@ -127,8 +133,43 @@ def token_revoke(token_id: int) -> None:
     click.echo(f"Revoked token {token.id} ({token.name}).")
 
 
+@group_cli.command("role")
+@click.argument("display_name")
+@click.argument("role", type=click.Choice([*ROLES, "none"], case_sensitive=False))
+@click.option("--org", "org_slug", default=None, help="Organization slug (default: default).")
+def group_role(display_name: str, role: str, org_slug: str | None) -> None:
+    """Give the members of a pushed group a console role (admin, member, viewer or none)."""
+    try:
+        org = require_organization(org_slug)
+    except OrganizationError as exc:
+        _fail(str(exc))
+    group = db.session.scalars(
+        select(Group).where(
+            Group.organization_id == org.id,
+            Group.display_name_norm == display_name.strip().lower(),
+        )
+    ).first()
+    if group is None:
+        _fail(
+            f"no group named {display_name!r} in organization {org.slug} "
+            "(groups come from the identity provider's group push)"
+        )
+    role = role.lower()
+    try:
+        set_group_role(group, None if role == "none" else role)
+    except AccessError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    if group.role:
+        click.echo(f"Members of {group.display_name!r} now get the {group.role} role.")
+    else:
+        click.echo(f"{group.display_name!r} no longer grants a role.")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(org_cli)
     app.cli.add_command(admin_cli)
     app.cli.add_command(token_cli)
     app.cli.add_command(logs_cli)
+    app.cli.add_command(group_cli)
+    app.cli.add_command(sso_cli)

@@ -13,6 +13,9 @@ from sqlalchemy.engine import Engine
 from .extensions import db
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: GET endpoints that write (e.g. the SSO callback, reached by the identity provider's
+#: redirect): their transactions take the write lock from the start, like a POST's.
+WRITING_GET_ENDPOINTS: set[str] = set()
 
 
 def resolve_database_url(app: Flask) -> None:
@@ -72,7 +75,11 @@ def _sqlite_begin(conn) -> None:
     """
     if conn.dialect.name != "sqlite":
         return
-    if not has_request_context() or request.method in MUTATING_METHODS:
+    if (
+        not has_request_context()
+        or request.method in MUTATING_METHODS
+        or request.endpoint in WRITING_GET_ENDPOINTS
+    ):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.exec_driver_sql("BEGIN")

@@ -38,6 +38,7 @@ from ..console_auth import sign_in
 from ..console_auth import sign_out
 from ..extensions import db
 from ..models import ApiToken
+from ..sso.settings import password_sign_in_allowed
 from . import directory as directory_queries
 from .forms import ConfirmForm
 from .forms import CreateTokenForm
@@ -47,6 +48,9 @@ from .forms import LoginForm
 from .forms import UserFilterForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+#: Password sign-in of a member or viewer when the organization requires SSO.
+SSO_REQUIRED = "Your organization requires single sign-on: use Sign in with SSO."
 
 #: Session key holding a just-generated token until its one display.
 NEW_TOKEN_KEY = "new_api_token"
@@ -84,10 +88,14 @@ def login():
         user = authenticate(form.email.data, form.password.data)
         # The failure counters changed either way; keep them.
         db.session.commit()
-        if user is not None:
+        if user is not None and not password_sign_in_allowed(user.organization_id, user.role):
+            # Told only after the right password, so it reveals nothing to a guesser.
+            error = SSO_REQUIRED
+        elif user is not None:
             sign_in(user)
             return redirect(safe_next(form.next.data) or url_for("admin.index"))
-        error = SIGN_IN_FAILED
+        else:
+            error = SIGN_IN_FAILED
     status = 401 if error else 200
     return render_template("admin/login.html", form=form, error=error), status
 
