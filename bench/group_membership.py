@@ -25,13 +25,13 @@ from sqlalchemy import select
 
 from config import TestingConfig
 from willow import create_app
-from willow.auth import create_token
 from willow.extensions import db
 from willow.models import Group
 from willow.models import GroupMember
 from willow.models import Organization
 from willow.models import User
 from willow.models import utcnow
+from willow.tokens import create_token
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 

@@ -45,7 +45,6 @@ from flask_migrate import upgrade  # noqa: E402
 
 from config import TestingConfig  # noqa: E402
 from willow import create_app  # noqa: E402
-from willow.auth import create_token  # noqa: E402
 from willow.console_users import create_console_user  # noqa: E402
 from willow.extensions import db  # noqa: E402
 from willow.models import Organization  # noqa: E402
@@ -53,6 +52,7 @@ from willow.models import ScimRequestLog  # noqa: E402
 from willow.models import utcnow  # noqa: E402
 from willow.monitor.capture import fingerprint  # noqa: E402
 from willow.organizations import create_organization  # noqa: E402
+from willow.tokens import create_token  # noqa: E402
 
 PASSWORD = "bench password 123"
 BATCH = 10_000

@@ -30,9 +30,9 @@ from sqlalchemy import select
 
 from config import Config
 from willow import create_app
-from willow.auth import create_token
 from willow.extensions import db
 from willow.models import Organization
+from willow.tokens import create_token
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 

@@ -15,11 +15,6 @@ from sqlalchemy import select
 
 from .access import AccessError
 from .access import set_group_role
-from .auth import SCIM_SCOPE
-from .auth import SCOPES
-from .auth import TokenError
-from .auth import create_token
-from .auth import revoke_token
 from .console_users import ConsoleUserError
 from .console_users import create_console_user
 from .extensions import db
@@ -31,6 +26,11 @@ from .organizations import OrganizationError
 from .organizations import create_organization
 from .organizations import require_organization
 from .sso.cli import sso_cli
+from .tokens import SCIM_SCOPE
+from .tokens import SCOPES
+from .tokens import TokenError
+from .tokens import create_token
+from .tokens import revoke_token
 
 org_cli = AppGroup("org", help="Manage organizations.")
 admin_cli = AppGroup("admin", help="Manage console admins.")

@@ -16,8 +16,8 @@ from flask import request
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
-from .scim import errors as scim_errors
 from .scim.http import scim_response
+from .scim.protocol import errors as scim_errors
 
 log = logging.getLogger(__name__)
 

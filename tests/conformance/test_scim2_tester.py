@@ -25,7 +25,7 @@ from scim2_tester import Status
 from scim2_tester import check_server
 from waitress import wasyncore
 
-from willow.scim.user_mapping import MULTI_VALUED
+from willow.scim.store.user_mapping import MULTI_VALUED
 
 SEED = 7643
 #: Multi-valued User attributes whose elements have a ``primary`` sub-attribute.
@@ -80,7 +80,7 @@ def _member_display_added(result) -> bool:
 
 def _active_cannot_be_removed(result) -> bool:
     """Removing ``active`` is 400 mutability: a Willow account is always active or not
-    (willow.scim.patch explains why the RFC's "unassigned" is not offered)."""
+    (willow.scim.protocol.patch explains why the RFC's "unassigned" is not offered)."""
     data = result.data or {}
     return (
         result.resource_type == "User"

@@ -9,8 +9,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
-from willow.auth import find_token
-from willow.auth import revoke_token
 from willow.extensions import db
 from willow.models import Group
 from willow.models import Organization
@@ -18,9 +16,11 @@ from willow.monitor import capture
 from willow.monitor.capture import classify
 from willow.organizations import create_organization
 from willow.scim import audit
-from willow.scim.errors import Uniqueness
 from willow.scim.http import request_object
 from willow.scim.http import scim_response
+from willow.scim.protocol.errors import Uniqueness
+from willow.tokens import find_token
+from willow.tokens import revoke_token
 
 AUTH_FREE = {"Accept": "application/scim+json"}
 

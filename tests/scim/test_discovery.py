@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from flask import g
 
-from willow.scim.schema import ENTERPRISE_USER
-from willow.scim.schema import ENTERPRISE_USER_SCHEMA
-from willow.scim.schema import GROUP
-from willow.scim.schema import GROUP_SCHEMA
-from willow.scim.schema import USER
-from willow.scim.schema import USER_SCHEMA
+from willow.scim.protocol.schema import ENTERPRISE_USER
+from willow.scim.protocol.schema import ENTERPRISE_USER_SCHEMA
+from willow.scim.protocol.schema import GROUP
+from willow.scim.protocol.schema import GROUP_SCHEMA
+from willow.scim.protocol.schema import USER
+from willow.scim.protocol.schema import USER_SCHEMA
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"

@@ -9,21 +9,21 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from willow.scim.errors import InvalidFilter
-from willow.scim.errors import InvalidPath
-from willow.scim.filter import MAX_DEPTH
-from willow.scim.filter import MAX_LENGTH
-from willow.scim.filter import And
-from willow.scim.filter import AttrPath
-from willow.scim.filter import Compare
-from willow.scim.filter import Not
-from willow.scim.filter import Or
-from willow.scim.filter import PatchPath
-from willow.scim.filter import ValuePath
-from willow.scim.filter import matches
-from willow.scim.filter import operands
-from willow.scim.filter import parse_filter
-from willow.scim.filter import parse_patch_path
+from willow.scim.protocol.errors import InvalidFilter
+from willow.scim.protocol.errors import InvalidPath
+from willow.scim.protocol.filter import MAX_DEPTH
+from willow.scim.protocol.filter import MAX_LENGTH
+from willow.scim.protocol.filter import And
+from willow.scim.protocol.filter import AttrPath
+from willow.scim.protocol.filter import Compare
+from willow.scim.protocol.filter import Not
+from willow.scim.protocol.filter import Or
+from willow.scim.protocol.filter import PatchPath
+from willow.scim.protocol.filter import ValuePath
+from willow.scim.protocol.filter import matches
+from willow.scim.protocol.filter import operands
+from willow.scim.protocol.filter import parse_filter
+from willow.scim.protocol.filter import parse_patch_path
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -19,11 +19,11 @@ from willow.models import Group
 from willow.models import GroupMember
 from willow.models import User
 from willow.models import UserValue
-from willow.scim.errors import InvalidFilter
-from willow.scim.errors import InvalidValue
-from willow.scim.filter import parse_filter
-from willow.scim.filter_sql import compile_filter
-from willow.scim.filter_sql import sort_key
+from willow.scim.protocol.errors import InvalidFilter
+from willow.scim.protocol.errors import InvalidValue
+from willow.scim.protocol.filter import parse_filter
+from willow.scim.store.filter_sql import compile_filter
+from willow.scim.store.filter_sql import sort_key
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from willow.scim.errors import InvalidPath
-from willow.scim.errors import InvalidValue
-from willow.scim.errors import Mutability
-from willow.scim.errors import NoTarget
-from willow.scim.group_patch import AddMembers
-from willow.scim.group_patch import ClearMembers
-from willow.scim.group_patch import RemoveMembers
-from willow.scim.group_patch import ReplaceMembers
-from willow.scim.group_patch import SetAttribute
-from willow.scim.group_patch import plan_group_patch
-from willow.scim.messages import PatchOperation as Op
-from willow.scim.messages import load_patch_request
+from willow.scim.protocol.errors import InvalidPath
+from willow.scim.protocol.errors import InvalidValue
+from willow.scim.protocol.errors import Mutability
+from willow.scim.protocol.errors import NoTarget
+from willow.scim.protocol.group_patch import AddMembers
+from willow.scim.protocol.group_patch import ClearMembers
+from willow.scim.protocol.group_patch import RemoveMembers
+from willow.scim.protocol.group_patch import ReplaceMembers
+from willow.scim.protocol.group_patch import SetAttribute
+from willow.scim.protocol.group_patch import plan_group_patch
+from willow.scim.protocol.messages import PatchOperation as Op
+from willow.scim.protocol.messages import load_patch_request
 
 GROUP_ID = "abf4dd94-a4c0-4f67-89c9-76b03340cb9b"
 U1 = "23a35c27-23d3-4c03-b4c5-6443c09e7173"

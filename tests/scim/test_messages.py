@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from willow.scim.errors import InvalidSyntax
-from willow.scim.errors import InvalidValue
-from willow.scim.messages import PatchOperation
-from willow.scim.messages import SearchRequest
-from willow.scim.messages import load_patch_request
-from willow.scim.messages import load_search_request
+from willow.scim.protocol.errors import InvalidSyntax
+from willow.scim.protocol.errors import InvalidValue
+from willow.scim.protocol.messages import PatchOperation
+from willow.scim.protocol.messages import SearchRequest
+from willow.scim.protocol.messages import load_patch_request
+from willow.scim.protocol.messages import load_search_request
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"

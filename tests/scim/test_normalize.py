@@ -6,9 +6,9 @@ import copy
 
 import pytest
 
-from willow.scim.errors import InvalidSyntax
-from willow.scim.errors import InvalidValue
-from willow.scim.normalize import normalize_resource
+from willow.scim.protocol.errors import InvalidSyntax
+from willow.scim.protocol.errors import InvalidValue
+from willow.scim.protocol.normalize import normalize_resource
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -6,13 +6,13 @@ import copy
 
 import pytest
 
-from willow.scim.errors import InvalidPath
-from willow.scim.errors import InvalidValue
-from willow.scim.errors import Mutability
-from willow.scim.errors import NoTarget
-from willow.scim.messages import PatchOperation as Op
-from willow.scim.patch import apply_patch
-from willow.scim.patch import diff
+from willow.scim.protocol.errors import InvalidPath
+from willow.scim.protocol.errors import InvalidValue
+from willow.scim.protocol.errors import Mutability
+from willow.scim.protocol.errors import NoTarget
+from willow.scim.protocol.messages import PatchOperation as Op
+from willow.scim.protocol.patch import apply_patch
+from willow.scim.protocol.patch import diff
 
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 USER_ID = "2819c223-7f76-453a-919d-413861904646"

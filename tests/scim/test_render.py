@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from willow.scim.errors import InvalidValue
-from willow.scim.listing import build_query
-from willow.scim.render import Projection
+from willow.scim.protocol.errors import InvalidValue
+from willow.scim.protocol.listing import build_query
+from willow.scim.protocol.render import Projection
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 #: RFC 7643 §3: "schemas" names the schemas of the attributes present, so a projection

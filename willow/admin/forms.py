@@ -24,8 +24,8 @@ from wtforms.widgets import CheckboxInput
 from wtforms.widgets import ListWidget
 
 from .. import models
-from ..auth import SCOPES
 from ..models import ROLES
+from ..tokens import SCOPES
 
 
 class LoginForm(FlaskForm):

@@ -24,10 +24,6 @@ from werkzeug.routing import BuildError
 from .. import models
 from ..access import effective_roles
 from ..access import set_group_role
-from ..auth import SCOPES
-from ..auth import TokenError
-from ..auth import create_token
-from ..auth import revoke_token
 from ..console_auth import SIGN_IN_FAILED
 from ..console_auth import admin_required
 from ..console_auth import authenticate
@@ -39,6 +35,10 @@ from ..console_auth import sign_out
 from ..extensions import db
 from ..models import ApiToken
 from ..sso.settings import password_sign_in_allowed
+from ..tokens import SCOPES
+from ..tokens import TokenError
+from ..tokens import create_token
+from ..tokens import revoke_token
 from . import directory as directory_queries
 from .forms import ConfirmForm
 from .forms import CreateTokenForm

@@ -26,13 +26,13 @@ from sqlalchemy import inspect
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from ..auth import bearer_from_header
-from ..auth import hash_token
 from ..errors import is_scim_request
 from ..extensions import db
 from ..models import ApiToken
 from ..models import label_key
 from ..models import utcnow
+from ..scim.bearer import bearer_from_header
+from ..tokens import hash_token
 from . import redact
 from .log_writer import LogWriter
 

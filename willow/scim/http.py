@@ -9,12 +9,12 @@ from flask import Response
 from flask import current_app
 from flask import request
 
-from .errors import InvalidSyntax
-from .errors import InvalidValue
-from .errors import PreconditionFailed
-from .errors import UnsupportedMediaType
-from .text import UNSTORABLE_DETAIL
-from .text import first_unstorable
+from .protocol.errors import InvalidSyntax
+from .protocol.errors import InvalidValue
+from .protocol.errors import PreconditionFailed
+from .protocol.errors import UnsupportedMediaType
+from .protocol.text import UNSTORABLE_DETAIL
+from .protocol.text import first_unstorable
 
 SCIM_MEDIA_TYPE = "application/scim+json"
 
@@ -22,7 +22,7 @@ SCIM_MEDIA_TYPE = "application/scim+json"
 def request_json() -> Any:
     """The request body as JSON. Accepts application/scim+json and application/json
     (Okta's spec test posts the latter) and a missing Content-Type; anything else is 415.
-    A body holding a string no column can store (``willow.scim.text``) is 400."""
+    A body holding a string no column can store (``willow.scim.protocol.text``) is 400."""
     mimetype = request.mimetype or ""
     if mimetype and not (mimetype == "application/json" or mimetype.endswith("+json")):
         raise UnsupportedMediaType()

@@ -1,6 +1,6 @@
 """The discovery payloads: ServiceProviderConfig, ResourceTypes and Schemas (RFC 7643 §5-7).
 
-Pure functions of ``willow.scim.schema`` and a few settings, so what the server says about
+Pure functions of ``willow.scim.protocol.schema`` and a few settings, so what the server says about
 itself is derived from the same definitions the rest of the code reads and cannot drift
 from them. The views add the base URL and the HTTP around them (RFC 7644 §4).
 

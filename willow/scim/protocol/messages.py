@@ -1,9 +1,9 @@
 """The SCIM request messages: PatchOp (RFC 7644 §3.5.2) and SearchRequest (RFC 7644 §3.4.3).
 
 marshmallow schemas check the envelope; the resources inside are left to
-``willow.scim.normalize`` and ``willow.scim.patch``. Keys are matched case-insensitively
-(Entra's ``"Operations"`` is canonical, but lower-case variants exist) and unknown keys
-are ignored.
+``willow.scim.protocol.normalize`` and ``willow.scim.protocol.patch``. Keys are matched
+case-insensitively (Entra's ``"Operations"`` is canonical, but lower-case variants exist)
+and unknown keys are ignored.
 
 Choices where the RFC leaves room:
 
@@ -14,7 +14,7 @@ Choices where the RFC leaves room:
   schema, whose ``op`` has three canonical values (RFC 7644 §3.12, table 9). ``op`` is
   compared case-insensitively (Entra sends ``"Replace"``), with a note.
 * ``add`` or ``replace`` without ``value`` is ``invalidValue`` ("a required value was
-  missing", RFC 7644 §3.12); ``remove`` needs a ``path``, which ``willow.scim.patch``
+  missing", RFC 7644 §3.12); ``remove`` needs a ``path``, which ``willow.scim.protocol.patch``
   checks (``noTarget``, RFC 7644 §3.5.2.2).
 * A malformed SearchRequest is ``invalidValue`` for a field of the wrong type or value,
   ``invalidSyntax`` when the body is not an object or ``schemas`` is malformed. Paging

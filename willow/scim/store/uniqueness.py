@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
-from .errors import Uniqueness
+from ...extensions import db
+from ..protocol.errors import Uniqueness
 
 
 def flush_unique(detail: str) -> None:

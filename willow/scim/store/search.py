@@ -23,16 +23,16 @@ from sqlalchemy import null
 from sqlalchemy import select
 from sqlalchemy import union_all
 
-from ..extensions import db
-from ..models import Group
-from ..models import User
+from ...extensions import db
+from ...models import Group
+from ...models import User
+from ..protocol.errors import InvalidFilter
+from ..protocol.errors import InvalidValue
+from ..protocol.listing import ListQuery
+from ..protocol.render import Projection
 from . import groups
 from . import users
-from .errors import InvalidFilter
-from .errors import InvalidValue
 from .filter_sql import sort_key
-from .listing import ListQuery
-from .render import Projection
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Implements the filter grammar of RFC 7644 §3.4.2.2 and the PATCH ``path`` grammar of
 RFC 7644 §3.5.2. Pure: no database and no request. Two consumers walk the AST:
-``willow.scim.filter_sql`` compiles it to a SQL WHERE clause for list queries, and
+``willow.scim.store.filter_sql`` compiles it to a SQL WHERE clause for list queries, and
 :func:`matches` evaluates a value filter against one element of a multi-valued attribute
 for PATCH.
 
@@ -424,7 +424,7 @@ def split_attr_path(text: str) -> AttrPath | None:
 def parse_filter(text: str) -> Filter:
     """Parse a ``filter`` parameter (RFC 7644 §3.4.2.2) into its AST.
 
-    Any syntax error raises :class:`~willow.scim.errors.InvalidFilter` saying what was
+    Any syntax error raises :class:`~willow.scim.protocol.errors.InvalidFilter` saying what was
     expected and at which (1-based) character position. Whether the attributes exist is
     checked by the consumer (``filter_sql.compile_filter``), which knows the resource type.
     """
@@ -438,7 +438,7 @@ def parse_patch_path(text: str) -> PatchPath:
     """Parse a PATCH operation's ``path`` (RFC 7644 §3.5.2): ``attr``, ``attr.sub``,
     ``attr[filter]``, ``attr[filter].sub``, each optionally URN-prefixed.
 
-    Errors raise :class:`~willow.scim.errors.InvalidPath`.
+    Errors raise :class:`~willow.scim.protocol.errors.InvalidPath`.
     """
     parser = _Parser(text, InvalidPath, "path")
     stripped = text.strip()

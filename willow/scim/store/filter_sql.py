@@ -2,7 +2,7 @@
 
 RFC 7644 §3.4.2.2 (filtering) and §3.4.2.3 (sorting) over the tables in
 ``willow.models``. Attribute names, types and caseExact come from
-``willow.scim.schema``; this module only maps them to columns. The clause is meant for
+``willow.scim.protocol.schema``; this module only maps them to columns. The clause is meant for
 ``select(User).where(User.organization_id == org, compile_filter(...))``: multi-valued
 attributes become correlated EXISTS subqueries, so nothing is ever loaded to filter in
 Python.
@@ -59,29 +59,29 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
-from ..models import Group
-from ..models import GroupMember
-from ..models import User
-from ..models import UserValue
-from .errors import InvalidFilter
-from .errors import InvalidValue
-from .errors import ScimError
-from .filter import And
-from .filter import AttrPath
-from .filter import Compare
-from .filter import Filter
-from .filter import Not
-from .filter import Or
-from .filter import ValuePath
-from .filter import operands
-from .filter import split_attr_path
-from .schema import COMMON_ATTRIBUTES
-from .schema import RESOURCE_SCHEMAS
-from .schema import Attribute
-from .schema import find_attribute
+from ...models import Group
+from ...models import GroupMember
+from ...models import User
+from ...models import UserValue
+from ..protocol.errors import InvalidFilter
+from ..protocol.errors import InvalidValue
+from ..protocol.errors import ScimError
+from ..protocol.filter import And
+from ..protocol.filter import AttrPath
+from ..protocol.filter import Compare
+from ..protocol.filter import Filter
+from ..protocol.filter import Not
+from ..protocol.filter import Or
+from ..protocol.filter import ValuePath
+from ..protocol.filter import operands
+from ..protocol.filter import split_attr_path
+from ..protocol.schema import COMMON_ATTRIBUTES
+from ..protocol.schema import RESOURCE_SCHEMAS
+from ..protocol.schema import Attribute
+from ..protocol.schema import find_attribute
 from .user_mapping import MULTI_VALUED
 
-#: meta.created/lastModified are rendered with milliseconds (willow.scim.render).
+#: meta.created/lastModified are rendered with milliseconds (willow.scim.protocol.render).
 DATETIME_PRECISION = timedelta(milliseconds=1)
 _STRING_TYPES = frozenset({"string", "reference", "binary"})
 _LIKE_ESCAPE = "\\"
@@ -615,7 +615,7 @@ def compile_filter(node: Filter, resource_type: str) -> ColumnElement[bool]:
 
     Unknown attributes, ``password``, a sub-attribute of a simple attribute, and an
     operator or value that does not fit the attribute's type raise
-    :class:`~willow.scim.errors.InvalidFilter`. The caller scopes the query by
+    :class:`~willow.scim.protocol.errors.InvalidFilter`. The caller scopes the query by
     organization.
     """
     return _Compiler(resource_type).node(node)
@@ -635,7 +635,7 @@ def sort_key(resource_type: str, sort_by: str) -> ColumnElement:
     Strings sort by code point, case-insensitively unless the attribute is caseExact. A
     multi-valued attribute sorts by its primary value, else its first, through a
     correlated scalar subquery. Unknown or unsortable attributes raise
-    :class:`~willow.scim.errors.InvalidValue`. Callers add the direction and the stable
+    :class:`~willow.scim.protocol.errors.InvalidValue`. Callers add the direction and the stable
     tie-breaker; SQLite puts NULLs first and PostgreSQL last unless the caller adds
     ``.nulls_last()``/``.nulls_first()``.
     """

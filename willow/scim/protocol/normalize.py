@@ -6,7 +6,7 @@ attributes under their schema URN key, and no read-only parts (``id``, ``meta``,
 same way (RFC 7644 §3.5.2: unassigned, null and empty are equivalent). Strings are kept
 exactly as sent.
 
-Everything is driven by ``willow.scim.schema``: keys are matched case-insensitively
+Everything is driven by ``willow.scim.protocol.schema``: keys are matched case-insensitively
 (RFC 7643 §2.1; Entra sends ``"UserName"``, ``"Active"``, ``"Primary"``) and values are
 checked against the attribute's type. The rules lean towards accepting: an IdP whose
 request is rejected stops provisioning, so anything that can be ignored safely (unknown

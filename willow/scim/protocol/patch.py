@@ -1,9 +1,9 @@
 """PATCH for Users (RFC 7644 §3.5.2), applied to the canonical resource dict.
 
-Pure: the caller loads the user as its canonical dict (``willow.scim.user_mapping``),
+Pure: the caller loads the user as its canonical dict (``willow.scim.store.user_mapping``),
 calls :func:`apply_patch` and writes the result back. Operations apply in order and all
 or nothing: any error raises before a result exists. Values are checked and
-canonicalised by ``willow.scim.normalize``, so a PATCH can store nothing that a PUT could
+canonicalised by ``willow.scim.protocol.normalize``, so a PATCH can store nothing that a PUT could
 not, and the result is validated as a whole at the end (``userName`` required, one
 ``primary`` per attribute).
 

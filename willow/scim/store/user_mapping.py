@@ -2,7 +2,7 @@
 
 The canonical dict is the SCIM JSON with canonical attribute names and without the
 read-only parts (id, meta, groups); the enterprise extension sits under its URN key.
-PATCH is applied to this dict (willow.scim.patch), and the result is written back here.
+PATCH is applied to this dict (willow.scim.protocol.patch), and the result is written back here.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy import String
 
-from ..models import User
-from ..models import UserValue
-from .errors import InvalidValue
-from .schema import ENTERPRISE_USER_SCHEMA
+from ...models import User
+from ...models import UserValue
+from ..protocol.errors import InvalidValue
+from ..protocol.schema import ENTERPRISE_USER_SCHEMA
 
 #: Single-valued core attributes → User columns.
 SIMPLE_COLUMNS = {

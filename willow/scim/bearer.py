@@ -1,0 +1,72 @@
+"""The bearer check of every /scim request (RFC 6750): which API token, which
+organization, and when the token was last used."""
+
+from __future__ import annotations
+
+from flask import g
+from flask import request
+from sqlalchemy import update
+
+from ..extensions import db
+from ..models import ApiToken
+from ..models import utcnow
+from ..tokens import LAST_USED_RESOLUTION
+from ..tokens import SCIM_SCOPE
+from ..tokens import find_token
+from .protocol.errors import Forbidden
+from .protocol.errors import Unauthorized
+
+
+def bearer_from_header(header: str | None) -> str | None:
+    """The token from ``Authorization: Bearer <token>``; the scheme is case-insensitive and
+    surrounding whitespace (a common copy-paste slip) is ignored."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or None
+
+
+def require_bearer_token() -> None:
+    """``before_request`` of the scim blueprint: authenticate, then put the token and its
+    organization on ``g``. The token is also kept on ``g`` when it is refused, so the
+    request log can say which revoked or expired token an IdP still uses."""
+    plaintext = bearer_from_header(request.headers.get("Authorization"))
+    if plaintext is None:
+        raise Unauthorized()
+    token = find_token(plaintext)
+    if token is None:
+        raise Unauthorized("The API token is not valid.", invalid_token=True)
+    g.scim_token = token
+    status = token.status()
+    if status != "active":
+        raise Unauthorized(f"The API token is {status}.", invalid_token=True)
+    if SCIM_SCOPE not in token.scope_list:
+        raise Forbidden()
+    g.organization_id = token.organization_id
+    last = token.last_used_at
+    if last is None or utcnow() - last >= LAST_USED_RESOLUTION:
+        g.record_token_use = (
+            token.id,
+            request.remote_addr,
+            (request.user_agent.string or "")[:512] or None,
+        )
+
+
+def record_token_use() -> None:
+    """Store when, from where and by which client the request's token was used.
+
+    Called after the request's own transaction has ended, in a short transaction of its
+    own, so that a rolled-back request still counts as a use and no lock is held twice.
+    """
+    pending = g.pop("record_token_use", None)
+    if pending is None:
+        return
+    token_id, ip, agent = pending
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(ApiToken)
+            .where(ApiToken.id == token_id)
+            .values(last_used_at=utcnow(), last_used_ip=ip, last_used_user_agent=agent)
+        )
