@@ -97,7 +97,7 @@ class SsoActions:
             assert result.exit_code == 0, result.output
         return group_id
 
-    def events(self) -> list[SsoSignInEvent]:
+    def events(self) -> list[dict]:
         with self.app.app_context():
             rows = db.session.scalars(sa.select(SsoSignInEvent).order_by(SsoSignInEvent.id))
             return [

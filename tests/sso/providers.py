@@ -178,6 +178,7 @@ class CraftingProvider:
         self._id_token = self.id_token(nonce, **overrides)
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        if self.thread.is_alive():
+            self.server.shutdown()
+            self.server.server_close()
+            self.thread.join(timeout=5)

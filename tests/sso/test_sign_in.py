@@ -50,3 +50,44 @@ def test_a_verified_email_matches_the_user_name_case_insensitively(sso, client, 
     with app.app_context():
         account = db.session.scalars(sa.select(ConsoleUser)).one()
         assert (account.scim_user_id, account.role, account.password_hash) == (bob, "viewer", None)
+
+
+def test_denying_at_the_provider_is_refused_as_an_identity_provider_error(sso, mock_provider):
+    sso.configure(mock_provider.issuer)
+    rv = sso.callback(mock_provider.deny(sso.start()))
+    assert rv.status_code == 403
+    assert "did not sign you in" in rv.get_data(as_text=True)
+    [event] = sso.events()
+    assert (event["reason"], event["detail"].split(":")[0]) == ("idp_error", "access_denied")
+
+
+def test_an_account_the_provider_knows_but_willow_was_not_given_is_refused(sso, mock_provider):
+    sso.configure(mock_provider.issuer)
+    sso.provision("alice@example.com", external_id="alice-sub", groups=["Willow Admins"])
+    rv = sso.callback(mock_provider.authorize(sso.start(), "mallory-sub"))
+    assert rv.status_code == 403
+    body = rv.get_data(as_text=True)
+    assert "does not match any user provisioned" in body and "alice" not in body
+    assert sso.events()[-1]["reason"] == "no_match"
+
+
+def test_a_provisioned_user_in_no_role_group_is_refused_through_the_provider(sso, mock_provider):
+    sso.configure(mock_provider.issuer)
+    sso.provision("carol@example.com", external_id="carol-sub", groups=["Engineering"])
+    rv = sso.callback(mock_provider.authorize(sso.start(), "carol-sub"))
+    assert rv.status_code == 403
+    assert "not in any group that grants a role" in rv.get_data(as_text=True)
+    assert sso.events()[-1]["reason"] == "no_role"
+
+
+def test_the_page_asked_for_before_sign_in_is_reached_after_it(sso, mock_provider):
+    sso.configure(mock_provider.issuer)
+    alice = sso.provision("alice@example.com", external_id="alice-sub")
+    sso.push_group("Willow Admins", [alice], role="admin")
+    url = sso.start(next="/admin/directory/groups")
+    rv = sso.callback(mock_provider.authorize(url, "alice-sub"))
+    assert rv.headers["Location"] == "/admin/directory/groups"
+    # An absolute URL is never followed.
+    sso.client.post("/admin/logout")
+    rv = sso.callback(mock_provider.authorize(sso.start(next="https://evil.example/"), "alice-sub"))
+    assert rv.headers["Location"] == "/admin/"

@@ -47,6 +47,7 @@ def end_lost_sso_sessions() -> None:
         return
     account = current_console_user()
     if account is None or not account.is_sso:
+        _end_read_transaction()
         return
     from .access import check_access
     from .events import record_event
@@ -54,6 +55,7 @@ def end_lost_sso_sessions() -> None:
 
     code, role = check_access(account)
     if code is None and role == account.role:
+        _end_read_transaction()
         return
     account_id, organization_id = account.id, account.organization_id
     scim_user_id, email = account.scim_user_id, account.email
@@ -72,6 +74,15 @@ def end_lost_sso_sessions() -> None:
     db.session.commit()
     sign_out()
     flash(f"Your console session has ended. {reason_for(code).message}", "error")
+
+
+def _end_read_transaction() -> None:
+    """End the transaction the checks read in (loaded objects stay usable), so that the
+    view reads what others commit meanwhile: on SQLite (WAL) a transaction keeps seeing
+    the database as it was at its first read, and the SCIM log page waits for the log
+    writer's rows before reading them."""
+    if db.session().in_transaction():
+        db.session.commit()
 
 
 def _sign_in_choice() -> dict[str, Any] | None:

@@ -119,6 +119,10 @@ class _MetadataCache:
                 return {}
             return entry
 
+    def forget(self, issuer: str) -> None:
+        with self._lock:
+            self._entries.pop(issuer, None)
+
     def put(self, issuer: str, metadata: dict[str, Any]) -> dict[str, Any]:
         entry = dict(metadata, _loaded_at=time.time())
         with self._lock:
@@ -217,7 +221,9 @@ def complete(config: SsoConfig) -> dict[str, Any]:
     except jose_errors.BadSignatureError as exc:
         raise SignInError("invalid_token", "ID token signature does not verify") from exc
     except jose_errors.ClaimError as exc:
-        raise SignInError("invalid_token", f"ID token {exc.description}"[:500]) from exc
+        raise SignInError(
+            "invalid_token", f"ID token claim {exc.claim}: {exc.description}"[:500]
+        ) from exc
     except jose_errors.JoseError as exc:
         raise SignInError("invalid_token", f"ID token rejected: {exc.error}"[:500]) from exc
     except ValueError as exc:

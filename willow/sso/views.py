@@ -11,6 +11,7 @@ from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import session
 from flask import url_for
 
 from ..console_auth import admin_required
@@ -44,6 +45,9 @@ bp = Blueprint("sso", __name__, url_prefix="/admin/sso")
 
 PURPOSE_SIGN_IN = "sign-in"
 PURPOSE_TEST = "test"
+#: The organization of the sign-in this browser started last: files a refusal that has
+#: no usable state under the right organization's record.
+PENDING_ORG_KEY = "sso_pending_org"
 
 
 def redirect_uri() -> str:
@@ -161,6 +165,7 @@ def _begin(config: SsoConfig, purpose: str, next_url: str | None, login_hint: st
         "purpose": purpose,
         "next": next_url,
     }
+    session[PENDING_ORG_KEY] = config.organization_id
     try:
         url = oidc.begin(config, redirect_uri(), extra, login_hint=login_hint)
     except oidc.ProviderError as exc:
@@ -208,12 +213,26 @@ def start():
     return _begin(config, PURPOSE_SIGN_IN, next_url, email or None)
 
 
+def _error_detail() -> str:
+    error = request.args.get("error", "")[:100]
+    description = request.args.get("error_description", "")[:300]
+    return f"{error}: {description}" if description else error
+
+
 @bp.get("/callback")
 def callback():
     state = request.args.get("state")
     pending = oidc.pending_sign_in(state)
     if pending is None:
-        return _refuse(None, "state_mismatch", detail="no sign-in was started with this state")
+        # Only to file the record under the organization this browser last tried.
+        org_hint = session.get(PENDING_ORG_KEY)
+        if request.args.get("error") and not state:
+            # RFC 6749 §4.1.2.1 asks providers to send the state back with errors too;
+            # some do not. The refusal is the same whoever sent it.
+            return _refuse(org_hint, "idp_error", detail=_error_detail() + " (no state)")
+        return _refuse(
+            org_hint, "state_mismatch", detail="no sign-in was started with this state"
+        )
     org_id = pending.get("org_id")
     purpose = pending.get("purpose", PURPOSE_SIGN_IN)
     config = enabled_sso_config(org_id) if isinstance(org_id, int) else None
@@ -222,10 +241,7 @@ def callback():
         return _refuse(org_id, "not_configured", purpose=purpose)
     if request.args.get("error"):
         oidc.forget_sign_in(state)
-        error = request.args.get("error", "")[:100]
-        description = request.args.get("error_description", "")[:300]
-        detail = f"{error}: {description}" if description else error
-        return _refuse(org_id, "idp_error", detail=detail, purpose=purpose)
+        return _refuse(org_id, "idp_error", detail=_error_detail(), purpose=purpose)
     try:
         claims = oidc.complete(config)
     except oidc.SignInError as exc:
