@@ -56,6 +56,15 @@ class Config:
     WILLOW_LOG_PRUNE_INTERVAL = _int("WILLOW_LOG_PRUNE_INTERVAL", 3600)
     #: Log rows waiting for the background writer; when it is full, requests wait for room.
     WILLOW_LOG_QUEUE_MAX_ROWS = _int("WILLOW_LOG_QUEUE_MAX_ROWS", 1000)
+    #: Failed bearer authentications one client address may make per minute before /scim
+    #: answers 429 (0: no limit); a valid token is never refused by it.
+    WILLOW_AUTH_FAILURE_LIMIT = _int("WILLOW_AUTH_FAILURE_LIMIT", 30)
+    #: SCIM requests one API token may make per minute, per app process (0: no limit).
+    WILLOW_TOKEN_RATE_LIMIT = _int("WILLOW_TOKEN_RATE_LIMIT", 0)
+    #: Console sessions end after this many minutes without a request, and at the latest
+    #: this many hours after sign-in.
+    WILLOW_SESSION_IDLE_MINUTES = _int("WILLOW_SESSION_IDLE_MINUTES", 30)
+    WILLOW_SESSION_MAX_HOURS = _int("WILLOW_SESSION_MAX_HOURS", 12)
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -16,74 +16,33 @@ import json
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from flask_migrate import upgrade
-from sqlalchemy import insert
 from sqlalchemy import select
 
+from bench.operations import group_id
+from bench.operations import user_id
+from bench.seed import insert_group
+from bench.seed import insert_users
 from config import TestingConfig
 from willow import create_app
 from willow.extensions import db
-from willow.models import Group
-from willow.models import GroupMember
 from willow.models import Organization
-from willow.models import User
-from willow.models import utcnow
 from willow.tokens import create_token
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+SPARE = 200
 
 
 def seed(org_id: int, members: int) -> tuple[str, str, list[str]]:
     """Two groups (10 and ``members`` members) and a pool of spare users to add."""
-    now = utcnow()
-    spare = [str(uuid.uuid4()) for _ in range(200)]
-    user_ids = [str(uuid.uuid4()) for _ in range(members)]
-    rows = [
-        {
-            "id": uid,
-            "organization_id": org_id,
-            "user_name": f"u{i}@bench.io",
-            "user_name_norm": f"u{i}@bench.io",
-            "active": True,
-            "created_at": now,
-            "last_modified_at": now,
-            "version": 1,
-        }
-        for i, uid in enumerate(user_ids + spare)
-    ]
-    for i in range(0, len(rows), 5000):
-        db.session.execute(insert(User), rows[i : i + 5000])
-    small, large = str(uuid.uuid4()), str(uuid.uuid4())
-    for gid, name in ((small, "Small"), (large, "Large")):
-        db.session.execute(
-            insert(Group),
-            [
-                {
-                    "id": gid,
-                    "organization_id": org_id,
-                    "display_name": name,
-                    "display_name_norm": name.lower(),
-                    "created_at": now,
-                    "last_modified_at": now,
-                    "version": 1,
-                }
-            ],
-        )
-    memberships = [
-        {"organization_id": org_id, "group_id": small, "user_id": uid, "created_at": now}
-        for uid in user_ids[:10]
-    ]
-    memberships += [
-        {"organization_id": org_id, "group_id": large, "user_id": uid, "created_at": now}
-        for uid in user_ids
-    ]
-    for i in range(0, len(memberships), 5000):
-        db.session.execute(insert(GroupMember), memberships[i : i + 5000])
+    conn = db.session.connection()
+    insert_users(conn, org_id, 0, members + SPARE, emails=False)
+    insert_group(conn, org_id, 10, range(10))
+    insert_group(conn, org_id, members, range(members))
     db.session.commit()
-    return small, large, spare
+    return group_id(10), group_id(members), [user_id(members + i) for i in range(SPARE)]
 
 
 def timed(client, method: str, url: str, headers: dict, body: dict | None = None) -> float:

@@ -33,7 +33,6 @@ import threading
 import time
 import tracemalloc
 import uuid
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -43,14 +42,14 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
+from bench.seed import create_postgres_database  # noqa: E402
+from bench.seed import log_rows  # noqa: E402
 from config import TestingConfig  # noqa: E402
 from willow import create_app  # noqa: E402
 from willow.console_users import create_console_user  # noqa: E402
 from willow.extensions import db  # noqa: E402
 from willow.models import Organization  # noqa: E402
 from willow.models import ScimRequestLog  # noqa: E402
-from willow.models import utcnow  # noqa: E402
-from willow.monitor.capture import fingerprint  # noqa: E402
 from willow.organizations import create_organization  # noqa: E402
 from willow.tokens import create_token  # noqa: E402
 
@@ -62,8 +61,6 @@ TARGET_EXPORT_ROWS_S = 20_000
 TARGET_EXPORT_MB = 100
 TARGET_CAPTURE_PCT = 20
 
-METHODS = [("GET", 60), ("POST", 10), ("PATCH", 20), ("PUT", 5), ("DELETE", 5)]
-STATUSES = [(200, 80), (201, 8), (204, 2), (400, 2), (401, 2), (404, 3), (409, 2), (500, 1)]
 
 
 class BenchConfig(TestingConfig):
@@ -74,67 +71,9 @@ def make_app(url: str):
     return create_app(BenchConfig, {"SQLALCHEMY_DATABASE_URI": url})
 
 
-def weighted(rng: random.Random, table):
-    values, weights = zip(*table, strict=True)
-    return rng.choices(values, weights)[0]
-
-
 def fake_rows(org_id: int, token_id: int, n: int, start_index: int, total: int, rng: random.Random):
     """``n`` plausible log rows, oldest first, spread evenly over the last DAYS days."""
-    now = utcnow()
-    span = timedelta(days=DAYS).total_seconds()
-    for i in range(start_index, start_index + n):
-        method = weighted(rng, METHODS)
-        status = weighted(rng, STATUSES)
-        group = rng.random() < 0.3
-        kind, collection = ("Group", "Groups") if group else ("User", "Users")
-        rid = f"{rng.randrange(50_000):08d}-0000-4000-8000-000000000000"
-        label = f"team-{rid[:8]}" if group else f"user{rid[:8]}@example.com"
-        item = method != "POST" and not (method == "GET" and rng.random() < 0.5)
-        path = f"/scim/v2/{collection}/{rid}" if item else f"/scim/v2/{collection}"
-        operation = {"GET": "read" if item else "query", "POST": "create", "DELETE": "delete"}.get(
-            method, "update"
-        )
-        body = None
-        if method in ("POST", "PUT", "PATCH"):
-            body = json.dumps(
-                {
-                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                    "userName": label,
-                    "name": {"givenName": "Bench", "familyName": f"User {i}"},
-                    "emails": [{"value": label, "primary": True, "type": "work"}],
-                    "active": True,
-                }
-            )
-        error = None if status < 400 else f"uniqueness: error {status} for {rid[:8]}"
-        yield {
-            "created_at": now - timedelta(seconds=span * (1 - (i + 1) / (total + 1))),
-            "organization_id": org_id,
-            "token_id": token_id,
-            "token_name": "Okta SCIM Integration",
-            "request_id": uuid.UUID(int=rng.getrandbits(128)).hex,
-            "method": method,
-            "path": path,
-            "query_string": None if item else 'filter=userName eq "x"&startIndex=1&count=100',
-            "resource_type": kind,
-            "resource_id": rid if item else None,
-            "resource_label": label,
-            "operation": operation,
-            "status_code": status,
-            "duration_ms": round(rng.uniform(1, 40), 3),
-            "client_ip": "203.0.113.7",
-            "user_agent": "Okta SCIM Client 1.0.0",
-            "request_headers": {"Accept": "application/scim+json", "User-Agent": "Okta"},
-            "request_body": body,
-            "response_body": json.dumps({"id": rid, "userName": label, "active": True, "meta": {}}),
-            "error_detail": error,
-            "warnings": None,
-            "changes": [{"attribute": "active", "before": True, "after": False}]
-            if method == "PATCH"
-            else None,
-            "notes": None,
-            "fingerprint": fingerprint("token:1", method, path, status, error) if error else None,
-        }
+    return log_rows(org_id, token_id, n, start_index, total, rng, days=DAYS)
 
 
 def seed(app, rows: int) -> dict:
@@ -458,18 +397,7 @@ def run(backend: str, url: str, rows: int, repeat: int, requests: int) -> dict:
 
 def postgres_database(server_url: str):
     """Create a uniquely named database on the server; returns (url, drop)."""
-    url = sa.engine.make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"willow_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
+    return create_postgres_database(server_url)
 
 
 def main() -> None:

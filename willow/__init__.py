@@ -8,6 +8,9 @@ from typing import Any
 
 from flask import Flask
 
+from .instance_files import make_private
+from .instance_files import write_private
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -33,6 +36,7 @@ def create_app(config: type | None = None, overrides: dict[str, Any] | None = No
     register_error_handlers(app)
     register_commands(app)
     register_middleware(app)
+    register_abuse_limits(app)
     register_tracing(app)
     register_request_log(app)
     return app
@@ -44,9 +48,9 @@ def ensure_secret_key(app: Flask) -> None:
     if app.config.get("SECRET_KEY"):
         return
     path = Path(app.instance_path) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32), encoding="utf-8")
+    # Owner-only: whoever reads it can forge console session cookies.
+    write_private(path, secrets.token_hex(32))
+    make_private(path)
     app.config["SECRET_KEY"] = path.read_text(encoding="utf-8").strip()
 
 
@@ -100,6 +104,12 @@ def register_commands(app: Flask) -> None:
     from .cli import register_commands as register
 
     register(app)
+
+
+def register_abuse_limits(app: Flask) -> None:
+    from .rate_limit import init_app
+
+    init_app(app)
 
 
 def register_tracing(app: Flask) -> None:

@@ -15,8 +15,11 @@ from sqlalchemy import select
 
 from .access import AccessError
 from .access import set_group_role
+from .console_sessions import end_sessions_of
 from .console_users import ConsoleUserError
+from .console_users import change_password
 from .console_users import create_console_user
+from .console_users import get_console_user_by_email
 from .extensions import db
 from .models import ROLES
 from .models import ApiToken
@@ -70,6 +73,39 @@ def admin_create(email: str, password: str, org_slug: str | None, role: str) -> 
         _fail(str(exc))
     db.session.commit()
     click.echo(f"Created console {user.role} {user.email} in organization {org.slug}.")
+
+
+def _console_user(email: str):
+    user = get_console_user_by_email(email)
+    if user is None:
+        _fail(f"no console user with email {email!r}")
+    return user
+
+
+@admin_cli.command("password")
+@click.option("--email", required=True)
+@click.option(
+    "--password", prompt=True, hide_input=True, confirmation_prompt=True, help="New password."
+)
+def admin_password(email: str, password: str) -> None:
+    """Change a console user's password; it ends all of their console sessions."""
+    user = _console_user(email)
+    try:
+        ended = change_password(user, password)
+    except ConsoleUserError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"Changed the password of {user.email}; ended {ended} console session(s).")
+
+
+@admin_cli.command("end-sessions")
+@click.option("--email", required=True)
+def admin_end_sessions(email: str) -> None:
+    """Sign a console user out everywhere: end all of their console sessions."""
+    user = _console_user(email)
+    ended = end_sessions_of(user.id)
+    db.session.commit()
+    click.echo(f"Ended {ended} console session(s) of {user.email}.")
 
 
 @token_cli.command("create")

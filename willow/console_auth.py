@@ -1,8 +1,9 @@
 """Console sign-in: who is signed in, the ``login_required`` decorator, and the lockout rule.
 
-The console session is Flask's signed cookie holding only the console user's id. Sign-in
-answers one generic message for an unknown email, a wrong password and a locked account,
-so the form never tells an attacker which addresses exist.
+Sessions are server-side (``willow.console_sessions``): the cookie holds a random session
+id, never the user's id, and every sign-in ends in ``sign_in(user)``. Sign-in answers one
+generic message for an unknown email, a wrong password and a locked account, so the form
+never tells an attacker which addresses exist.
 """
 
 from __future__ import annotations
@@ -20,19 +21,21 @@ from flask import g
 from flask import has_request_context
 from flask import redirect
 from flask import request
-from flask import session
 from flask import url_for
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
+from . import console_sessions
 from . import models
+from .console_sessions import current_session
+from .console_sessions import end_session
+from .console_sessions import start_session
 from .console_users import normalise_email
 from .extensions import db
 from .models import ConsoleUser
 
-SESSION_KEY = "console_user_id"
 #: Failed sign-ins allowed for one account within FAILURE_WINDOW before it is locked.
 MAX_FAILED_ATTEMPTS = 5
 FAILURE_WINDOW = timedelta(minutes=15)
@@ -45,8 +48,8 @@ def current_console_user() -> ConsoleUser | None:
     """The signed-in console user, loaded once per request and kept on ``g.console_user``."""
     if "console_user" in g:
         return g.console_user
-    user_id = session.get(SESSION_KEY)
-    user = db.session.get(ConsoleUser, user_id) if isinstance(user_id, int) else None
+    row = current_session()
+    user = row.user if row is not None else None
     g.console_user = user
     return user
 
@@ -156,14 +159,14 @@ def authenticate(email: str, password: str) -> ConsoleUser | None:
 
 
 def sign_in(user: ConsoleUser) -> None:
-    """Start a fresh session for ``user``: nothing from before sign-in survives it."""
-    session.clear()
-    session[SESSION_KEY] = user.id
+    """Start a fresh server-side session for ``user`` (committed): nothing from before
+    sign-in survives it. Password and SSO sign-in both end here."""
+    start_session(user)
     g.console_user = user
 
 
 def sign_out() -> None:
-    session.clear()
+    end_session()
     g.console_user = None
 
 
@@ -181,6 +184,7 @@ class ConsoleSessionInterface(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask) -> None:
+    console_sessions.init_app(app)
     public_url = app.config.get("WILLOW_PUBLIC_URL") or ""
     if public_url.lower().startswith("https://"):
         app.config["SESSION_COOKIE_SECURE"] = True

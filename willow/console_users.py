@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from .console_sessions import end_sessions_of
 from .extensions import db
 from .models import ROLES
 from .models import ConsoleUser
@@ -52,3 +53,19 @@ def create_console_user(
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def change_password(user: ConsoleUser, password: str) -> int:
+    """Set a new password and end every session of the user (the caller commits).
+
+    Whoever knew the old password may still be signed in somewhere; after a change only
+    the new password lets anyone in. Returns the number of sessions ended.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ConsoleUserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = generate_password_hash(password)
+    # A lockout caused by guesses at the old password does not outlive it.
+    user.failed_login_count = 0
+    user.failed_login_window_start = None
+    user.locked_until = None
+    return end_sessions_of(user.id)

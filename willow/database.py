@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .extensions import db
+from .instance_files import prepare_sqlite_file
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: GET endpoints that write (e.g. the SSO callback, reached by the identity provider's
@@ -22,8 +23,8 @@ def resolve_database_url(app: Flask) -> None:
     """Default to a SQLite file in the instance folder: zero set-up on a fresh machine."""
     url = app.config.get("SQLALCHEMY_DATABASE_URI")
     if not url:
-        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         path = Path(app.instance_path) / "willow.sqlite"
+        prepare_sqlite_file(path)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path.as_posix()}"
     elif url.startswith("postgres://"):
         # Heroku-style URLs; SQLAlchemy only knows the postgresql scheme.

@@ -18,6 +18,7 @@ from sqlalchemy import Float
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
+from sqlalchemy import LargeBinary
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
@@ -96,6 +97,44 @@ class ConsoleUser(db.Model):
     @property
     def is_sso(self) -> bool:
         return self.scim_user_id is not None
+
+
+class ConsoleSession(db.Model):
+    """A signed-in console session. The browser's cookie holds a random session id; only
+    its SHA-256 digest is stored, so the table alone cannot be used to take over a session.
+    Ending a session deletes its row (sign-out, an admin, a password change)."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    console_user_id: Mapped[int] = mapped_column(
+        ForeignKey("console_users.id", ondelete="CASCADE"), index=True
+    )
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: Refreshed at most once a minute; the idle timeout counts from it.
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: The absolute end of the session, however active it is.
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    #: A just-generated API token waiting for its one display, encrypted with a key derived
+    #: from the session id that only the browser holds; cleared when it is shown.
+    pending_token_id: Mapped[int | None] = mapped_column(Integer)
+    pending_token_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    user: Mapped[ConsoleUser] = relationship()
+
+
+class RateLimitCounter(db.Model):
+    """A fixed-window counter shared by every app server (``willow.rate_limit``)."""
+
+    __tablename__ = "rate_limit_counters"
+
+    #: What is counted, e.g. ``auth-failure:203.0.113.7``.
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime, index=True)
+    count: Mapped[int] = mapped_column(Integer)
 
 
 class ApiToken(db.Model):

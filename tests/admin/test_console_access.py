@@ -95,7 +95,7 @@ def test_login_without_csrf_token_is_rejected(csrf_client, make_admin):
     assert rv.mimetype == "text/html"
     assert "CSRF token" in rv.get_data(as_text=True)
     with csrf_client.session_transaction() as sess:
-        assert "console_user_id" not in sess
+        assert "sid" not in sess
 
 
 def test_console_posts_without_csrf_token_are_rejected(app, csrf_client, make_admin):

@@ -178,6 +178,7 @@ def test_expired_token_gets_401_and_shows_expired(client, console, clock):
     assert client.get(SCIM_PROBE, headers=bearer(plaintext)).status_code == 200
     clock.advance(minutes=1)
     assert client.get(SCIM_PROBE, headers=bearer(plaintext)).status_code == 401
+    console.login()  # the clock moved past the console session's idle timeout
     assert 'class="badge badge-expired"' in client.get("/admin/tokens").get_data(as_text=True)
 
 

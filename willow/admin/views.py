@@ -15,7 +15,6 @@ from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import session
 from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -32,6 +31,12 @@ from ..console_auth import login_required
 from ..console_auth import safe_next
 from ..console_auth import sign_in
 from ..console_auth import sign_out
+from ..console_sessions import current_session
+from ..console_sessions import end_sessions
+from ..console_sessions import find_organization_session
+from ..console_sessions import organization_sessions
+from ..console_sessions import stash_one_time_token
+from ..console_sessions import take_one_time_token
 from ..extensions import db
 from ..models import ApiToken
 from ..sso.settings import password_sign_in_allowed
@@ -51,9 +56,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 #: Password sign-in of a member or viewer when the organization requires SSO.
 SSO_REQUIRED = "Your organization requires single sign-on: use Sign in with SSO."
-
-#: Session key holding a just-generated token until its one display.
-NEW_TOKEN_KEY = "new_api_token"
 
 
 @bp.app_template_global()
@@ -158,9 +160,9 @@ def create_token_view():
     except TokenError as exc:
         form.name.errors.append(str(exc))
         return _render_tokens(form, 400)
+    # The plaintext waits, encrypted in the server-side session, for its one display.
+    stash_one_time_token(token.id, plaintext)
     db.session.commit()
-    # The plaintext lives in the session only until the next page shows it once.
-    session[NEW_TOKEN_KEY] = {"id": token.id, "value": plaintext}
     return redirect(url_for("admin.token_created", token_id=token.id))
 
 
@@ -168,8 +170,7 @@ def create_token_view():
 @admin_required
 def token_created(token_id: int):
     token = _get_token_or_404(token_id)
-    pending = session.pop(NEW_TOKEN_KEY, None)
-    plaintext = pending["value"] if pending and pending.get("id") == token.id else None
+    plaintext = take_one_time_token(token.id)
     rv = make_response(
         render_template("admin/token_created.html", token=token, plaintext=plaintext)
     )
@@ -306,3 +307,33 @@ def set_group_role_view(group_id: str):
 @login_required
 def logs():
     return render_template("admin/logs.html")
+
+
+@bp.get("/sessions")
+@admin_required
+def sessions():
+    return render_template(
+        "admin/sessions.html",
+        sessions=organization_sessions(_org_id()),
+        current=current_session(),
+        form=ConfirmForm(formdata=None),
+    )
+
+
+@bp.post("/sessions/<int:session_id>/end")
+@admin_required
+def end_session_view(session_id: int):
+    row = find_organization_session(_org_id(), session_id)
+    if row is None:
+        abort(404)
+    form = ConfirmForm()
+    if not form.validate():
+        abort(400)
+    if row.id == current_session().id:
+        sign_out()
+        return redirect(url_for("admin.login"))
+    email = row.user.email
+    end_sessions([row])
+    db.session.commit()
+    flash(f"Ended a console session of {email}: it must sign in again.", "success")
+    return redirect(url_for("admin.sessions"))

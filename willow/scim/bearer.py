@@ -7,6 +7,7 @@ from flask import g
 from flask import request
 from sqlalchemy import update
 
+from .. import rate_limit
 from ..extensions import db
 from ..models import ApiToken
 from ..models import utcnow
@@ -33,9 +34,11 @@ def require_bearer_token() -> None:
     organization on ``g``. The token is also kept on ``g`` when it is refused, so the
     request log can say which revoked or expired token an IdP still uses."""
     plaintext = bearer_from_header(request.headers.get("Authorization"))
+    token = find_token(plaintext) if plaintext is not None else None
+    # Failed authentications per address, and the per-token rate: 429 past a limit.
+    rate_limit.enforce(token if token is not None and token.status() == "active" else None)
     if plaintext is None:
         raise Unauthorized()
-    token = find_token(plaintext)
     if token is None:
         raise Unauthorized("The API token is not valid.", invalid_token=True)
     g.scim_token = token

@@ -132,6 +132,16 @@ class UnsupportedMediaType(ScimError):
     default_detail = "The request body must be JSON (application/scim+json or application/json)."
 
 
+class TooManyRequests(ScimError):
+    """An abuse limit was reached (RFC 6585 §4); ``Retry-After`` says when to try again."""
+
+    status = 429
+    default_detail = "Too many requests."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int):
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
 class InternalError(ScimError):
     status = 500
     default_detail = "The server could not complete the request."

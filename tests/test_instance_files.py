@@ -1,0 +1,81 @@
+"""Files in the instance folder that hold secrets or data are readable by their owner only
+(POSIX; on Windows nothing is changed)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+
+import pytest
+from flask import Flask
+
+from willow import ensure_secret_key
+from willow.database import resolve_database_url
+from willow.instance_files import write_private
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture
+def instance_app(tmp_path):
+    old = os.umask(0o022)  # the common default, under which files come out 0644
+    try:
+        yield Flask("instance-test", instance_path=str(tmp_path / "instance"))
+    finally:
+        os.umask(old)
+
+
+def test_generated_secret_key_is_owner_only(instance_app):
+    ensure_secret_key(instance_app)
+    path = os.path.join(instance_app.instance_path, "secret_key")
+    assert mode(path) == 0o600
+    assert len(instance_app.config["SECRET_KEY"]) == 64
+
+
+def test_a_secret_key_left_readable_by_an_older_version_is_narrowed_and_kept(instance_app):
+    os.makedirs(instance_app.instance_path)
+    path = os.path.join(instance_app.instance_path, "secret_key")
+    with open(path, "w") as f:
+        f.write("a" * 64)
+    os.chmod(path, 0o644)
+    ensure_secret_key(instance_app)
+    assert mode(path) == 0o600
+    assert instance_app.config["SECRET_KEY"] == "a" * 64
+
+
+def test_write_private_never_overwrites_a_file_another_process_created(tmp_path):
+    path = tmp_path / "secret_key"
+    assert write_private(path, "first") is True
+    assert write_private(path, "second") is False
+    assert path.read_text() == "first"
+
+
+def test_default_sqlite_database_and_its_wal_and_shm_files_are_owner_only(instance_app):
+    resolve_database_url(instance_app)
+    path = os.path.join(instance_app.instance_path, "willow.sqlite")
+    assert instance_app.config["SQLALCHEMY_DATABASE_URI"].endswith("/instance/willow.sqlite")
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE t (x)")
+        conn.execute("INSERT INTO t VALUES (1)")
+        conn.commit()
+        for suffix in ("", "-wal", "-shm"):
+            assert mode(path + suffix) == 0o600, suffix
+    finally:
+        conn.close()
+
+
+def test_database_files_left_readable_by_an_older_version_are_narrowed(instance_app):
+    os.makedirs(instance_app.instance_path)
+    path = os.path.join(instance_app.instance_path, "willow.sqlite")
+    for suffix in ("", "-wal", "-shm"):
+        open(path + suffix, "wb").close()
+        os.chmod(path + suffix, 0o644)
+    resolve_database_url(instance_app)
+    assert [mode(path + s) for s in ("", "-wal", "-shm")] == [0o600] * 3
