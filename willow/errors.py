@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
-from flask import g
 from flask import render_template
 from flask import request
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
+from .scim import audit
 from .scim.http import scim_response
 from .scim.protocol import errors as scim_errors
 
@@ -38,10 +38,9 @@ def is_scim_request() -> bool:
 
 def render_scim_error(error: scim_errors.ScimError):
     body = error.to_dict()
-    request_id = g.get("request_id")
-    if request_id:
-        body["detail"] = f"{body['detail']} (request id {request_id})"
-    g.scim_error = error
+    record = audit.current()
+    body["detail"] = f"{body['detail']} (request id {record.request_id})"
+    record.error = error
     rv = scim_response(body, error.status)
     for name, value in error.headers.items():
         rv.headers[name] = value
@@ -82,7 +81,7 @@ def register_error_handlers(app: Flask) -> None:
     def handle_unexpected(exc: Exception):
         db.session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
-        g.unhandled_exception = exc
         if is_scim_request():
+            audit.current().exception_name = type(exc).__name__
             return render_scim_error(scim_errors.InternalError())
         return render_template("errors/error.html", error=None), 500

@@ -171,12 +171,16 @@ class ApiToken(db.Model):
 
     def status(self, now: datetime | None = None) -> str:
         """``active``, ``expired`` or ``revoked``."""
-        now = now or utcnow()
-        if self.revoked_at is not None:
-            return "revoked"
-        if self.expires_at is not None and self.expires_at <= now:
-            return "expired"
-        return "active"
+        return token_status(self.revoked_at, self.expires_at, now or utcnow())
+
+
+def token_status(revoked_at: datetime | None, expires_at: datetime | None, now: datetime) -> str:
+    """``active``, ``expired`` or ``revoked``: one rule for the model and the bearer check."""
+    if revoked_at is not None:
+        return "revoked"
+    if expires_at is not None and expires_at <= now:
+        return "expired"
+    return "active"
 
 
 class User(db.Model):
@@ -269,7 +273,8 @@ class UserValue(db.Model):
     value_norm: Mapped[str | None] = mapped_column(String(512))
     display: Mapped[str | None] = mapped_column(String(512))
     type: Mapped[str | None] = mapped_column(String(64))
-    primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: As the client sent it: true, false, or absent (None) — each reads back as written.
+    primary: Mapped[bool | None] = mapped_column(Boolean)
     # addresses only
     formatted: Mapped[str | None] = mapped_column(String(1024))
     street_address: Mapped[str | None] = mapped_column(String(512))

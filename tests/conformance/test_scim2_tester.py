@@ -25,11 +25,7 @@ from scim2_tester import Status
 from scim2_tester import check_server
 from waitress import wasyncore
 
-from willow.scim.store.user_mapping import MULTI_VALUED
-
 SEED = 7643
-#: Multi-valued User attributes whose elements have a ``primary`` sub-attribute.
-WITH_PRIMARY = set(MULTI_VALUED)
 #: Every check that must have run at least once, per resource type; a tester that stops
 #: early (say, because discovery failed) cannot pass by checking nothing.
 REQUIRED_CHECKS = {
@@ -49,21 +45,6 @@ REQUIRED_CHECKS = {
 
 def _dump(value) -> list[dict]:
     return [item.model_dump(mode="json", exclude_none=True) for item in value or []]
-
-
-def _primary_false_left_out(result) -> bool:
-    """RFC 7643 §2.4: a ``primary`` that is not specified SHALL be assumed false. Willow
-    stores one boolean per value and returns ``primary`` only when it is true, so a
-    ``primary: false`` that was sent comes back absent, with the same meaning."""
-    data = result.data or {}
-    if result.resource_type != "User" or data.get("urn") not in WITH_PRIMARY:
-        return False
-    returned = data.get("modify_actual", data.get("actual"))
-    sent = [
-        {k: v for k, v in item.items() if not (k == "primary" and v is False)}
-        for item in _dump(data.get("expected"))
-    ]
-    return sent == _dump(returned) and sent != _dump(data.get("expected"))
 
 
 def _member_display_added(result) -> bool:
@@ -90,7 +71,7 @@ def _active_cannot_be_removed(result) -> bool:
     )
 
 
-DIVERGENCES = (_primary_false_left_out, _member_display_added, _active_cannot_be_removed)
+DIVERGENCES = (_member_display_added, _active_cannot_be_removed)
 PASSING = {Status.SUCCESS, Status.COMPLIANT, Status.ACCEPTABLE}
 
 

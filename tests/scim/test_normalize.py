@@ -225,12 +225,12 @@ def test_user_body_normalises_to_the_canonical_dict(body, expected):
             {
                 "displayName": "G",
                 "members": [
-                    {"value": "u1", "display": "alice"},
+                    {"value": "u1"},
                     {"value": "u2"},
                     {"value": "u3", "type": "User", "$ref": "https://x/Users/u3"},
                 ],
             },
-            id="members with and without display, type, $ref null",
+            id="members with and without display (read-only, dropped), type, $ref null",
         ),
         pytest.param(
             {"DisplayName": "G", "urn:okta:custom:group:1.0": {"description": "d"}},

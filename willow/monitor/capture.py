@@ -20,17 +20,20 @@ from urllib.parse import unquote
 from flask import Flask
 from flask import Response
 from flask import current_app
-from flask import g
 from flask import request
-from sqlalchemy import inspect
+from sqlalchemy import String
+from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from werkzeug.exceptions import HTTPException
 
 from ..errors import is_scim_request
 from ..extensions import db
 from ..models import ApiToken
+from ..models import ScimRequestLog
 from ..models import label_key
 from ..models import utcnow
+from ..scim import audit
 from ..scim.bearer import bearer_from_header
 from ..tokens import hash_token
 from . import redact
@@ -49,17 +52,14 @@ RESOURCE_TYPES = {
 _ITEM_OPERATIONS = {"GET": "read", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
 _COLLECTION_OPERATIONS = {"GET": "query", "POST": "create"}
 
-# Column widths of scim_request_logs: longer values are cut, never rejected by PostgreSQL.
+# Column widths of scim_request_logs, read from the model: longer values are cut, never
+# rejected by PostgreSQL.
 _WIDTHS = {
-    "token_name": 200,
-    "method": 10,
-    "path": 2048,
-    "resource_type": 16,
-    "resource_id": 64,
-    "resource_label": 256,
-    "operation": 32,
-    "client_ip": 64,
-    "user_agent": 512,
+    column.name: column.type.length
+    for column in ScimRequestLog.__table__.columns
+    if isinstance(column.type, String)
+    and column.type.length
+    and column.name not in ("request_id", "resource_label_key")
 }
 
 
@@ -113,37 +113,36 @@ def build_row(response: Response) -> dict[str, Any]:
     """The log row for the current request and its response, redacted and capped."""
     config = current_app.config
     max_bytes = config["WILLOW_LOG_BODY_MAX_BYTES"]
-    started = g.get("request_started")
-    duration_ms = (time.perf_counter() - started) * 1000 if started is not None else 0.0
+    record = audit.current()
+    duration_ms = (time.perf_counter() - record.started) * 1000
     method = request.method
     path = request.path
     status = response.status_code
 
     raw_request = _request_body()
     resource_type, resource_id, operation = classify(method, path)
-    label = None
-    audit = g.get("scim_audit")
-    if audit is not None:
-        resource_type = audit.resource_type or resource_type
-        resource_id = audit.resource_id or resource_id
-        label = audit.resource_label
-        operation = audit.operation or operation
+    resource_type = record.resource_type or resource_type
+    resource_id = record.resource_id or resource_id
+    label = record.resource_label
+    operation = record.operation or operation
     if resource_id is None and status == 201 and response.headers.get("Location"):
         resource_id = response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
     if label is None and method in ("POST", "PUT") and isinstance(raw_request, bytes):
         label = label_from_body(_parse_json(raw_request))
 
-    error_detail = _error_detail(response) if status >= 400 else None
-    token_id, token_name, organization_id = _token_fields()
-    if organization_id is None:
-        organization_id = g.get("organization_id")
+    error_detail = _error_detail(response, record) if status >= 400 else None
+    if record.token_id is not None:
+        token_id, token_name = record.token_id, record.token_name
+        organization_id = record.organization_id
+    else:
+        token_id, token_name, organization_id = _token_from_header()
 
     row: dict[str, Any] = {
         "created_at": utcnow() - timedelta(milliseconds=duration_ms),
         "organization_id": organization_id,
         "token_id": token_id,
         "token_name": token_name,
-        "request_id": g.get("request_id") or "",
+        "request_id": record.request_id,
         "method": method,
         "path": path,
         "query_string": redact.redact_query(unquote(request.query_string.decode("latin-1")))
@@ -164,9 +163,9 @@ def build_row(response: Response) -> dict[str, Any]:
         ),
         "response_body": _response_body(response, max_bytes),
         "error_detail": error_detail,
-        "warnings": list(audit.warnings) if audit is not None and audit.warnings else None,
-        "changes": list(audit.changes) if audit is not None and audit.changes else None,
-        "notes": list(audit.notes) if audit is not None and audit.notes else None,
+        "warnings": list(record.warnings) or None,
+        "changes": list(record.changes) or None,
+        "notes": list(record.notes) or None,
         "fingerprint": None,
     }
     for column, width in _WIDTHS.items():
@@ -216,36 +215,20 @@ def _response_body(response: Response, max_bytes: int) -> str | None:
     return redact.redact_body(response.get_data(), max_bytes)
 
 
-def _error_detail(response: Response) -> str | None:
+def _error_detail(response: Response, record: audit.Audit) -> str | None:
     """The SCIM error's detail (RFC 7644 §3.12), without the request id the client saw,
     so that retries of one failure share it. A 500 adds the exception's class name:
     enough to find it in the application log, nothing that could leak data."""
-    error = g.get("scim_error")
+    error = record.error
     if error is not None:
         detail = f"{error.scim_type}: {error.detail}" if error.scim_type else error.detail
     else:
         body = _parse_json(response.get_data()) if not response.is_streamed else None
         detail = body.get("detail") if isinstance(body, dict) else None
         detail = str(detail) if detail is not None else response.status
-    exc = g.get("unhandled_exception")
-    if exc is not None:
-        detail = f"{detail} ({type(exc).__name__})"
+    if record.exception_name is not None:
+        detail = f"{detail} ({record.exception_name})"
     return detail
-
-
-def _token_fields() -> tuple[int | None, str | None, int | None]:
-    """Token id, name and organization id of the request's bearer token, known even when
-    the token was refused (revoked, expired). The session is closed by now and a
-    rollback expired the token: values that are no longer loaded are left None here and
-    read by the log writer before it inserts the row (LogWriter._complete)."""
-    token = g.get("scim_token")
-    if token is None:
-        return _token_from_header()
-    state = inspect(token)
-    if state.identity is None:
-        return None, None, None
-    loaded = state.dict
-    return state.identity[0], loaded.get("name"), loaded.get("organization_id")
 
 
 def _token_from_header() -> tuple[int | None, str | None, int | None]:
@@ -267,12 +250,24 @@ def write_row(row: dict[str, Any]) -> None:
     current_app.extensions["willow_request_log"].submit(row)
 
 
+_INSERT = insert(ScimRequestLog.__table__)
+
+
+def write_in_transaction(response: Response, connection: Connection) -> None:
+    """Insert the request's log row in the caller's open transaction: the row of a change
+    commits with the change, or not at all. A change must not be acknowledged without
+    its row (a ``kill -9`` between the two would lose it), so a failure here fails the
+    request, unlike the batched writer's."""
+    connection.execute(_INSERT, build_row(response))
+    audit.current().logged = True
+
+
 def init_app(app: Flask) -> None:
     app.extensions["willow_request_log"] = LogWriter(app)
 
     @app.after_request
     def log_scim_request(response: Response) -> Response:
-        if not is_scim_request():
+        if not is_scim_request() or audit.current().logged:
             return response
         try:
             write_row(build_row(response))
@@ -282,6 +277,6 @@ def init_app(app: Flask) -> None:
                 "could not write the SCIM request log for %s %s (request id %s)",
                 request.method,
                 request.path,
-                g.get("request_id"),
+                audit.current().request_id,
             )
         return response

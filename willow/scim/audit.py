@@ -1,14 +1,17 @@
-"""What a SCIM request did, collected while it runs and stored on its log entry.
+"""The record of one SCIM request, built along the request and stored as its log entry.
 
-Views and services describe the request here (resource, operation), record each change
-(attribute before → after; members added/removed), each normalisation of the IdP's
-dialect (``op "Replace" read as "replace"``) and each warning (skipped unknown member
-ids). The request log (monitor.capture) reads it after the response is built, whether the
-request succeeded or not.
+One object per request (``current()``): tracing opens it (request id, start time), the
+bearer check adds the token, views and the store describe the request (resource,
+operation), record each change (attribute before → after; members added/removed), each
+normalisation of the IdP's dialect (``op "Replace" read as "replace"``) and each warning
+(skipped unknown member ids), the error handlers add the error. The request log
+(``willow.monitor.capture``) turns it into a row, whether the request succeeded or not.
 """
 
 from __future__ import annotations
 
+import time
+import uuid
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -19,6 +22,12 @@ from flask import has_app_context
 
 @dataclass
 class Audit:
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started: float = field(default_factory=time.perf_counter)
+    #: The bearer token the request named, also when it was refused (revoked, expired).
+    token_id: int | None = None
+    token_name: str | None = None
+    organization_id: int | None = None
     resource_type: str | None = None
     resource_id: str | None = None
     #: userName or displayName, so the log can be searched and read by name.
@@ -28,10 +37,22 @@ class Audit:
     changes: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The SCIM error answered (``willow.scim.protocol.errors.ScimError``), if any.
+    error: Any = None
+    #: Class name of an unexpected exception (a 500), for the log's error detail.
+    exception_name: str | None = None
+    #: Set once the log row was written in the request's own transaction (a change).
+    logged: bool = False
+
+
+def start() -> Audit:
+    """Open the record of the current request."""
+    rv = g.scim_audit = Audit()
+    return rv
 
 
 def current() -> Audit:
-    """The audit record of the current request (a throwaway one outside a request)."""
+    """The record of the current request (a throwaway one outside a request)."""
     if not has_app_context():
         return Audit()
     audit = g.get("scim_audit")

@@ -5,15 +5,20 @@ from __future__ import annotations
 
 from flask import g
 from flask import request
+from sqlalchemy import bindparam
+from sqlalchemy import select
 from sqlalchemy import update
 
+from .. import models
 from .. import rate_limit
 from ..extensions import db
 from ..models import ApiToken
+from ..models import token_status
 from ..models import utcnow
 from ..tokens import LAST_USED_RESOLUTION
 from ..tokens import SCIM_SCOPE
-from ..tokens import find_token
+from ..tokens import hash_token
+from . import audit
 from .protocol.errors import Forbidden
 from .protocol.errors import Unauthorized
 
@@ -29,27 +34,50 @@ def bearer_from_header(header: str | None) -> str | None:
     return value.strip() or None
 
 
+#: One statement, compiled once: the bearer check runs on every request.
+_TOKEN_BY_DIGEST = select(
+    ApiToken.id,
+    ApiToken.name,
+    ApiToken.organization_id,
+    ApiToken.scopes,
+    ApiToken.expires_at,
+    ApiToken.revoked_at,
+    ApiToken.last_used_at,
+).where(ApiToken.digest == bindparam("digest"))
+
+
 def require_bearer_token() -> None:
     """``before_request`` of the scim blueprint: authenticate, then put the token and its
-    organization on ``g``. The token is also kept on ``g`` when it is refused, so the
-    request log can say which revoked or expired token an IdP still uses."""
+    organization on the request's record. The token is recorded also when it is refused,
+    so the request log can say which revoked or expired token an IdP still uses.
+
+    The token row is read on every request, in the request's own transaction: a revoked
+    or expired token is refused from the next request on, on every app server."""
     plaintext = bearer_from_header(request.headers.get("Authorization"))
-    token = find_token(plaintext) if plaintext is not None else None
+    token = None
+    if plaintext is not None:
+        digest = hash_token(plaintext)
+        token = db.session.connection().execute(_TOKEN_BY_DIGEST, {"digest": digest}).first()
+    now = models.utcnow()  # through the module: the tests' clock replaces it
+    status = None
+    if token is not None:
+        status = token_status(token.revoked_at, token.expires_at, now)
+        record = audit.current()
+        record.token_id, record.token_name = token.id, token.name
+        record.organization_id = token.organization_id
     # Failed authentications per address, and the per-token rate: 429 past a limit.
-    rate_limit.enforce(token if token is not None and token.status() == "active" else None)
+    rate_limit.enforce(token if status == "active" else None)
     if plaintext is None:
         raise Unauthorized()
     if token is None:
         raise Unauthorized("The API token is not valid.", invalid_token=True)
-    g.scim_token = token
-    status = token.status()
     if status != "active":
         raise Unauthorized(f"The API token is {status}.", invalid_token=True)
-    if SCIM_SCOPE not in token.scope_list:
+    if SCIM_SCOPE not in token.scopes.split():
         raise Forbidden()
     g.organization_id = token.organization_id
     last = token.last_used_at
-    if last is None or utcnow() - last >= LAST_USED_RESOLUTION:
+    if last is None or now - last >= LAST_USED_RESOLUTION:
         g.record_token_use = (
             token.id,
             request.remote_addr,

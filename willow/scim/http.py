@@ -11,8 +11,9 @@ from flask import request
 
 from .protocol.errors import InvalidSyntax
 from .protocol.errors import InvalidValue
-from .protocol.errors import PreconditionFailed
 from .protocol.errors import UnsupportedMediaType
+from .protocol.preconditions import Preconditions
+from .protocol.preconditions import entity_tags
 from .protocol.text import UNSTORABLE_DETAIL
 from .protocol.text import first_unstorable
 
@@ -67,42 +68,12 @@ def etag(version: int) -> str:
     return f'W/"{version}"'
 
 
-def _entity_tags(name: str) -> list[str] | None:
-    """The entity tags of a conditional header, or None when it is absent or blank."""
-    header = request.headers.get(name, "")
-    tags = [tag.strip() for tag in header.split(",") if tag.strip()]
-    return tags or None
-
-
-def _any_matches(tags: list[str], current_version: int) -> bool:
-    """Weak comparison (RFC 9110 §8.8.3.2): ``W/"3"`` and ``"3"`` both name version 3,
-    and ``*`` names any current version. SCIM ETags are weak (RFC 7644 §3.14)."""
-    current = str(current_version)
-    for tag in tags:
-        if tag == "*":
-            return True
-        value = tag[2:] if tag.startswith("W/") else tag
-        if value.strip('"') == current:
-            return True
-    return False
-
-
-def check_preconditions(current_version: int) -> None:
-    """Before PUT/PATCH/DELETE (RFC 7644 §3.14, RFC 9110 §13.1): a stale If-Match, or an
-    If-None-Match naming the current version (or ``*``), is 412 Precondition Failed."""
-    wanted = _entity_tags("If-Match")
-    if wanted is not None and not _any_matches(wanted, current_version):
-        raise PreconditionFailed()
-    unwanted = _entity_tags("If-None-Match")
-    if unwanted is not None and _any_matches(unwanted, current_version):
-        raise PreconditionFailed("If-None-Match names the current version of the resource.")
-
-
-def not_modified(current_version: int) -> bool:
-    """Whether a GET may answer 304 Not Modified: If-None-Match names the current
-    version (RFC 7644 §3.14, RFC 9110 §13.1.2)."""
-    tags = _entity_tags("If-None-Match")
-    return tags is not None and _any_matches(tags, current_version)
+def preconditions() -> Preconditions:
+    """The request's If-Match / If-None-Match, checked by the store under its lock."""
+    headers = request.headers
+    return Preconditions(
+        entity_tags(headers.get("If-Match")), entity_tags(headers.get("If-None-Match"))
+    )
 
 
 def base_url() -> str:

@@ -13,14 +13,13 @@ from flask import g
 from flask import request
 
 from ..extensions import db
+from ..monitor import capture
 from . import audit
 from .bearer import record_token_use
 from .bearer import require_bearer_token
 from .http import base_url
-from .http import check_preconditions
-from .http import not_modified
+from .http import preconditions
 from .http import request_object
-from .http import resource_location
 from .http import scim_response
 from .protocol import discovery
 from .protocol.errors import Forbidden
@@ -121,43 +120,57 @@ def get_schema(urn: str):
     return scim_response(rv)
 
 
-def _user_projection() -> Projection:
-    query = build_query(request.args, current_app.config["WILLOW_SCIM_MAX_RESULTS"])
-    return Projection("User", query.attributes, query.excluded_attributes)
+def _connection():
+    """The request's connection: the bearer check opened its transaction."""
+    return db.session.connection()
 
 
-def _user_response(user, status: int = 200):
-    location = resource_location("User", user.id)
+def _commit(response):
+    """End a change: its request-log row goes into the change's own transaction, so no
+    acknowledged change is ever without its row (and there is no extra commit)."""
+    capture.write_in_transaction(response, _connection())
+    db.session.commit()
+    return response
+
+
+def _query() -> ListQuery:
+    return build_query(request.args, current_app.config["WILLOW_SCIM_MAX_RESULTS"])
+
+
+def _projection(resource_type: str) -> Projection:
+    query = _query()
+    return Projection(resource_type, query.attributes, query.excluded_attributes)
+
+
+def _user_response(user: users.StoredUser, status: int = 200):
+    base = base_url()
     return scim_response(
-        users.represent(user, _user_projection()),
+        users.represent(user, base, _projection("User")),
         status,
         version=user.version,
-        location=location if status == 201 else None,
+        location=f"{base}/Users/{user.id}" if status == 201 else None,
     )
 
 
 @bp.get("/Users")
 def list_users():
     audit.describe(resource_type="User", operation="query")
-    query = build_query(request.args, current_app.config["WILLOW_SCIM_MAX_RESULTS"])
-    page = users.list_users(g.organization_id, query)
-    return scim_response(list_response(page.resources, page.total, query.start_index))
+    query = _query()
+    resources, total = users.list_users(_connection(), g.organization_id, query, base_url())
+    return scim_response(list_response(resources, total, query.start_index))
 
 
 @bp.post("/Users")
 def create_user():
-    user = users.create_user(g.organization_id, request_object())
-    db.session.commit()
-    return _user_response(user, 201)
+    user = users.create_user(_connection(), g.organization_id, request_object())
+    return _commit(_user_response(user, 201))
 
 
 @bp.get("/Users/<user_id>")
 def get_user(user_id: str):
-    user = users.get_user(g.organization_id, user_id)
-    audit.describe(
-        resource_type="User", resource_id=user.id, label=user.user_name, operation="read"
-    )
-    if not_modified(user.version):
+    user = users.get_user(_connection(), g.organization_id, user_id)
+    audit.describe(operation="read")
+    if preconditions().not_modified(user.version):
         return scim_response(None, 304, version=user.version)
     return _user_response(user)
 
@@ -165,10 +178,8 @@ def get_user(user_id: str):
 @bp.put("/Users/<user_id>")
 def replace_user(user_id: str):
     body = request_object()
-    check_preconditions(users.get_user(g.organization_id, user_id, lock=True).version)
-    user = users.replace_user(g.organization_id, user_id, body)
-    db.session.commit()
-    return _user_response(user)
+    user = users.replace_user(_connection(), g.organization_id, user_id, body, preconditions())
+    return _commit(_user_response(user))
 
 
 @bp.patch("/Users/<user_id>")
@@ -176,47 +187,40 @@ def patch_user(user_id: str):
     operations, notes = load_patch_request(request_object())
     for text in notes:
         audit.note(text)
-    check_preconditions(users.get_user(g.organization_id, user_id, lock=True).version)
-    user = users.patch_user(g.organization_id, user_id, operations)
-    db.session.commit()
-    return _user_response(user)
+    user = users.patch_user(
+        _connection(), g.organization_id, user_id, operations, preconditions()
+    )
+    return _commit(_user_response(user))
 
 
 @bp.delete("/Users/<user_id>")
 def delete_user(user_id: str):
-    check_preconditions(users.get_user(g.organization_id, user_id, lock=True).version)
-    users.delete_user(g.organization_id, user_id)
-    db.session.commit()
-    return scim_response(None, 204)
-
-
-def _group_projection() -> Projection:
-    query = build_query(request.args, current_app.config["WILLOW_SCIM_MAX_RESULTS"])
-    return Projection("Group", query.attributes, query.excluded_attributes)
+    users.delete_user(_connection(), g.organization_id, user_id, preconditions())
+    return _commit(scim_response(None, 204))
 
 
 def _group_response(group, status: int = 200):
+    base = base_url()
     return scim_response(
-        groups.represent(group, _group_projection()),
+        groups.represent(group, base, _projection("Group")),
         status,
         version=group.version,
-        location=resource_location("Group", group.id) if status == 201 else None,
+        location=f"{base}/Groups/{group.id}" if status == 201 else None,
     )
 
 
 @bp.get("/Groups")
 def list_groups():
     audit.describe(resource_type="Group", operation="query")
-    query = build_query(request.args, current_app.config["WILLOW_SCIM_MAX_RESULTS"])
-    page = groups.list_groups(g.organization_id, query)
+    query = _query()
+    page = groups.list_groups(g.organization_id, query, base_url())
     return scim_response(list_response(page.resources, page.total, query.start_index))
 
 
 @bp.post("/Groups")
 def create_group():
     group = groups.create_group(g.organization_id, request_object())
-    db.session.commit()
-    return _group_response(group, 201)
+    return _commit(_group_response(group, 201))
 
 
 @bp.get("/Groups/<group_id>")
@@ -225,7 +229,7 @@ def get_group(group_id: str):
     audit.describe(
         resource_type="Group", resource_id=group.id, label=group.display_name, operation="read"
     )
-    if not_modified(group.version):
+    if preconditions().not_modified(group.version):
         return scim_response(None, 304, version=group.version)
     return _group_response(group)
 
@@ -233,10 +237,8 @@ def get_group(group_id: str):
 @bp.put("/Groups/<group_id>")
 def replace_group(group_id: str):
     body = request_object()
-    check_preconditions(groups.get_group(g.organization_id, group_id, lock=True).version)
-    group = groups.replace_group(g.organization_id, group_id, body)
-    db.session.commit()
-    return _group_response(group)
+    group = groups.replace_group(g.organization_id, group_id, body, preconditions())
+    return _commit(_group_response(group))
 
 
 @bp.patch("/Groups/<group_id>")
@@ -247,20 +249,16 @@ def patch_group(group_id: str):
     operations, notes = load_patch_request(request_object())
     for text in notes:
         audit.note(text)
-    check_preconditions(groups.get_group(g.organization_id, group_id, lock=True).version)
-    group = groups.patch_group(g.organization_id, group_id, operations)
-    db.session.commit()
-    if _group_projection().is_default:
-        return scim_response(None, 204, version=group.version)
-    return _group_response(group)
+    group = groups.patch_group(g.organization_id, group_id, operations, preconditions())
+    if _projection("Group").is_default:
+        return _commit(scim_response(None, 204, version=group.version))
+    return _commit(_group_response(group))
 
 
 @bp.delete("/Groups/<group_id>")
 def delete_group(group_id: str):
-    check_preconditions(groups.get_group(g.organization_id, group_id, lock=True).version)
-    groups.delete_group(g.organization_id, group_id)
-    db.session.commit()
-    return scim_response(None, 204)
+    groups.delete_group(g.organization_id, group_id, preconditions())
+    return _commit(scim_response(None, 204))
 
 
 def _search_query() -> ListQuery:
@@ -286,15 +284,15 @@ def _search_query() -> ListQuery:
 def search_users():
     audit.describe(resource_type="User", operation="query")
     query = _search_query()
-    page = users.list_users(g.organization_id, query)
-    return scim_response(list_response(page.resources, page.total, query.start_index))
+    resources, total = users.list_users(_connection(), g.organization_id, query, base_url())
+    return scim_response(list_response(resources, total, query.start_index))
 
 
 @bp.post("/Groups/.search")
 def search_groups():
     audit.describe(resource_type="Group", operation="query")
     query = _search_query()
-    page = groups.list_groups(g.organization_id, query)
+    page = groups.list_groups(g.organization_id, query, base_url())
     return scim_response(list_response(page.resources, page.total, query.start_index))
 
 
@@ -303,5 +301,5 @@ def search_all():
     """Users and Groups in one list (see ``willow.scim.store.search``)."""
     query = _search_query()
     audit.describe(operation="query")
-    resources, total = search.search_all(g.organization_id, query)
+    resources, total = search.search_all(g.organization_id, query, base_url())
     return scim_response(list_response(resources, total, query.start_index))

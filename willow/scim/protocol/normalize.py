@@ -175,6 +175,10 @@ def normalize_single(attr: Attribute, value: Any, *, label: str, notes: list[str
     if attr.type != "complex":
         return _simple(attr, value, label, notes)
     if isinstance(value, str) and not attr.multi_valued and attr.sub("value") is not None:
+        if not value:
+            # Entra ID clears the manager with "" (a replace with an empty value).
+            add_note(notes, f'{label} "" read as no value')
+            return None
         # Entra ID sends the manager as its id alone ("value": "<id>"); a bare string for
         # a single-valued complex attribute with a value sub-attribute can only mean that.
         add_note(notes, f'{label} "{value}" read as {{"value": "{value}"}}')
@@ -187,6 +191,10 @@ def normalize_single(attr: Attribute, value: Any, *, label: str, notes: list[str
         if sub is None:
             add_note(notes, f'unknown attribute "{label}.{key}" ignored')
             continue
+        if sub.mutability == "readOnly":
+            # The server's to set (RFC 7643 §2.2): manager.displayName, members.display.
+            add_note(notes, f"read-only attribute {label}.{sub.name} ignored")
+            continue
         if sub.name != key:
             add_note(notes, f'"{key}" read as "{sub.name}"')
         normalized = _simple(sub, sub_value, f"{label}.{sub.name}", notes)
@@ -197,6 +205,10 @@ def normalize_single(attr: Attribute, value: Any, *, label: str, notes: list[str
         rv[sub.name] = normalized
     if attr is MEMBERS and not rv.get("value"):
         raise InvalidValue("Every member needs a 'value' (the member's id).")
+    if not attr.multi_valued and rv.get("value") == "":
+        # {"value": ""} names nobody: the attribute is cleared, not kept as an empty id.
+        add_note(notes, f'{label} with an empty value read as no value')
+        rv.pop("value")
     return rv or None
 
 

@@ -79,7 +79,10 @@ from ..protocol.schema import COMMON_ATTRIBUTES
 from ..protocol.schema import RESOURCE_SCHEMAS
 from ..protocol.schema import Attribute
 from ..protocol.schema import find_attribute
-from .user_mapping import MULTI_VALUED
+from .attributes import MULTI_VALUED
+from .attributes import SCALARS
+from .attributes import VALUE_COLUMNS
+from .attributes import VALUE_NORM_WIDTH
 
 #: meta.created/lastModified are rendered with milliseconds (willow.scim.protocol.render).
 DATETIME_PRECISION = timedelta(milliseconds=1)
@@ -179,18 +182,12 @@ def _user_values(attribute: str) -> _Rel:
             row.attribute == attribute,
         ),
         columns={
-            "value": _Col(row.value, norm=row.value_norm, norm_length=512),
-            "display": _Col(row.display),
-            "type": _Col(row.type),
-            "primary": _Col(row.primary),
-            "formatted": _Col(row.formatted),
-            "streetAddress": _Col(row.street_address),
-            "locality": _Col(row.locality),
-            "region": _Col(row.region),
-            "postalCode": _Col(row.postal_code),
-            "country": _Col(row.country),
+            name: _Col(row.value, norm=row.value_norm, norm_length=VALUE_NORM_WIDTH)
+            if name == "value"
+            else _Col(getattr(row, column.key))
+            for name, column in VALUE_COLUMNS.items()
         },
-        order=(row.primary.desc(), row.position, row.id),
+        order=(row.primary.desc().nulls_last(), row.position, row.id),
     )
 
 
@@ -244,30 +241,13 @@ def _meta(model: type, resource_type: str) -> dict[tuple[str, str | None], _Col]
 
 _USER_COLUMNS: dict[tuple[str, str | None], _Col] = {
     ("id", None): _Col(User.id),
-    ("externalId", None): _Col(User.external_id),
-    ("userName", None): _Col(User.user_name, norm=User.user_name_norm),
-    ("displayName", None): _Col(User.display_name),
-    ("nickName", None): _Col(User.nick_name),
-    ("profileUrl", None): _Col(User.profile_url),
-    ("title", None): _Col(User.title),
-    ("userType", None): _Col(User.user_type),
-    ("preferredLanguage", None): _Col(User.preferred_language),
-    ("locale", None): _Col(User.locale),
-    ("timezone", None): _Col(User.timezone),
-    ("active", None): _Col(User.active),
-    ("name", "formatted"): _Col(User.name_formatted),
-    ("name", "familyName"): _Col(User.name_family_name),
-    ("name", "givenName"): _Col(User.name_given_name),
-    ("name", "middleName"): _Col(User.name_middle_name),
-    ("name", "honorificPrefix"): _Col(User.name_honorific_prefix),
-    ("name", "honorificSuffix"): _Col(User.name_honorific_suffix),
-    ("employeeNumber", None): _Col(User.employee_number),
-    ("costCenter", None): _Col(User.cost_center),
-    ("organization", None): _Col(User.organization_name),
-    ("division", None): _Col(User.division),
-    ("department", None): _Col(User.department),
-    ("manager", "value"): _Col(User.manager_value),
-    ("manager", "$ref"): _Col(User.manager_ref),
+    **{
+        scalar.key: _Col(scalar.column, norm=User.user_name_norm)
+        if scalar.column.name == "user_name"
+        else _Col(scalar.column)
+        for scalar in SCALARS
+    },
+    # Read-only (RFC 7643 §4.3): never stored from a request, so never matched.
     ("manager", "displayName"): _Col(User.manager_display_name),
     **_meta(User, "User"),
 }

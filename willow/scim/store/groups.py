@@ -26,8 +26,6 @@ from ...models import GroupMember
 from ...models import User
 from ...models import utcnow
 from .. import audit
-from ..http import collection_url
-from ..http import resource_location
 from ..protocol.errors import InvalidValue
 from ..protocol.errors import NotFound
 from ..protocol.errors import Uniqueness
@@ -40,6 +38,7 @@ from ..protocol.group_patch import SetAttribute
 from ..protocol.group_patch import plan_group_patch
 from ..protocol.listing import ListQuery
 from ..protocol.normalize import normalize_resource
+from ..protocol.preconditions import Preconditions
 from ..protocol.render import Projection
 from ..protocol.render import meta
 from ..protocol.render import render_group
@@ -292,10 +291,13 @@ def create_group(organization_id: int, body: dict[str, Any]) -> Group:
     return group
 
 
-def replace_group(organization_id: int, group_id: str, body: dict[str, Any]) -> Group:
+def replace_group(
+    organization_id: int, group_id: str, body: dict[str, Any], preconditions: Preconditions
+) -> Group:
     """PUT: displayName, externalId and the member list are replaced exactly."""
     group = get_group(organization_id, group_id, lock=True)
     _describe(group, "update")
+    preconditions.check_write(group.version)
     resource, notes = normalize_resource("Group", body)
     for text in notes:
         audit.note(text)
@@ -308,10 +310,13 @@ def replace_group(organization_id: int, group_id: str, body: dict[str, Any]) -> 
     return group
 
 
-def patch_group(organization_id: int, group_id: str, operations: list) -> Group:
+def patch_group(
+    organization_id: int, group_id: str, operations: list, preconditions: Preconditions
+) -> Group:
     """PATCH: the planned steps, in order, each as a delta (RFC 7644 §3.5.2)."""
     group = get_group(organization_id, group_id, lock=True)
     _describe(group, "update")
+    preconditions.check_write(group.version)
     plan = plan_group_patch(group.id, operations)
     for text in plan.notes:
         audit.note(text)
@@ -343,15 +348,16 @@ def _finish(group: Group, change: MembershipChange, attribute_changed: bool) -> 
     _describe(group, "membership" if change.changed and not attribute_changed else "update")
 
 
-def delete_group(organization_id: int, group_id: str) -> None:
+def delete_group(organization_id: int, group_id: str, preconditions: Preconditions) -> None:
     group = get_group(organization_id, group_id, lock=True)
     _describe(group, "delete")
+    preconditions.check_write(group.version)
     db.session.execute(delete(GroupMember).where(GroupMember.group_id == group.id))
     db.session.execute(delete(Group).where(Group.id == group.id))
     db.session.expunge(group)
 
 
-def group_members(group_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+def group_members(group_ids: list[str], base_url: str) -> dict[str, list[dict[str, Any]]]:
     """Members of several groups in one query, streamed from the cursor."""
     rv: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if not group_ids:
@@ -363,7 +369,7 @@ def group_members(group_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         .order_by(GroupMember.group_id, GroupMember.id)
         .execution_options(yield_per=5000)
     )
-    users_url = collection_url("User")
+    users_url = f"{base_url}/Users"
     for group_id, user_id, user_name, display_name in db.session.execute(stmt):
         rv[group_id].append(
             {
@@ -378,13 +384,14 @@ def group_members(group_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
 
 def represent(
     group: Group,
+    base_url: str,
     projection: Projection | None = None,
     *,
     members: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     projection = projection or Projection("Group")
     if members is None and projection.wants("members"):
-        members = group_members([group.id]).get(group.id, [])
+        members = group_members([group.id], base_url).get(group.id, [])
     rv = render_group(
         group.id,
         group.display_name,
@@ -395,7 +402,7 @@ def represent(
             group.created_at,
             group.last_modified_at,
             group.version,
-            resource_location("Group", group.id),
+            f"{base_url}/Groups/{group.id}",
         ),
     )
     return projection.apply(rv)
@@ -410,7 +417,7 @@ def list_conditions(organization_id: int, filter_text: str | None) -> list:
     return conditions
 
 
-def list_groups(organization_id: int, query: ListQuery) -> GroupPage:
+def list_groups(organization_id: int, query: ListQuery, base_url: str) -> GroupPage:
     conditions = list_conditions(organization_id, query.filter)
     total = db.session.scalar(select(func.count()).select_from(Group).where(*conditions)) or 0
     if query.count == 0 or total < query.start_index:
@@ -430,10 +437,13 @@ def list_groups(organization_id: int, query: ListQuery) -> GroupPage:
         )
     )
     projection = Projection("Group", query.attributes, query.excluded_attributes)
-    return GroupPage(represent_many(groups, projection), total)
+    return GroupPage(represent_many(groups, projection, base_url), total)
 
 
-def represent_many(groups: list[Group], projection: Projection) -> list[dict[str, Any]]:
+def represent_many(
+    groups: list[Group], projection: Projection, base_url: str
+) -> list[dict[str, Any]]:
     """Several groups, with their members (when wanted) loaded in one query."""
-    members = group_members([g.id for g in groups]) if projection.wants("members") else {}
-    return [represent(g, projection, members=members.get(g.id, [])) for g in groups]
+    wanted = projection.wants("members")
+    members = group_members([g.id for g in groups], base_url) if wanted else {}
+    return [represent(g, base_url, projection, members=members.get(g.id, [])) for g in groups]

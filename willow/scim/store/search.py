@@ -35,23 +35,47 @@ from . import users
 from .filter_sql import sort_key
 
 
+def _user_page(organization_id: int, query: ListQuery, base_url: str) -> list[dict[str, Any]]:
+    return users.list_users(db.session.connection(), organization_id, query, base_url)[0]
+
+
+def _group_page(organization_id: int, query: ListQuery, base_url: str) -> list[dict[str, Any]]:
+    return groups.list_groups(organization_id, query, base_url).resources
+
+
+def _users_by_id(
+    ids: list[str], projection: Projection, base_url: str
+) -> dict[str, dict[str, Any]]:
+    return users.represent_ids(db.session.connection(), ids, base_url, projection)
+
+
+def _groups_by_id(
+    ids: list[str], projection: Projection, base_url: str
+) -> dict[str, dict[str, Any]]:
+    loaded = list(db.session.scalars(select(Group).where(Group.id.in_(ids))))
+    rendered = groups.represent_many(loaded, projection, base_url)
+    return {group.id: resource for group, resource in zip(loaded, rendered, strict=True)}
+
+
 @dataclass(frozen=True)
 class _Type:
     name: str
     model: type
     conditions: Callable[[int, str | None], list]
-    list_page: Callable[[int, ListQuery], Any]
-    represent_many: Callable[[list, Projection], list[dict[str, Any]]]
+    page: Callable[[int, ListQuery, str], list[dict[str, Any]]]
+    by_id: Callable[[list[str], Projection, str], dict[str, dict[str, Any]]]
 
 
 #: In this order when unsorted, and for ties when sorted.
 _TYPES = (
-    _Type("User", User, users.list_conditions, users.list_users, users.represent_many),
-    _Type("Group", Group, groups.list_conditions, groups.list_groups, groups.represent_many),
+    _Type("User", User, users.list_conditions, _user_page, _users_by_id),
+    _Type("Group", Group, groups.list_conditions, _group_page, _groups_by_id),
 )
 
 
-def search_all(organization_id: int, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
+def search_all(
+    organization_id: int, query: ListQuery, base_url: str
+) -> tuple[list[dict[str, Any]], int]:
     """The page of resources of every type and the total number of matches."""
     conditions: dict[str, list] = {}
     errors: list[InvalidFilter] = []
@@ -74,12 +98,12 @@ def search_all(organization_id: int, query: ListQuery) -> tuple[list[dict[str, A
     if query.count == 0 or total < query.start_index:
         return [], total
     if query.sort_by:
-        return _sorted_page(organization_id, query, conditions), total
-    return _concatenated_page(organization_id, query, totals), total
+        return _sorted_page(query, conditions, base_url), total
+    return _concatenated_page(organization_id, query, totals, base_url), total
 
 
 def _concatenated_page(
-    organization_id: int, query: ListQuery, totals: dict[str, int]
+    organization_id: int, query: ListQuery, totals: dict[str, int], base_url: str
 ) -> list[dict[str, Any]]:
     """Users then Groups, paged as one list through each type's own list query."""
     resources: list[dict[str, Any]] = []
@@ -92,17 +116,17 @@ def _concatenated_page(
         if offset >= total:
             offset -= total
             continue
-        page = kind.list_page(
-            organization_id, replace(query, start_index=offset + 1, count=remaining)
+        page = kind.page(
+            organization_id, replace(query, start_index=offset + 1, count=remaining), base_url
         )
-        resources += page.resources
-        remaining -= len(page.resources)
+        resources += page
+        remaining -= len(page)
         offset = 0
     return resources
 
 
 def _sorted_page(
-    organization_id: int, query: ListQuery, conditions: dict[str, list]
+    query: ListQuery, conditions: dict[str, list], base_url: str
 ) -> list[dict[str, Any]]:
     parts = []
     sort_errors: list[InvalidValue] = []
@@ -137,8 +161,7 @@ def _sorted_page(
         ids = [row.id for row in page if row.rank == rank]
         if not ids:
             continue
-        loaded = list(db.session.scalars(select(kind.model).where(kind.model.id.in_(ids))))
         projection = Projection(kind.name, query.attributes, query.excluded_attributes)
-        for obj, resource in zip(loaded, kind.represent_many(loaded, projection), strict=True):
-            rendered[(rank, obj.id)] = resource
+        for resource_id, resource in kind.by_id(ids, projection, base_url).items():
+            rendered[(rank, resource_id)] = resource
     return [rendered[(row.rank, row.id)] for row in page]

@@ -1,29 +1,34 @@
 """SCIM Users over the database (RFC 7644 §3.3-§3.6): the rules, not the HTTP.
 
-Services flush and never commit; the view commits once per request. Every query is
-scoped by organization and leaves tombstoned (DELETEd) users out.
+SQLAlchemy Core on the request's connection: one statement reads a user with its
+multi-valued attributes and its groups (a JSON aggregate per child table), and the
+statements a request repeats are built once, at import. Writes lock the row they change
+with that same read and check the request's preconditions under that lock; functions
+never commit (the view does, once). Every query is scoped by organization and leaves
+tombstoned (DELETEd) users out.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
+from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
-from ...extensions import db
 from ...models import Group
 from ...models import GroupMember
-from ...models import User
-from ...models import UserValue
+from ...models import new_id
 from ...models import utcnow
 from .. import audit
-from ..http import collection_url
-from ..http import resource_location
 from ..protocol.errors import NotFound
 from ..protocol.errors import Uniqueness
 from ..protocol.filter import parse_filter
@@ -31,56 +36,170 @@ from ..protocol.listing import ListQuery
 from ..protocol.normalize import normalize_resource
 from ..protocol.patch import apply_patch
 from ..protocol.patch import diff
+from ..protocol.preconditions import Preconditions
 from ..protocol.render import Projection
 from ..protocol.render import meta
 from ..protocol.render import render_user
 from ..protocol.text import is_storable
+from .attributes import MULTI_VALUED
+from .attributes import USERS
+from .attributes import VALUE_COLUMNS
+from .attributes import VALUES
 from .filter_sql import compile_filter
 from .filter_sql import sort_key
-from .uniqueness import flush_unique
-from .user_mapping import user_to_resource
-from .user_mapping import write_resource
+from .sql import insert_unless_conflict
+from .sql import json_rows
+from .user_rows import columns_from_resource
+from .user_rows import resource_from_row
+from .user_rows import value_rows
+
+GROUPS = Group.__table__
+MEMBERS = GroupMember.__table__
 
 
 @dataclass
-class UserPage:
-    resources: list[dict[str, Any]]
-    total: int
+class StoredUser:
+    """A user as read (or just written): its canonical dict and what the store keeps
+    beside it."""
+
+    id: str
+    resource: dict[str, Any]
+    #: (group id, displayName) of the groups the user is a direct member of.
+    groups: list[tuple[str, str]]
+    version: int
+    created: datetime
+    modified: datetime
+
+    @property
+    def user_name(self) -> str:
+        return self.resource["userName"]
 
 
-def _live(organization_id: int):
-    return (User.organization_id == organization_id, User.deleted_at.is_(None))
+# --- Reading ---------------------------------------------------------------------------
+
+_VALUES_JSON = (
+    select(json_rows(VALUES.c.attribute, VALUES.c.position, *VALUE_COLUMNS.values()))
+    .where(VALUES.c.user_id == USERS.c.id)
+    .scalar_subquery()
+    .label("values_json")
+)
+_GROUPS_JSON = (
+    select(json_rows(GROUPS.c.id, GROUPS.c.display_name, GROUPS.c.display_name_norm))
+    .select_from(MEMBERS.join(GROUPS, GROUPS.c.id == MEMBERS.c.group_id))
+    .where(MEMBERS.c.user_id == USERS.c.id)
+    .scalar_subquery()
+    .label("groups_json")
+)
+#: A user row with its value rows and groups: the one read of every request on a user.
+_READ = select(USERS, _VALUES_JSON, _GROUPS_JSON)
+_BY_ID = _READ.where(
+    USERS.c.id == bindparam("id"),
+    USERS.c.organization_id == bindparam("organization_id"),
+    USERS.c.deleted_at.is_(None),
+)
+_BY_ID_LOCKED = _BY_ID.with_for_update(of=USERS)
 
 
-def get_user(organization_id: int, user_id: str, *, lock: bool = False) -> User:
+def _json(value: Any) -> list:
+    """A JSON aggregate as Python (psycopg parses it, SQLite's comes as parsed JSON too
+    through the column type; NULL means no rows)."""
+    if value is None:
+        return []
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _stored(row: Any) -> StoredUser:
+    mapping = row._mapping
+    groups = sorted(_json(mapping["groups_json"]), key=lambda g: (g[2], g[0]))
+    return StoredUser(
+        id=mapping["id"],
+        resource=resource_from_row(mapping, _json(mapping["values_json"])),
+        groups=[(g[0], g[1]) for g in groups],
+        version=mapping["version"],
+        created=mapping["created_at"],
+        modified=mapping["last_modified_at"],
+    )
+
+
+def get_user(
+    conn: Connection, organization_id: int, user_id: str, *, lock: bool = False
+) -> StoredUser:
     """The live user with this id in this organization; another organization's id, an
     unknown id and a deleted user are all 404 (so is an id no row can hold)."""
     if not is_storable(user_id):
         raise NotFound(f"User {user_id!r} not found.")
-    stmt = select(User).where(User.id == user_id, *_live(organization_id))
-    if lock:
-        stmt = stmt.with_for_update()
-    user = db.session.scalars(stmt).first()
-    if user is None:
+    stmt = _BY_ID_LOCKED if lock else _BY_ID
+    row = conn.execute(stmt, {"id": user_id, "organization_id": organization_id}).first()
+    if row is None:
         raise NotFound(f"User {user_id!r} not found.")
+    user = _stored(row)
+    audit.describe(resource_type="User", resource_id=user.id, label=user.user_name)
     return user
 
 
-def _ensure_unique_user_name(organization_id: int, user_name: str, except_id: str | None) -> None:
-    stmt = select(User.id).where(User.user_name_norm == user_name.lower(), *_live(organization_id))
-    existing = db.session.scalars(stmt).first()
-    if existing is not None and existing != except_id:
-        raise Uniqueness(f"userName {user_name!r} is already in use.")
-
-
-def _flush_unique(user_name: str) -> None:
-    flush_unique(f"userName {user_name!r} is already in use.")
-
-
-def _describe(user: User, operation: str) -> None:
-    audit.describe(
-        resource_type="User", resource_id=user.id, label=user.user_name, operation=operation
+def represent(user: StoredUser, base_url: str, projection: Projection) -> dict[str, Any]:
+    """The SCIM representation of ``user`` under ``base_url`` (``…/scim/v2``)."""
+    groups_url = f"{base_url}/Groups"
+    groups = [
+        {"value": gid, "$ref": f"{groups_url}/{gid}", "display": name, "type": "direct"}
+        for gid, name in user.groups
+    ]
+    rv = render_user(
+        user.id,
+        user.resource,
+        groups,
+        meta("User", user.created, user.modified, user.version, f"{base_url}/Users/{user.id}"),
     )
+    return projection.apply(rv)
+
+
+def list_conditions(organization_id: int, filter_text: str | None) -> list:
+    """The WHERE conditions of a list query: live users of the organization matching
+    the filter (RFC 7644 §3.4.2.2), compiled to SQL."""
+    conditions = [USERS.c.organization_id == organization_id, USERS.c.deleted_at.is_(None)]
+    if filter_text:
+        conditions.append(compile_filter(parse_filter(filter_text), "User"))
+    return conditions
+
+
+def list_users(
+    conn: Connection, organization_id: int, query: ListQuery, base_url: str
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of users and the number of matches: filter, sort and page in SQL, the page
+    and its total in one statement (a window count), the count alone only for a page past
+    the end."""
+    conditions = list_conditions(organization_id, query.filter)
+    count = select(func.count()).select_from(USERS).where(*conditions)
+    if query.count == 0:
+        return [], conn.execute(count).scalar_one()
+    order = []
+    if query.sort_by:
+        key = sort_key("User", query.sort_by)
+        order.append((key.desc() if query.descending else key.asc()).nulls_last())
+    order += [USERS.c.created_at.asc(), USERS.c.id.asc()]
+    rows = conn.execute(
+        _READ.add_columns(func.count().over().label("total"))
+        .where(*conditions)
+        .order_by(*order)
+        .offset(query.start_index - 1)
+        .limit(query.count)
+    ).all()
+    total = rows[0].total if rows else conn.execute(count).scalar_one()
+    projection = Projection("User", query.attributes, query.excluded_attributes)
+    return [represent(_stored(row), base_url, projection) for row in rows], total
+
+
+def represent_ids(
+    conn: Connection, ids: list[str], base_url: str, projection: Projection
+) -> dict[str, dict[str, Any]]:
+    """Several users by id (a page of a search across resource types), id → representation."""
+    if not ids:
+        return {}
+    rows = conn.execute(_READ.where(USERS.c.id.in_(ids))).all()
+    return {row.id: represent(_stored(row), base_url, projection) for row in rows}
+
+
+# --- Writing ---------------------------------------------------------------------------
 
 
 def _note_all(notes: list[str]) -> None:
@@ -88,11 +207,78 @@ def _note_all(notes: list[str]) -> None:
         audit.note(text)
 
 
-def _record_changes(before: dict[str, Any], after: dict[str, Any]) -> str:
-    """Store the attribute-level diff on the request's audit record; return the operation
-    name the change amounts to."""
-    for item in diff(before, after):
-        audit.current().changes.append(item)
+def _duplicate(user_name: str) -> Uniqueness:
+    return Uniqueness(f"userName {user_name!r} is already in use.")
+
+
+def create_user(conn: Connection, organization_id: int, body: dict[str, Any]) -> StoredUser:
+    resource, notes = normalize_resource("User", body)
+    _note_all(notes)
+    audit.describe(resource_type="User", label=resource.get("userName"), operation="create")
+    resource.setdefault("active", True)
+    columns = columns_from_resource(resource)
+    now = utcnow()
+    user = StoredUser(new_id(), resource, [], 1, now, now)
+    # The partial unique index on (organization, lower(userName)) of live users decides,
+    # so that racing creates cannot both win.
+    inserted = conn.execute(
+        insert_unless_conflict(conn, USERS).returning(USERS.c.id),
+        {
+            **columns,
+            "id": user.id,
+            "organization_id": organization_id,
+            "created_at": now,
+            "last_modified_at": now,
+            "version": 1,
+        },
+    )
+    if inserted.first() is None:
+        raise _duplicate(resource["userName"])
+    rows = [row for attribute in MULTI_VALUED for row in value_rows(resource, attribute)]
+    if rows:
+        extra = {"organization_id": organization_id, "user_id": user.id}
+        conn.execute(insert(VALUES), [{**row, **extra} for row in rows])
+    audit.describe(resource_id=user.id)
+    audit.current().changes.extend(diff({}, resource))
+    return user
+
+
+def replace_user(
+    conn: Connection,
+    organization_id: int,
+    user_id: str,
+    body: dict[str, Any],
+    preconditions: Preconditions,
+) -> StoredUser:
+    """PUT: replace every writable attribute. ``active`` is kept when the body omits it:
+    a client that does not manage it must not deactivate anyone by accident."""
+    user = get_user(conn, organization_id, user_id, lock=True)
+    audit.describe(operation="update")
+    preconditions.check_write(user.version)
+    resource, notes = normalize_resource("User", body)
+    _note_all(notes)
+    if "active" not in resource:
+        resource["active"] = user.resource.get("active", True)
+        audit.note("active not sent: current value kept")
+    return _store(conn, organization_id, user, resource)
+
+
+def patch_user(
+    conn: Connection,
+    organization_id: int,
+    user_id: str,
+    operations: list,
+    preconditions: Preconditions,
+) -> StoredUser:
+    user = get_user(conn, organization_id, user_id, lock=True)
+    audit.describe(operation="update")
+    preconditions.check_write(user.version)
+    after, notes = apply_patch("User", user.resource, operations, resource_id=user.id)
+    _note_all(notes)
+    return _store(conn, organization_id, user, after)
+
+
+def _operation(before: dict[str, Any], after: dict[str, Any]) -> str:
     was, now = before.get("active", True), after.get("active", True)
     if was and not now:
         return "deactivate"
@@ -101,184 +287,61 @@ def _record_changes(before: dict[str, Any], after: dict[str, Any]) -> str:
     return "update"
 
 
-def _touch(user: User) -> None:
-    user.version = (user.version or 1) + 1
-    user.last_modified_at = utcnow()
-
-
-def create_user(organization_id: int, body: dict[str, Any]) -> User:
-    resource, notes = normalize_resource("User", body)
-    _note_all(notes)
-    audit.describe(resource_type="User", label=resource.get("userName"), operation="create")
-    _ensure_unique_user_name(organization_id, resource["userName"], None)
+def _store(
+    conn: Connection, organization_id: int, user: StoredUser, after: dict[str, Any]
+) -> StoredUser:
+    """Write what changed between the stored user and ``after``: the changed columns in
+    one UPDATE (with the version), and the value rows of the attributes that changed."""
+    before = user.resource
+    audit.describe(label=after.get("userName"), operation=_operation(before, after))
+    if after == before:
+        return user
+    old, new = columns_from_resource(before), columns_from_resource(after)
+    changed = {name: value for name, value in new.items() if old.get(name) != value}
     now = utcnow()
-    user = User(
-        organization_id=organization_id,
-        created_at=now,
-        last_modified_at=now,
-        version=1,
-        active=True,
-    )
-    resource.setdefault("active", True)
-    write_resource(user, resource)
-    db.session.add(user)
-    _flush_unique(user.user_name)
-    _describe(user, "create")
-    for item in diff({}, resource):
-        audit.current().changes.append(item)
-    return user
+    try:
+        conn.execute(
+            update(USERS)
+            .where(USERS.c.id == user.id)
+            .values(**changed, version=user.version + 1, last_modified_at=now)
+        )
+    except IntegrityError:
+        # Only the unique index on live userNames can refuse this UPDATE; the error
+        # handler rolls the whole request back.
+        raise _duplicate(after["userName"]) from None
+    for attribute in MULTI_VALUED:
+        if before.get(attribute) == after.get(attribute):
+            continue
+        conn.execute(
+            delete(VALUES).where(VALUES.c.user_id == user.id, VALUES.c.attribute == attribute)
+        )
+        rows = value_rows(after, attribute)
+        if rows:
+            extra = {"organization_id": organization_id, "user_id": user.id}
+            conn.execute(insert(VALUES), [{**row, **extra} for row in rows])
+    audit.current().changes.extend(diff(before, after))
+    return StoredUser(user.id, after, user.groups, user.version + 1, user.created, now)
 
 
-def replace_user(organization_id: int, user_id: str, body: dict[str, Any]) -> User:
-    """PUT: replace every writable attribute. ``active`` is kept when the body omits it:
-    a client that does not manage it must not deactivate anyone by accident."""
-    user = get_user(organization_id, user_id, lock=True)
-    _describe(user, "update")
-    resource, notes = normalize_resource("User", body)
-    _note_all(notes)
-    before = user_to_resource(user)
-    if "active" not in resource:
-        resource["active"] = user.active
-        audit.note("active not sent: current value kept")
-    _store(organization_id, user, before, resource)
-    return user
-
-
-def patch_user(organization_id: int, user_id: str, operations: list) -> User:
-    user = get_user(organization_id, user_id, lock=True)
-    _describe(user, "update")
-    before = user_to_resource(user)
-    after, notes = apply_patch("User", before, operations, resource_id=user.id)
-    _note_all(notes)
-    _store(organization_id, user, before, after)
-    return user
-
-
-def _store(organization_id: int, user: User, before: dict[str, Any], after: dict[str, Any]) -> None:
-    """Write an updated resource: uniqueness, row values, the audit diff, the version."""
-    if after.get("userName", "").lower() != user.user_name_norm:
-        _ensure_unique_user_name(organization_id, after["userName"], user.id)
-    write_resource(user, after)
-    operation = _record_changes(before, after)
-    if before != after:
-        _touch(user)
-    _flush_unique(user.user_name)
-    _describe(user, operation)
-
-
-def delete_user(organization_id: int, user_id: str) -> None:
+def delete_user(
+    conn: Connection, organization_id: int, user_id: str, preconditions: Preconditions
+) -> None:
     """DELETE keeps the account for audit: deactivated, tombstoned, out of every group,
     and gone from the SCIM API. Its userName is free again."""
-    user = get_user(organization_id, user_id, lock=True)
-    _describe(user, "delete")
-    group_ids = list(
-        db.session.scalars(select(GroupMember.group_id).where(GroupMember.user_id == user.id))
-    )
-    if group_ids:
-        db.session.execute(delete(GroupMember).where(GroupMember.user_id == user.id))
-        db.session.execute(
-            update(Group)
-            .where(Group.id.in_(group_ids))
-            .values(version=Group.version + 1, last_modified_at=utcnow())
+    user = get_user(conn, organization_id, user_id, lock=True)
+    audit.describe(operation="delete")
+    preconditions.check_write(user.version)
+    now = utcnow()
+    if user.groups:
+        conn.execute(delete(MEMBERS).where(MEMBERS.c.user_id == user.id))
+        conn.execute(
+            update(GROUPS)
+            .where(GROUPS.c.id.in_([gid for gid, _ in user.groups]))
+            .values(version=GROUPS.c.version + 1, last_modified_at=now)
         )
-    audit.change("active", user.active, False)
-    user.active = False
-    user.deleted_at = utcnow()
-    _touch(user)
-    db.session.flush()
-
-
-def user_groups(user_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """The read-only ``groups`` attribute for several users, in one query."""
-    rv: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    if not user_ids:
-        return rv
-    rows = db.session.execute(
-        select(GroupMember.user_id, Group.id, Group.display_name)
-        .join(Group, Group.id == GroupMember.group_id)
-        .where(GroupMember.user_id.in_(user_ids))
-        .order_by(Group.display_name_norm, Group.id)
+    audit.change("active", user.resource.get("active", True), False)
+    conn.execute(
+        update(USERS)
+        .where(USERS.c.id == user.id)
+        .values(active=False, deleted_at=now, version=user.version + 1, last_modified_at=now)
     )
-    groups_url = collection_url("Group")
-    for user_id, group_id, display_name in rows:
-        rv[user_id].append(
-            {
-                "value": group_id,
-                "$ref": f"{groups_url}/{group_id}",
-                "display": display_name,
-                "type": "direct",
-            }
-        )
-    return rv
-
-
-def represent(
-    user: User,
-    projection: Projection | None = None,
-    *,
-    groups: list[dict[str, Any]] | None = None,
-    values: list[UserValue] | None = None,
-) -> dict[str, Any]:
-    projection = projection or Projection("User")
-    if groups is None:
-        groups = user_groups([user.id]).get(user.id, []) if projection.wants("groups") else []
-    rv = render_user(
-        user.id,
-        user_to_resource(user, values),
-        groups,
-        meta(
-            "User",
-            user.created_at,
-            user.last_modified_at,
-            user.version,
-            resource_location("User", user.id),
-        ),
-    )
-    return projection.apply(rv)
-
-
-def list_conditions(organization_id: int, filter_text: str | None) -> list:
-    """The WHERE conditions of a list query: live users of the organization matching
-    the filter (RFC 7644 §3.4.2.2), compiled to SQL."""
-    conditions = list(_live(organization_id))
-    if filter_text:
-        conditions.append(compile_filter(parse_filter(filter_text), "User"))
-    return conditions
-
-
-def list_users(organization_id: int, query: ListQuery) -> UserPage:
-    """Filter, sort and page in SQL; then load the page's values and groups in bulk."""
-    conditions = list_conditions(organization_id, query.filter)
-    total = db.session.scalar(select(func.count()).select_from(User).where(*conditions)) or 0
-    if query.count == 0 or total < query.start_index:
-        return UserPage([], total)
-    order = []
-    if query.sort_by:
-        key = sort_key("User", query.sort_by)
-        order.append((key.desc() if query.descending else key.asc()).nulls_last())
-    order += [User.created_at.asc(), User.id.asc()]
-    users = list(
-        db.session.scalars(
-            select(User)
-            .where(*conditions)
-            .order_by(*order)
-            .offset(query.start_index - 1)
-            .limit(query.count)
-        )
-    )
-    projection = Projection("User", query.attributes, query.excluded_attributes)
-    return UserPage(represent_many(users, projection), total)
-
-
-def represent_many(users: list[User], projection: Projection) -> list[dict[str, Any]]:
-    """Several users, with their values and groups loaded in one query each."""
-    ids = [u.id for u in users]
-    values: dict[str, list[UserValue]] = defaultdict(list)
-    if ids:
-        for row in db.session.scalars(select(UserValue).where(UserValue.user_id.in_(ids))):
-            values[row.user_id].append(row)
-    groups = user_groups(ids) if projection.wants("groups") else {}
-    return [
-        represent(u, projection, groups=groups.get(u.id, []), values=values.get(u.id, []))
-        for u in users
-    ]
