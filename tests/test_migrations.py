@@ -59,7 +59,7 @@ def test_the_search_migration_gives_existing_log_rows_their_lower_cased_key(app,
 def test_the_sso_migration_keeps_token_creators_and_console_sessions(app, org):
     """Rebuilding console_users on SQLite must not fire the ON DELETE actions of the
     tables that refer to it."""
-    before_sso = "00fb5ae734e2"
+    before_sso = "651707dd4e7e"
     now = utcnow()
     with app.app_context():
         downgrade(revision=before_sso)

@@ -10,7 +10,7 @@ turned off inside the migration's transaction): tokens would forget who created 
 console sessions would be deleted. Both are read before the rebuild and put back after.
 
 Revision ID: 3d44cdfc1311
-Revises: 00fb5ae734e2
+Revises: 651707dd4e7e
 Create Date: 2026-11-29 16:29:13.610425
 
 """
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3d44cdfc1311'
-down_revision = '00fb5ae734e2'
+down_revision = '651707dd4e7e'
 branch_labels = None
 depends_on = None
 
