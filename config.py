@@ -1,70 +1,149 @@
-"""Configuration read from ``WILLOW_*`` environment variables.
+"""Configuration read from ``WILLOW_*`` settings.
 
-Pure environment parsing: this module imports nothing from ``willow`` so that it can be
-read by the factory, the CLI and the tests alike. Secrets never have a default here; a
-missing ``WILLOW_SECRET_KEY`` is generated once by the factory and kept in the instance
-folder.
+The settings come from one place for every way Willow is started — ``python app.py``,
+``flask --app app …`` and ``waitress-serve`` all build the app with ``create_app``, which
+reads this module — so a CLI command in a second terminal uses the database the server
+uses. They are, in order of precedence:
+
+1. environment variables (``WILLOW_DATABASE_URL=…``), for containers and service managers;
+2. the settings file ``instance/willow.env`` (dotenv syntax, one ``WILLOW_NAME=value`` a
+   line, ``#`` comments), which needs no shell syntax at all, so it reads the same for
+   bash, cmd.exe and PowerShell users; ``WILLOW_SETTINGS_FILE`` names another file;
+3. the defaults below.
+
+This module imports nothing from ``willow`` so that the factory, the CLI and the tests can
+all read it. Secrets never have a default here; a missing ``WILLOW_SECRET_KEY`` is
+generated once by the factory and kept in the instance folder.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+ROOT = Path(__file__).resolve().parent
+#: The instance folder create_app uses; the settings file lives in it.
+INSTANCE = ROOT / "instance"
+SETTINGS_FILE = INSTANCE / "willow.env"
+PREFIX = "WILLOW_"
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
+@dataclass(frozen=True)
+class Settings:
+    """The ``WILLOW_*`` values in force and where each came from."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    #: name → "environment" or the settings file's path
+    sources: dict[str, str] = field(default_factory=dict)
+    #: The settings file that was looked for, and whether it exists.
+    file: Path = SETTINGS_FILE
+    file_found: bool = False
+
+    def get(self, name: str) -> str | None:
+        raw = self.values.get(name, "").strip()
+        return raw or None
+
+    def source(self, name: str) -> str | None:
+        return self.sources.get(name) if self.get(name) is not None else None
+
+
+def read_settings(
+    environ: Mapping[str, str] | None = None, file: Path | None = None
+) -> Settings:
+    """The settings file's ``WILLOW_*`` values, overridden by the environment's."""
+    environ = os.environ if environ is None else environ
+    if file is None:
+        named = environ.get("WILLOW_SETTINGS_FILE", "").strip()
+        file = Path(named) if named else SETTINGS_FILE
+    values: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    found = file.is_file()
+    if found:
+        for name, value in dotenv_values(file, encoding="utf-8-sig").items():
+            # utf-8-sig: Notepad on older Windows saves a byte-order mark.
+            if name.startswith(PREFIX) and value is not None:
+                values[name] = value
+                sources[name] = str(file)
+    for name, value in environ.items():
+        if name.startswith(PREFIX) and name != "WILLOW_SETTINGS_FILE" and value.strip():
+            values[name] = value
+            sources[name] = "environment"
+    return Settings(values, sources, file, found)
+
+
+def _int(settings: Settings, name: str, default: int) -> int:
+    raw = settings.get(name)
+    if raw is None:
         return default
     try:
         return int(raw)
     except ValueError:
-        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
+        where = settings.sources.get(name, "the environment")
+        raise SystemExit(f"{name} must be a whole number, got {raw!r} (from {where})") from None
 
 
-def _str(name: str, default: str | None = None) -> str | None:
-    raw = os.environ.get(name, "").strip()
-    return raw or default
+def _bool(settings: Settings, name: str, default: bool) -> bool:
+    raw = settings.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"{name} must be 1 or 0 (true/false), got {raw!r}")
+
+
+SETTINGS = read_settings()
 
 
 class Config:
-    """Production defaults; every value may be overridden from the environment."""
+    """Production defaults; every value may be overridden by a setting (see above)."""
 
     TESTING = False
+    #: Where the WILLOW_* values came from (``flask --app app check`` reports it).
+    WILLOW_SETTINGS = SETTINGS
     #: None means "SQLite file in the instance folder" (resolved by the factory).
-    SQLALCHEMY_DATABASE_URI = _str("WILLOW_DATABASE_URL")
-    SECRET_KEY = _str("WILLOW_SECRET_KEY")
-    WILLOW_HOST = _str("WILLOW_HOST", "127.0.0.1")
-    WILLOW_PORT = _int("WILLOW_PORT", 8000)
-    WILLOW_THREADS = _int("WILLOW_THREADS", 8)
+    SQLALCHEMY_DATABASE_URI = SETTINGS.get("WILLOW_DATABASE_URL")
+    SECRET_KEY = SETTINGS.get("WILLOW_SECRET_KEY")
+    WILLOW_HOST = SETTINGS.get("WILLOW_HOST") or "127.0.0.1"
+    WILLOW_PORT = _int(SETTINGS, "WILLOW_PORT", 8000)
+    WILLOW_THREADS = _int(SETTINGS, "WILLOW_THREADS", 8)
     #: External base URL (e.g. https://app.withwillow.ai) for meta.location behind a proxy.
-    WILLOW_PUBLIC_URL = _str("WILLOW_PUBLIC_URL")
+    WILLOW_PUBLIC_URL = SETTINGS.get("WILLOW_PUBLIC_URL")
     #: Address of the reverse proxy whose X-Forwarded-* headers are trusted.
-    WILLOW_TRUSTED_PROXY = _str("WILLOW_TRUSTED_PROXY")
+    WILLOW_TRUSTED_PROXY = SETTINGS.get("WILLOW_TRUSTED_PROXY")
     #: Largest SCIM request body accepted, in bytes (larger → 413).
-    MAX_CONTENT_LENGTH = _int("WILLOW_MAX_BODY_BYTES", 1024 * 1024)
+    MAX_CONTENT_LENGTH = _int(SETTINGS, "WILLOW_MAX_BODY_BYTES", 1024 * 1024)
     #: Largest page a SCIM list returns (ServiceProviderConfig filter.maxResults).
-    WILLOW_SCIM_MAX_RESULTS = _int("WILLOW_SCIM_MAX_RESULTS", 1000)
+    WILLOW_SCIM_MAX_RESULTS = _int(SETTINGS, "WILLOW_SCIM_MAX_RESULTS", 1000)
     #: Documentation link advertised in ServiceProviderConfig.
-    WILLOW_DOCUMENTATION_URL = _str(
-        "WILLOW_DOCUMENTATION_URL",
-        "https://docs.withwillow.ai/docs/admin/sso-and-auth/scim-provisioning",
+    WILLOW_DOCUMENTATION_URL = (
+        SETTINGS.get("WILLOW_DOCUMENTATION_URL")
+        or "https://docs.withwillow.ai/docs/admin/sso-and-auth/scim-provisioning"
     )
     #: Request log: days kept, and the largest body stored (bigger ones are truncated).
-    WILLOW_LOG_RETENTION_DAYS = _int("WILLOW_LOG_RETENTION_DAYS", 90)
-    WILLOW_LOG_BODY_MAX_BYTES = _int("WILLOW_LOG_BODY_MAX_BYTES", 64 * 1024)
+    WILLOW_LOG_RETENTION_DAYS = _int(SETTINGS, "WILLOW_LOG_RETENTION_DAYS", 90)
+    WILLOW_LOG_BODY_MAX_BYTES = _int(SETTINGS, "WILLOW_LOG_BODY_MAX_BYTES", 64 * 1024)
     #: Seconds between background prunes of the request log (0 disables the thread).
-    WILLOW_LOG_PRUNE_INTERVAL = _int("WILLOW_LOG_PRUNE_INTERVAL", 3600)
+    WILLOW_LOG_PRUNE_INTERVAL = _int(SETTINGS, "WILLOW_LOG_PRUNE_INTERVAL", 3600)
     #: Log rows waiting for the background writer; when it is full, requests wait for room.
-    WILLOW_LOG_QUEUE_MAX_ROWS = _int("WILLOW_LOG_QUEUE_MAX_ROWS", 1000)
+    WILLOW_LOG_QUEUE_MAX_ROWS = _int(SETTINGS, "WILLOW_LOG_QUEUE_MAX_ROWS", 1000)
+    #: One line per HTTP request on standard output (0 turns it off).
+    WILLOW_ACCESS_LOG = _bool(SETTINGS, "WILLOW_ACCESS_LOG", True)
     #: Failed bearer authentications one client address may make per minute before /scim
     #: answers 429 (0: no limit); a valid token is never refused by it.
-    WILLOW_AUTH_FAILURE_LIMIT = _int("WILLOW_AUTH_FAILURE_LIMIT", 30)
+    WILLOW_AUTH_FAILURE_LIMIT = _int(SETTINGS, "WILLOW_AUTH_FAILURE_LIMIT", 30)
     #: SCIM requests one API token may make per minute, per app process (0: no limit).
-    WILLOW_TOKEN_RATE_LIMIT = _int("WILLOW_TOKEN_RATE_LIMIT", 0)
+    WILLOW_TOKEN_RATE_LIMIT = _int(SETTINGS, "WILLOW_TOKEN_RATE_LIMIT", 0)
     #: Console sessions end after this many minutes without a request, and at the latest
     #: this many hours after sign-in.
-    WILLOW_SESSION_IDLE_MINUTES = _int("WILLOW_SESSION_IDLE_MINUTES", 30)
-    WILLOW_SESSION_MAX_HOURS = _int("WILLOW_SESSION_MAX_HOURS", 12)
+    WILLOW_SESSION_IDLE_MINUTES = _int(SETTINGS, "WILLOW_SESSION_IDLE_MINUTES", 30)
+    WILLOW_SESSION_MAX_HOURS = _int(SETTINGS, "WILLOW_SESSION_MAX_HOURS", 12)
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -78,3 +157,4 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret-key"
     WTF_CSRF_ENABLED = False
     WILLOW_LOG_PRUNE_INTERVAL = 0
+    WILLOW_ACCESS_LOG = False

@@ -83,6 +83,11 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     connectable = get_engine()
+    # Say which database is migrated (password hidden): the same line every Willow command
+    # that touches data prints, so a wrong WILLOW_DATABASE_URL shows at once.
+    from willow.database import describe_database
+
+    logger.info("Database: %s", describe_database(current_app))
 
     with connectable.connect() as connection:
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)

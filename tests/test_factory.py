@@ -51,9 +51,20 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(app, backend):
 
 def test_first_run_hints_tell_how_to_create_an_admin_and_a_token(app):
     with app.app_context():
-        hints = "\n".join(first_run_hints())
-    assert "flask --app app admin create" in hints
-    assert "flask --app app token create" in hints
+        hints = "\n".join(first_run_hints(app))
+    assert "-m flask --app app admin create --email you@example.com" in hints
+    assert '-m flask --app app token create --name "Okta SCIM Integration"' in hints
+
+
+def test_first_run_hints_work_as_printed_in_cmd_and_powershell(app):
+    """No single quotes (cmd.exe keeps them), no <placeholders> (redirections in cmd.exe),
+    no password on the command line (admin create asks for it)."""
+    with app.app_context():
+        commands = [line for line in first_run_hints(app) if " -m flask " in line]
+    assert len(commands) == 2
+    for command in commands:
+        assert "'" not in command and "<" not in command and ">" not in command
+        assert "--password" not in command and "&&" not in command
 
 
 def test_scim_paths_with_trailing_or_doubled_slashes_are_served_without_redirect(client, token):

@@ -24,10 +24,7 @@ def create_app(config: type | None = None, overrides: dict[str, Any] | None = No
         static_folder=str(ROOT / "static"),
         instance_path=str(ROOT / "instance"),
     )
-    app.config.from_object(config or Config)
-    app.config.from_pyfile("config.py", silent=True)
-    if overrides:
-        app.config.update(overrides)
+    load_config(app, config or Config, overrides)
     ensure_secret_key(app)
 
     register_extensions(app)
@@ -39,7 +36,26 @@ def create_app(config: type | None = None, overrides: dict[str, Any] | None = No
     register_abuse_limits(app)
     register_tracing(app)
     register_request_log(app)
+    register_access_log(app)
     return app
+
+
+def load_config(app: Flask, config: type, overrides: dict[str, Any] | None) -> None:
+    """Defaults and WILLOW_* settings (config.py), then ``instance/config.py``, then the
+    caller's overrides; and remember where the database URL came from, so that every
+    command can say which database it used and why."""
+    app.config.from_object(config)
+    settings = app.config.get("WILLOW_SETTINGS")
+    url = app.config.get("SQLALCHEMY_DATABASE_URI")
+    source = settings.source("WILLOW_DATABASE_URL") if settings is not None and url else None
+    app.config.from_pyfile("config.py", silent=True)
+    if app.config.get("SQLALCHEMY_DATABASE_URI") != url:
+        source = "instance/config.py"
+    if overrides:
+        app.config.update(overrides)
+        if "SQLALCHEMY_DATABASE_URI" in overrides:
+            source = "set by the caller"
+    app.config["WILLOW_DATABASE_SOURCE"] = source
 
 
 def ensure_secret_key(app: Flask) -> None:
@@ -48,6 +64,7 @@ def ensure_secret_key(app: Flask) -> None:
     if app.config.get("SECRET_KEY"):
         return
     path = Path(app.instance_path) / "secret_key"
+    app.config["WILLOW_SECRET_KEY_FILE"] = str(path)
     # Owner-only: whoever reads it can forge console session cookies.
     write_private(path, secrets.token_hex(32))
     make_private(path)
@@ -76,6 +93,7 @@ def register_console_auth(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin_bp
     from .extensions import csrf
+    from .health import bp as health_bp
     from .monitor.views import bp as monitor_bp
     from .scim.views import bp as scim_bp
 
@@ -84,6 +102,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(scim_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(monitor_bp)
+    # /healthz and /readyz for load balancers and service managers.
+    app.register_blueprint(health_bp)
+    # Browsers ask for /favicon.ico on every page; answer it rather than log a 404.
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.ico"))
     # One URL rule per route; a trailing slash is accepted without a redirect (see scim.views).
     app.url_map.strict_slashes = False
 
@@ -120,6 +142,13 @@ def register_tracing(app: Flask) -> None:
 
 def register_middleware(app: Flask) -> None:
     from .middleware import init_app
+
+    init_app(app)
+
+
+def register_access_log(app: Flask) -> None:
+    # Last: it wraps every other middleware, so it sees the path as the client sent it.
+    from .access_log import init_app
 
     init_app(app)
 

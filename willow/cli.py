@@ -6,11 +6,17 @@ stable. Each command is a thin wrapper over the functions the web console uses.
 
 from __future__ import annotations
 
+import functools
+import sys
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import click
 from flask import Flask
+from flask import current_app
 from flask.cli import AppGroup
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from .access import AccessError
@@ -20,7 +26,9 @@ from .console_users import ConsoleUserError
 from .console_users import change_password
 from .console_users import create_console_user
 from .console_users import get_console_user_by_email
+from .database import describe_database
 from .extensions import db
+from .health import check_install
 from .models import ROLES
 from .models import ApiToken
 from .models import Group
@@ -41,6 +49,23 @@ token_cli = AppGroup("token", help="Manage SCIM API tokens.")
 group_cli = AppGroup("group", help="Manage the console roles that pushed groups grant.")
 
 
+def say_database() -> None:
+    """Name the database a command works on (password hidden), on stderr so that the
+    output scripts read stays as it was: a token in the wrong database is then seen at once."""
+    click.echo(f"Database: {describe_database(current_app)}", err=True)
+
+
+def uses_database(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator for commands that read or write data: say which database first."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        say_database()
+        return command(*args, **kwargs)
+
+    return wrapper
+
+
 def _fail(message: str) -> None:
     db.session.rollback()
     raise click.ClickException(message)
@@ -49,6 +74,7 @@ def _fail(message: str) -> None:
 @org_cli.command("create")
 @click.argument("slug")
 @click.option("--name", required=True, help="Display name of the organization.")
+@uses_database
 def org_create(slug: str, name: str) -> None:
     """Create an organization (SaaS tenants; on-prem uses 'default')."""
     try:
@@ -61,9 +87,16 @@ def org_create(slug: str, name: str) -> None:
 
 @admin_cli.command("create")
 @click.option("--email", required=True)
-@click.option("--password", required=True)
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Asked for (hidden, twice) when not given: no quoting rules of any shell apply.",
+)
 @click.option("--org", "org_slug", default=None, help="Organization slug (default: default).")
 @click.option("--role", default="admin", show_default=True)
+@uses_database
 def admin_create(email: str, password: str, org_slug: str | None, role: str) -> None:
     """Create a console user who can sign in at /admin/login."""
     try:
@@ -87,6 +120,7 @@ def _console_user(email: str):
 @click.option(
     "--password", prompt=True, hide_input=True, confirmation_prompt=True, help="New password."
 )
+@uses_database
 def admin_password(email: str, password: str) -> None:
     """Change a console user's password; it ends all of their console sessions."""
     user = _console_user(email)
@@ -100,6 +134,7 @@ def admin_password(email: str, password: str) -> None:
 
 @admin_cli.command("end-sessions")
 @click.option("--email", required=True)
+@uses_database
 def admin_end_sessions(email: str) -> None:
     """Sign a console user out everywhere: end all of their console sessions."""
     user = _console_user(email)
@@ -120,6 +155,7 @@ def admin_end_sessions(email: str) -> None:
     type=click.Choice(sorted(SCOPES)),
 )
 @click.option("--expires", type=click.DateTime(), default=None, help="Expiry (UTC).")
+@uses_database
 def token_create(
     name: str, org_slug: str | None, scopes: tuple[str, ...], expires: datetime | None
 ) -> None:
@@ -139,6 +175,7 @@ def token_create(
 
 @token_cli.command("list")
 @click.option("--org", "org_slug", default=None, help="Organization slug (default: default).")
+@uses_database
 def token_list(org_slug: str | None) -> None:
     """List tokens: id, status, prefix, name, last use."""
     try:
@@ -159,6 +196,7 @@ def token_list(org_slug: str | None) -> None:
 
 @token_cli.command("revoke")
 @click.argument("token_id", type=int)
+@uses_database
 def token_revoke(token_id: int) -> None:
     """Revoke a token: the IdP using it gets 401 from the next request on."""
     token = db.session.get(ApiToken, token_id)
@@ -202,7 +240,26 @@ def group_role(display_name: str, role: str, org_slug: str | None) -> None:
         click.echo(f"{group.display_name!r} no longer grants a role.")
 
 
+_MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+
+
+@click.command("check")
+@with_appcontext
+def check() -> None:
+    """Report the database in use, migration state, secret key and public URL; exit
+    with status 1 when something would break an IdP connection."""
+    findings = check_install(current_app)
+    for finding in findings:
+        click.echo(f"[{_MARKS[finding.level]}] {finding.subject}: {finding.text}")
+    failures = sum(f.level == "fail" for f in findings)
+    if failures:
+        click.echo(f"{failures} problem(s) would break an IdP connection.", err=True)
+        sys.exit(1)
+    click.echo("Ready for IdP connections.")
+
+
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(check)
     app.cli.add_command(org_cli)
     app.cli.add_command(admin_cli)
     app.cli.add_command(token_cli)

@@ -9,6 +9,7 @@ from flask import has_request_context
 from flask import request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine import make_url
 
 from .extensions import db
 from .instance_files import prepare_sqlite_file
@@ -39,6 +40,31 @@ def resolve_database_url(app: Flask) -> None:
         # Waitress serves from several threads; each gets its own connection.
         options.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def display_url(url: str) -> str:
+    """A database URL fit to print: the password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can read: say so without echoing it
+        return "(a database URL that cannot be read)"
+
+
+def describe_database(app: Flask) -> str:
+    """Which database the app uses and why: ``sqlite:///…/willow.sqlite (default: …)``."""
+    url = display_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    source = app.config.get("WILLOW_DATABASE_SOURCE")
+    if source == "environment":
+        why = "WILLOW_DATABASE_URL from the environment"
+    elif source == "instance/config.py":
+        why = "SQLALCHEMY_DATABASE_URI in instance/config.py"
+    elif source == "set by the caller":
+        why = "set by the caller"
+    elif source:
+        why = f"WILLOW_DATABASE_URL from {source}"
+    else:
+        why = "default: WILLOW_DATABASE_URL is not set"
+    return f"{url} ({why})"
 
 
 @event.listens_for(Engine, "connect")

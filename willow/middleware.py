@@ -8,6 +8,10 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 _SLASHES = re.compile(r"/{2,}")
+#: WSGI environ key holding the path as the client sent it, before any rewriting: the
+#: request log keeps it beside the normalised one ("was the base URL entered with a
+#: trailing slash?"), and the access log prints it.
+PATH_AS_SENT = "willow.path_as_sent"
 
 
 class ScimPathNormalizer:
@@ -23,6 +27,7 @@ class ScimPathNormalizer:
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
+        environ.setdefault(PATH_AS_SENT, path)
         if path.startswith("/scim") or path.startswith("//"):
             normalised = _SLASHES.sub("/", path)
             if len(normalised) > 1 and normalised.endswith("/"):

@@ -1,49 +1,163 @@
-"""Start-up for ``python app.py``: migrate, greet, serve."""
+"""Start-up and shut-down for ``python app.py``: migrate, greet, serve, stop cleanly.
+
+A stop asked for by Ctrl+C, ``SIGTERM`` (systemd, Docker, Kubernetes), Ctrl+Break or a
+Windows console close or shutdown (service wrappers such as NSSM send Ctrl+C, then close
+the console) ends waitress's loop and writes the request log's queue before the process
+exits, instead of relying on ``atexit`` alone (SIGTERM's default action skips it).
+"""
 
 from __future__ import annotations
 
 import logging
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
 
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
+from .database import describe_database
+from .database import display_url
 from .extensions import db
 from .models import ApiToken
 from .models import ConsoleUser
 
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+#: How long the request log may take to write its queue at a stop.
+STOP_FLUSH_TIMEOUT_S = 10.0
+
 
 def main(app: Flask) -> None:
-    import waitress
+    from waitress.server import create_server
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     with app.app_context():
         upgrade()
-        hints = first_run_hints()
+        hints = first_run_hints(app)
     host = app.config["WILLOW_HOST"]
     port = app.config["WILLOW_PORT"]
+    server = create_server(app, host=host, port=port, threads=app.config["WILLOW_THREADS"])
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     print(f"Willow SCIM serving on http://{shown_host}:{port}")
     print(f"  SCIM base URL:  http://{shown_host}:{port}/scim/v2")
     print(f"  Admin console:  http://{shown_host}:{port}/admin/login")
+    print(f"  Database:       {describe_database(app)}")
     for line in hints:
         print(line)
-    waitress.serve(app, host=host, port=port, threads=app.config["WILLOW_THREADS"])
+    print("Press Ctrl+C to stop.", flush=True)
+    install_stop_handlers(lambda: flush_request_log(app, timeout=4.0))
+    try:
+        server.run()  # returns on KeyboardInterrupt / SystemExit (see install_stop_handlers)
+    finally:
+        shut_down(app)
 
 
-def first_run_hints() -> list[str]:
-    """What a brand-new install needs next: a console admin and an API token."""
+def shut_down(app: Flask) -> None:
+    """Write the request log's queue and stop the background threads."""
+    pruner = app.extensions.get("willow_log_pruner")
+    if pruner is not None:
+        pruner.stop(timeout=2.0)
+    writer = app.extensions.get("willow_request_log")
+    if writer is not None:
+        writer.stop(STOP_FLUSH_TIMEOUT_S, final=True)
+    print("Willow stopped; the request log is written.", flush=True)
+
+
+def flush_request_log(app: Flask, timeout: float) -> None:
+    writer = app.extensions.get("willow_request_log")
+    if writer is not None:
+        writer.flush(timeout)
+
+
+def _stop(signum, frame) -> None:  # noqa: ARG001
+    # Raised in the main thread, where waitress's loop runs: it ends the loop, then main's
+    # finally writes the log. Further signals are ignored so that they cannot cut that short.
+    for name in STOP_SIGNALS:
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+#: The signals that mean "stop" where they exist (SIGBREAK: Ctrl+Break on Windows).
+STOP_SIGNALS = tuple(name for name in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, name))
+#: Windows console events after which the process is ended by the system: close, shutdown.
+_CTRL_CLOSE_EVENT = 2
+_CTRL_SHUTDOWN_EVENT = 6
+_console_handlers: list = []  # ctypes callbacks must stay referenced while installed
+
+
+def install_stop_handlers(on_console_close: Callable[[], None]) -> None:
+    """Make every stop request a clean stop (main thread only)."""
+    for name in STOP_SIGNALS:
+        signal.signal(getattr(signal, name), _stop)
+    if sys.platform == "win32":  # pragma: no cover - Windows only
+        _install_console_handler(on_console_close)
+
+
+def _install_console_handler(on_close: Callable[[], None]) -> None:  # pragma: no cover
+    """Windows sends no signal when a console is closed or the machine shuts down: the
+    process gets a few seconds in a handler thread, then it is ended. Write the log there.
+    (Ctrl+C and Ctrl+Break arrive as SIGINT and SIGBREAK, handled above.)"""
+    import ctypes
+    from ctypes import wintypes
+
+    handler_type = ctypes.WINFUNCTYPE(wintypes.BOOL, wintypes.DWORD)
+
+    def handler(event: int) -> bool:
+        if event in (_CTRL_CLOSE_EVENT, _CTRL_SHUTDOWN_EVENT):
+            on_close()
+        return False  # let the next handler (Python's, then the default) act too
+
+    callback = handler_type(handler)
+    if ctypes.windll.kernel32.SetConsoleCtrlHandler(callback, True):
+        _console_handlers.append(callback)
+
+
+def cli_command() -> str:
+    """How to start Flask's CLI from here, as printed hints should say it: the interpreter
+    that runs the server, by the name it is found under (``python`` or ``python3``), so the
+    hint works where ``flask`` is not on PATH (a Windows per-user install)."""
+    name = Path(sys.executable).stem if sys.executable else "python"
+    if not name.startswith("python"):
+        name = "python"
+    return f"{name} -m flask --app app"
+
+
+def first_run_hints(app: Flask) -> list[str]:
+    """What a brand-new install needs next: a console admin and an API token.
+
+    The commands work as printed in bash, cmd.exe and PowerShell: no single quotes, no
+    ``<placeholders>`` (redirections in cmd.exe); the password is asked for, not typed
+    on the command line.
+    """
     hints: list[str] = []
-    if not db.session.scalar(select(func.count()).select_from(ConsoleUser)):
-        hints.append("No console admin yet. Create one with:")
+    flask = cli_command()
+    in_folder = [] if Path.cwd().resolve() == ROOT else [f"  (run it in the folder {ROOT})"]
+    if app.config.get("WILLOW_DATABASE_SOURCE") == "environment":
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        settings = app.config.get("WILLOW_SETTINGS")
+        file = settings.file if settings is not None else ROOT / "instance" / "willow.env"
         hints.append(
-            "  flask --app app admin create --email you@example.com --password '<password>'"
+            "Note: WILLOW_DATABASE_URL is set in this shell only: commands run in another "
+            "terminal will not see it and would use another database. Put the line"
         )
+        hints.append(f"  WILLOW_DATABASE_URL={display_url(url)}")
+        real_password = " (with the real password)" if make_url(url).password else ""
+        hints.append(f"  into {file}{real_password}: every Willow command reads that file.")
+    if not db.session.scalar(select(func.count()).select_from(ConsoleUser)):
+        hints.append("No console admin yet. Create one (it asks for the password) with:")
+        hints.append(f"  {flask} admin create --email you@example.com")
+        hints.extend(in_folder)
     if not db.session.scalar(select(func.count()).select_from(ApiToken)):
         hints.append("No API token yet. Create one for your IdP with:")
-        hints.append('  flask --app app token create --name "Okta SCIM Integration"')
+        hints.append(f'  {flask} token create --name "Okta SCIM Integration"')
+        hints.extend(in_folder)
     db.session.remove()
     return hints

@@ -1,4 +1,4 @@
-// Console behaviour without a build step: copy buttons and the options menu.
+// Console behaviour without a build step: copy buttons, the options menu, clickable log rows.
 "use strict";
 
 (function () {
@@ -75,8 +75,22 @@
     });
   }
 
+  // Log rows: <tr data-href="…"> opens the entry when clicked anywhere on the row, as
+  // request logs do; links inside the row and text being selected keep working.
+  function setupRowLinks() {
+    document.querySelectorAll("tr[data-href]").forEach(function (row) {
+      row.addEventListener("click", function (event) {
+        if (event.target.closest("a, button, input, select, label")) return;
+        if (String(window.getSelection())) return;
+        if (event.ctrlKey || event.metaKey) window.open(row.dataset.href, "_blank");
+        else window.location.assign(row.dataset.href);
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setupCopyButtons();
     setupMenus();
+    setupRowLinks();
   });
 })();

@@ -130,19 +130,40 @@ def test_table_shows_permissions_prefix_creator_last_use_and_status(app, client,
 )
 def test_generate_form_rejects_invalid_input(app, client, console, data, message):
     console.login()
-    rv = client.post("/admin/tokens", data=data)
-    assert rv.status_code == 400
+    rv = client.post("/admin/tokens", data=data, follow_redirects=True)
+    # Post/redirect/get: the errors are on a GET page, so Back never resubmits the form.
+    assert [r.status_code for r in rv.history] == [303]
+    assert rv.request.method == "GET" and rv.request.path == "/admin/tokens"
     assert message in rv.get_data(as_text=True)
+    assert 'id="generate-token" open' in rv.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
+
+
+def test_a_refused_form_keeps_what_was_typed_and_shows_its_errors_once(client, console):
+    console.login()
+    rv = generate(client, name="Okta SCIM Integration", scopes=(), expires_on="2099-12-31")
+    html = client.get(rv.headers["Location"]).get_data(as_text=True)
+    assert "Choose at least one permission." in html
+    assert 'value="Okta SCIM Integration"' in html and 'value="2099-12-31"' in html
+    again = client.get("/admin/tokens").get_data(as_text=True)
+    assert "Choose at least one permission." not in again
+
+
+def test_an_expiry_date_is_listed_as_that_day_not_the_next_midnight(client, console):
+    console.login()
+    generate_and_reveal(client, name="Okta", expires_on="2099-12-31")
+    html = client.get("/admin/tokens").get_data(as_text=True)
+    assert ">2099-12-31</time> <span class=\"muted\">(end of day, UTC)</span>" in html
+    assert "2100-01-01 00:00 UTC" not in html.replace('title="until 2100-01-01 00:00 UTC"', "")
 
 
 def test_name_must_be_unique_among_active_tokens_only(client, console):
     console.login()
     generate_and_reveal(client, name="Okta")
     rv = generate(client, name="okta")
-    assert rv.status_code == 400
-    assert "already exists" in rv.get_data(as_text=True)
+    assert rv.status_code == 303
+    assert "already exists" in client.get(rv.headers["Location"]).get_data(as_text=True)
     client.post("/admin/tokens/1/revoke")
     assert generate(client, name="Okta").status_code == 302
 

@@ -61,7 +61,7 @@ def test_cli_prunes_with_the_configured_retention_by_default(app, runner, org):
     add_logs(app, org.id, [10, 31, 45])
     result = runner.invoke(args=["logs", "prune"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "Deleted 2 SCIM request log entries older than 30 days."
+    assert result.stdout.strip() == "Deleted 2 SCIM request log entries older than 30 days."
     assert remaining_paths(app) == ["/scim/v2/Users/10"]
 
 

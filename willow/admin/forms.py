@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
@@ -62,6 +63,15 @@ class CreateTokenForm(FlaskForm):
         if self.expires_on.data is None:
             return None
         return datetime.combine(self.expires_on.data + timedelta(days=1), time.min)
+
+
+def last_valid_day(expires_at: datetime | None) -> date | None:
+    """The day a token expiring at ``expires_at`` works through, when that is a midnight
+    (how ``CreateTokenForm.expires_at`` stores "expires after 2026-12-31": 2027-01-01
+    00:00); None for any other moment."""
+    if expires_at is None or expires_at.time() != time.min:
+        return None
+    return (expires_at - timedelta(days=1)).date()
 
 
 class ConfirmForm(FlaskForm):

@@ -15,9 +15,11 @@ from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import session
 from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from werkzeug.datastructures import MultiDict
 from werkzeug.routing import BuildError
 
 from .. import models
@@ -51,11 +53,16 @@ from .forms import GroupFilterForm
 from .forms import GroupRoleForm
 from .forms import LoginForm
 from .forms import UserFilterForm
+from .forms import last_valid_day
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 #: Password sign-in of a member or viewer when the organization requires SSO.
 SSO_REQUIRED = "Your organization requires single sign-on: use Sign in with SSO."
+
+#: Cookie-session key holding a refused Generate form (what was typed, never a secret, and
+#: the errors) until the page shows it.
+REFUSED_TOKEN_FORM_KEY = "refused_token_form"
 
 
 @bp.app_template_global()
@@ -68,6 +75,9 @@ def endpoint_url(endpoint: str, **values) -> str | None:
         return url_for(endpoint, **values)
     except BuildError:
         return None
+
+
+bp.add_app_template_filter(last_valid_day, "last_valid_day")
 
 
 @bp.get("/")
@@ -122,7 +132,7 @@ def _get_token_or_404(token_id: int) -> ApiToken:
     return token
 
 
-def _render_tokens(form: CreateTokenForm, status: int = 200):
+def _render_tokens(form: CreateTokenForm):
     rows = db.session.scalars(
         select(ApiToken)
         .options(joinedload(ApiToken.created_by))
@@ -131,39 +141,59 @@ def _render_tokens(form: CreateTokenForm, status: int = 200):
     ).all()
     return render_template(
         "admin/tokens.html", tokens=rows, form=form, scope_labels=SCOPES, now=models.utcnow()
-    ), status
+    )
 
 
 @bp.get("/tokens")
 @admin_required
 def tokens():
-    return _render_tokens(CreateTokenForm(formdata=None))
+    form = _refused_token_form()
+    return _render_tokens(form if form is not None else CreateTokenForm(formdata=None))
 
 
 @bp.post("/tokens")
 @admin_required
 def create_token_view():
     form = CreateTokenForm()
-    if not form.validate():
-        return _render_tokens(form, 400)
-    user = current_console_user()
-    try:
-        token, plaintext = create_token(
-            user.organization_id,
-            form.name.data,
-            form.scopes.data,
-            expires_at=form.expires_at(),
-            created_by_id=user.id,
-            # Kept as well, so the table still says who created it if the account goes.
-            created_by_label=user.email,
-        )
-    except TokenError as exc:
-        form.name.errors.append(str(exc))
-        return _render_tokens(form, 400)
-    # The plaintext waits, encrypted in the server-side session, for its one display.
-    stash_one_time_token(token.id, plaintext)
-    db.session.commit()
-    return redirect(url_for("admin.token_created", token_id=token.id))
+    if form.validate():
+        user = current_console_user()
+        try:
+            token, plaintext = create_token(
+                user.organization_id,
+                form.name.data,
+                form.scopes.data,
+                expires_at=form.expires_at(),
+                created_by_id=user.id,
+                # Kept as well, so the table still says who created it if the account goes.
+                created_by_label=user.email,
+            )
+        except TokenError as exc:
+            form.name.errors.append(str(exc))
+        else:
+            # The plaintext waits, encrypted in the server-side session, for its one display.
+            stash_one_time_token(token.id, plaintext)
+            db.session.commit()
+            return redirect(url_for("admin.token_created", token_id=token.id))
+    # Post/redirect/get for a refused form too: the answer to the POST is a redirect, so
+    # Back or reload on the page showing the errors never asks to resubmit the form.
+    session[REFUSED_TOKEN_FORM_KEY] = {
+        "data": {name: request.form.getlist(name) for name in ("name", "scopes", "expires_on")},
+        "errors": {name: list(errors) for name, errors in form.errors.items()},
+    }
+    return redirect(url_for("admin.tokens", _anchor="generate-token"), 303)
+
+
+def _refused_token_form() -> CreateTokenForm | None:
+    """The form a POST refused, with what was typed and why, shown once."""
+    refused = session.pop(REFUSED_TOKEN_FORM_KEY, None)
+    if not refused:
+        return None
+    typed = [(name, value) for name, values in refused["data"].items() for value in values]
+    form = CreateTokenForm(formdata=MultiDict(typed))
+    for name, errors in refused["errors"].items():
+        if name in form:
+            form[name].errors = list(errors)
+    return form
 
 
 @bp.get("/tokens/<int:token_id>/created")

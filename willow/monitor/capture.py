@@ -29,6 +29,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import is_scim_request
 from ..extensions import db
+from ..middleware import PATH_AS_SENT
 from ..models import ApiToken
 from ..models import ScimRequestLog
 from ..models import label_key
@@ -36,8 +37,10 @@ from ..models import utcnow
 from ..scim import audit
 from ..scim.bearer import bearer_from_header
 from ..tokens import hash_token
+from . import lookup
 from . import redact
 from .log_writer import LogWriter
+from .present import PATH_AS_SENT_NOTE
 
 SCIM_BASE = "/scim/v2"
 
@@ -129,6 +132,10 @@ def build_row(response: Response) -> dict[str, Any]:
         resource_id = response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
     if label is None and method in ("POST", "PUT") and isinstance(raw_request, bytes):
         label = label_from_body(_parse_json(raw_request))
+    if label is None and operation == "query" and status == 200:
+        label, found_id = _lookup(raw_request, response)
+        if resource_id is None and resource_type in ("User", "Group"):
+            resource_id = found_id
 
     error_detail = _error_detail(response, record) if status >= 400 else None
     if record.token_id is not None:
@@ -136,6 +143,16 @@ def build_row(response: Response) -> dict[str, Any]:
         organization_id = record.organization_id
     else:
         token_id, token_name, organization_id = _token_from_header()
+    if record.refusal is not None and status == 401:
+        # Why, in the admin's words (scim.refusal); the IdP's answer said less.
+        error_detail = record.refusal.text
+        if organization_id is None:
+            organization_id = record.refusal.organization_id
+    notes = list(record.notes)
+    sent = request.environ.get(PATH_AS_SENT)
+    if sent and sent != path:
+        # Kept beside the normalised path: "was the base URL entered with a trailing slash?"
+        notes.insert(0, f"{PATH_AS_SENT_NOTE}{sent} (read as {path})")
 
     row: dict[str, Any] = {
         "created_at": utcnow() - timedelta(milliseconds=duration_ms),
@@ -165,7 +182,7 @@ def build_row(response: Response) -> dict[str, Any]:
         "error_detail": error_detail,
         "warnings": list(record.warnings) or None,
         "changes": list(record.changes) or None,
-        "notes": list(record.notes) or None,
+        "notes": notes or None,
         "fingerprint": None,
     }
     for column, width in _WIDTHS.items():
@@ -183,6 +200,16 @@ def build_row(response: Response) -> dict[str, Any]:
         who = f"token:{token_id}" if token_id is not None else f"ip:{request.remote_addr}"
         row["fingerprint"] = fingerprint(who, method, row["path"], status, error_detail)
     return row
+
+
+def _lookup(raw_request: bytes | str | None, response: Response) -> tuple[str | None, str | None]:
+    """For a ``userName eq`` / ``externalId eq`` / ``displayName eq`` lookup: the value it
+    looked for (the row's label, so ``q`` finds it) and the id of the one resource found."""
+    body = _parse_json(raw_request) if isinstance(raw_request, bytes) else None
+    value = lookup.looked_up_value(lookup.filter_of(request.args, body))
+    if value is None or response.is_streamed:
+        return None, None
+    return value, lookup.single_result_id(_parse_json(response.get_data()))
 
 
 def _request_body() -> bytes | str | None:

@@ -14,8 +14,9 @@ from datetime import timedelta
 
 from .queries import Activity
 
-WIDTH = 760
-HEIGHT = 170
+#: Drawn across the full-width log page, low enough to leave the screen to the table.
+WIDTH = 1200
+HEIGHT = 90
 LEFT = 44
 BOTTOM = 22
 TOP = 8

@@ -21,6 +21,9 @@ logs_cli = AppGroup("logs", help="Manage the SCIM request log.")
 )
 def prune(days: int | None) -> None:
     """Delete SCIM request log entries older than the retention period, in small batches."""
+    from ..cli import say_database
+
+    say_database()
     if days is None:
         days = current_app.config["WILLOW_LOG_RETENTION_DAYS"]
         if days <= 0:

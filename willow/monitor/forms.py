@@ -156,6 +156,17 @@ class LogFilterForm(FlaskForm):
             q=(self.q.data or "").strip() or None,
         )
 
+    def picker_value(self, name: str) -> str:
+        """The value for the ``datetime-local`` picker of ``from_`` or ``to``: the moment
+        the field stands for, to the minute (a picker cannot show ``2026-01-31`` or a
+        preset such as ``24h``; a preset is shown as typed, in a text field)."""
+        field = self[name]
+        text = (field.data or "").strip()
+        moment = self.start if name == "from_" else self.end
+        if not text or field.errors or text in PRESETS or moment is None:
+            return text
+        return moment.strftime("%Y-%m-%dT%H:%M")
+
     def query_args(self) -> dict[str, str]:
         """The filter as URL parameters (no page cursor): for links that keep the filter."""
         values = {

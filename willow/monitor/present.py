@@ -20,6 +20,19 @@ def pretty_json(text: str | None) -> str:
         return text
 
 
+#: How the note that keeps the path as the client sent it starts (written by capture).
+PATH_AS_SENT_NOTE = "Path as sent: "
+
+
+def path_as_sent(notes: list[str] | None) -> str | None:
+    """The path as the client sent it, when it differed from the normalised one (capture
+    keeps it as the first note)."""
+    for note in notes or []:
+        if isinstance(note, str) and note.startswith(PATH_AS_SENT_NOTE):
+            return note[len(PATH_AS_SENT_NOTE) :].rsplit(" (read as ", 1)[0]
+    return None
+
+
 def status_class(code: int) -> str:
     """``2xx``, ``4xx``... (CSS class and label, so colour is never the only signal)."""
     return f"{code // 100}xx"

@@ -395,6 +395,15 @@ def get_entry(organization_id: int, entry_id: int) -> ScimRequestLog | None:
     ).first()
 
 
+def neighbours(f: LogFilter, entry: ScimRequestLog) -> tuple[int | None, int | None]:
+    """The ids of the entries just newer and just older than ``entry`` in the list that
+    ``f`` filters (for previous/next on the entry's page): one keyset row each way."""
+    at = Cursor(entry.created_at, entry.id)
+    newer = _rows(f, [_newer_than(at)], True, 1)
+    older = _rows(f, [_older_than(at)], False, 1)
+    return (newer[0].id if newer else None), (older[0].id if older else None)
+
+
 def related(entry: ScimRequestLog, limit: int = 20) -> list[Row]:
     """Other requests that touched the same resource, newest first."""
     if not entry.resource_id:

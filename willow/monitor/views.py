@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import Response
-from flask import abort
 from flask import current_app
+from flask import make_response
 from flask import render_template
 from flask import request
 from flask import stream_with_context
+from flask import url_for
+from werkzeug.exceptions import NotFound
 
 from ..console_auth import current_console_user
 from ..console_auth import login_required
@@ -23,6 +25,7 @@ from .chart import build_chart
 from .forms import PRESET_LABELS
 from .forms import LogFilterForm
 from .present import describe_change
+from .present import path_as_sent
 from .present import pretty_json
 from .present import status_class
 
@@ -30,6 +33,8 @@ bp = Blueprint("monitor", __name__, url_prefix="/monitor")
 
 #: Longest a console page waits for queued log rows (a database far behind: show what is there).
 FLUSH_TIMEOUT_S = 2.0
+#: Cookie saying the admin has seen the "What is logged" explanation (then shown folded).
+HELP_SEEN_COOKIE = "willow_log_help_seen"
 
 
 @bp.app_template_filter("status_class")
@@ -58,24 +63,40 @@ def scim_logs():
     log_filter = form.to_filter(org_id)
     page = queries.page(log_filter, before=form.cursor_before, after=form.cursor_after)
     is_first = form.cursor_before is None and form.cursor_after is None
-    return render_template(
-        "monitor/scim_logs.html",
-        form=form,
-        presets=PRESET_LABELS,
-        page=page,
-        total=queries.count_with_page(log_filter, page if is_first else None),
-        retries=queries.retry_counts(org_id, page.rows),
-        chart=build_chart(queries.activity(log_filter, utcnow())),
-        query_args=form.query_args(),
+    rv = make_response(
+        render_template(
+            "monitor/scim_logs.html",
+            form=form,
+            presets=PRESET_LABELS,
+            page=page,
+            total=queries.count_with_page(log_filter, page if is_first else None),
+            retries=queries.retry_counts(org_id, page.rows),
+            chart=build_chart(queries.activity(log_filter, utcnow())),
+            query_args=form.query_args(),
+            help_seen=bool(request.cookies.get(HELP_SEEN_COOKIE)),
+        )
     )
+    rv.set_cookie(
+        HELP_SEEN_COOKIE, "1", max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
+        path=url_for("monitor.scim_logs"),
+    )
+    return rv
 
 
 @bp.get("/scim-logs/<int:entry_id>")
 @login_required
 def log_entry(entry_id: int):
-    entry = queries.get_entry(_org_id(), entry_id)
+    org_id = _org_id()
+    entry = queries.get_entry(org_id, entry_id)
+    # The filter of the list the admin came from (carried on its links): previous/next
+    # step through that list. A filter that does not validate is simply not applied.
+    form = LogFilterForm(formdata=request.args)
+    valid = form.validate()
+    args = form.query_args() if valid else {}
     if entry is None:
-        abort(404)
+        return _entry_not_found(entry_id, args)
+    log_filter = form.to_filter(org_id) if valid else queries.LogFilter(org_id)
+    newer, older = queries.neighbours(log_filter, entry)
     return render_template(
         "monitor/log_detail.html",
         entry=entry,
@@ -83,7 +104,27 @@ def log_entry(entry_id: int):
         changes=[describe_change(c, entry.resource_label) for c in entry.changes or []],
         request_body=pretty_json(entry.request_body),
         response_body=pretty_json(entry.response_body),
+        newer=newer,
+        older=older,
+        path_sent=path_as_sent(entry.notes),
+        list_args=args,
     )
+
+
+def _entry_not_found(entry_id: int, args: dict[str, str]):
+    days = current_app.config["WILLOW_LOG_RETENTION_DAYS"]
+    kept = f"Entries are kept for {days} days, so it may have been pruned. " if days > 0 else ""
+    error = NotFound(
+        f"There is no SCIM log entry {entry_id} in your organization. {kept}"
+        "Links to entries of another organization are not shown either."
+    )
+    page = render_template(
+        "errors/error.html",
+        error=error,
+        back_url=url_for("monitor.scim_logs", **args),
+        back_label="Back to the SCIM Logs",
+    )
+    return page, 404
 
 
 @bp.get("/scim-logs/export.csv")

@@ -41,6 +41,8 @@ class Audit:
     error: Any = None
     #: Class name of an unexpected exception (a 500), for the log's error detail.
     exception_name: str | None = None
+    #: Why the bearer check refused the request (``willow.scim.refusal.Refusal``), if it did.
+    refusal: Any = None
     #: Set once the log row was written in the request's own transaction (a change).
     logged: bool = False
 

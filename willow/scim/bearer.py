@@ -19,6 +19,7 @@ from ..tokens import LAST_USED_RESOLUTION
 from ..tokens import SCIM_SCOPE
 from ..tokens import hash_token
 from . import audit
+from . import refusal
 from .protocol.errors import Forbidden
 from .protocol.errors import Unauthorized
 
@@ -49,11 +50,14 @@ _TOKEN_BY_DIGEST = select(
 def require_bearer_token() -> None:
     """``before_request`` of the scim blueprint: authenticate, then put the token and its
     organization on the request's record. The token is recorded also when it is refused,
-    so the request log can say which revoked or expired token an IdP still uses.
+    so the request log can say which revoked or expired token an IdP still uses; why a
+    request was refused goes on the record too, in the admin's words (``refusal``), while
+    the IdP's answer says no more than before.
 
     The token row is read on every request, in the request's own transaction: a revoked
     or expired token is refused from the next request on, on every app server."""
-    plaintext = bearer_from_header(request.headers.get("Authorization"))
+    header = request.headers.get("Authorization")
+    plaintext = bearer_from_header(header)
     token = None
     if plaintext is not None:
         digest = hash_token(plaintext)
@@ -68,10 +72,13 @@ def require_bearer_token() -> None:
     # Failed authentications per address, and the per-token rate: 429 past a limit.
     rate_limit.enforce(token if status == "active" else None)
     if plaintext is None:
+        audit.current().refusal = refusal.missing_or_not_bearer(header)
         raise Unauthorized()
     if token is None:
+        audit.current().refusal = refusal.unknown_token(header, plaintext)
         raise Unauthorized("The API token is not valid.", invalid_token=True)
     if status != "active":
+        audit.current().refusal = refusal.inactive_token(token, status)
         raise Unauthorized(f"The API token is {status}.", invalid_token=True)
     if SCIM_SCOPE not in token.scopes.split():
         raise Forbidden()

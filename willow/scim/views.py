@@ -30,7 +30,6 @@ from .protocol.listing import list_response
 from .protocol.messages import load_patch_request
 from .protocol.messages import load_search_request
 from .protocol.render import Projection
-from .protocol.schema import LIST_RESPONSE_SCHEMA
 from .store import groups
 from .store import search
 from .store import users
@@ -54,16 +53,13 @@ def finish(response):
 
 @bp.get("")
 def root():
-    """``GET {base}``: some clients probe the base URL itself; answer with where to go."""
-    return scim_response(
-        {
-            "schemas": [LIST_RESPONSE_SCHEMA],
-            "totalResults": 0,
-            "startIndex": 1,
-            "itemsPerPage": 0,
-            "Resources": [],
-        }
-    )
+    """``GET {base}``: a query against the server root covers every resource type (RFC
+    7644 §3.4.2.1), Users and Groups, with the same ``filter``, paging and projection as
+    ``POST /.search``. (It used to answer an empty list whatever the filter.)"""
+    audit.describe(operation="query")
+    query = build_query(request.args, current_app.config["WILLOW_SCIM_MAX_RESULTS"])
+    resources, total = search.search_all(g.organization_id, query, base_url())
+    return scim_response(list_response(resources, total, query.start_index))
 
 
 def _refuse_filter() -> None:

@@ -1,0 +1,82 @@
+"""The log page reads at a glance: one line per request, the help folded once seen,
+previous/next on an entry's page, a page that explains a missing entry, links from the
+directory."""
+
+from __future__ import annotations
+
+import re
+
+
+def test_each_row_is_one_line_with_the_whole_path_on_hover(client, console, add_log):
+    long_path = "/scim/v2/Users/" + "a" * 120
+    add_log(path=long_path, query_string="attributes=userName", resource_label="alice@x.com")
+    console.login()
+    html = client.get("/monitor/scim-logs").get_data(as_text=True)
+    assert f'title="{long_path}?attributes=userName"' in html
+    assert 'class="log-table"' in html and "<colgroup>" in html
+    assert "alice@x.com" in html
+
+
+def test_what_is_logged_is_open_on_the_first_visit_and_folded_after(client, console):
+    console.login()
+    first = client.get("/monitor/scim-logs").get_data(as_text=True)
+    assert 'id="what-is-logged" open' in first
+    second = client.get("/monitor/scim-logs").get_data(as_text=True)
+    assert 'id="what-is-logged">' in second and 'id="what-is-logged" open' not in second
+
+
+def test_date_filters_are_date_time_pickers_and_a_preset_stays_as_typed(client, console):
+    console.login()
+    html = client.get("/monitor/scim-logs?from=2026-01-31&to=2026-01-31").get_data(as_text=True)
+    assert re.search(r'<input[^>]*type="datetime-local"[^>]*value="2026-01-31T00:00"', html)
+    # "to" a day means through that day: the picker shows the moment it ends.
+    assert re.search(r'<input[^>]*type="datetime-local"[^>]*value="2026-02-01T00:00"', html)
+    preset = client.get("/monitor/scim-logs?from=24h").get_data(as_text=True)
+    assert re.search(r'<input[^>]*name="from"[^>]*type="text"[^>]*value="24h"', preset) or (
+        re.search(r'<input[^>]*type="text"[^>]*name="from"[^>]*value="24h"', preset)
+    )
+
+
+def test_an_entry_page_steps_to_its_neighbours_in_the_filtered_list(client, console, add_log):
+    oldest = add_log(minutes_ago=30, status_code=404)
+    add_log(minutes_ago=20, status_code=200)
+    middle = add_log(minutes_ago=10, status_code=404)
+    add_log(minutes_ago=5, status_code=200)
+    newest = add_log(minutes_ago=1, status_code=404)
+    console.login()
+    listing = client.get("/monitor/scim-logs?status=4xx").get_data(as_text=True)
+    assert f"/monitor/scim-logs/{middle}?status=4xx" in listing
+    html = client.get(f"/monitor/scim-logs/{middle}?status=4xx").get_data(as_text=True)
+    assert re.search(rf'id="newer-entry"[^>]*href="/monitor/scim-logs/{newest}\?status=4xx"', html)
+    assert re.search(rf'id="older-entry"[^>]*href="/monitor/scim-logs/{oldest}\?status=4xx"', html)
+    assert 'id="back-to-list" href="/monitor/scim-logs?status=4xx"' in html
+    last = client.get(f"/monitor/scim-logs/{oldest}?status=4xx").get_data(as_text=True)
+    assert 'id="older-entry"' not in last and 'id="newer-entry"' in last
+
+
+def test_a_missing_entry_is_an_explaining_console_page(client, console):
+    console.login()
+    rv = client.get("/monitor/scim-logs/987654?status=4xx")
+    assert rv.status_code == 404 and rv.mimetype == "text/html"
+    html = rv.get_data(as_text=True)
+    assert "There is no SCIM log entry 987654 in your organization" in html
+    assert "kept for 90 days" in html
+    assert 'href="/monitor/scim-logs?status=4xx">Back to the SCIM Logs' in html
+    assert "If you entered the URL manually" not in html  # not Werkzeug's stock text
+
+
+def test_favicon_is_served(client):
+    with client.get("/favicon.ico") as rv:
+        assert rv.status_code == 200 and rv.data[:4] == b"\x00\x00\x01\x00"
+
+
+def test_user_and_group_pages_link_to_their_scim_requests(client, console, scim):
+    user = scim.post("/Users", {"userName": "bob@example.com"}).get_json()
+    group = scim.post("/Groups", {"displayName": "Ops"}).get_json()
+    console.login()
+    html = client.get(f"/admin/directory/users/{user['id']}").get_data(as_text=True)
+    assert f'id="scim-requests-link" href="/monitor/scim-logs?q={user["id"]}"' in html
+    html = client.get(f"/admin/directory/groups/{group['id']}").get_data(as_text=True)
+    assert f'id="scim-requests-link" href="/monitor/scim-logs?q={group["id"]}"' in html
+    listing = client.get(f"/monitor/scim-logs?q={user['id']}").get_data(as_text=True)
+    assert "1</strong> matching request" in listing

@@ -1,0 +1,167 @@
+"""Is this install ready for an IdP? ``/healthz``, ``/readyz`` and ``flask --app app check``.
+
+``/healthz`` says the process answers (a service manager restarts it when it does not);
+``/readyz`` says it can serve SCIM: the database answers and its schema is at the
+migrations' head (a load balancer sends no traffic until then). ``check`` reports the same
+and what else would break an IdP connection, in words, for an admin at a terminal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Blueprint
+from flask import Flask
+from flask import jsonify
+from sqlalchemy import select
+from sqlalchemy import text
+
+from .extensions import db
+from .models import ApiToken
+from .models import utcnow
+from .serve import cli_command
+
+bp = Blueprint("health", __name__)
+
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of ``check``: ``ok`` (fine), ``warn`` (works, but mind it) or ``fail``
+    (an IdP connection would break)."""
+
+    level: str
+    subject: str
+    text: str
+
+
+@cache
+def migration_heads() -> tuple[str, ...]:
+    """The revisions the code expects (read once: they do not change while it runs)."""
+    return tuple(sorted(ScriptDirectory(str(MIGRATIONS)).get_heads()))
+
+
+def database_revisions() -> tuple[str, ...]:
+    """The revisions the database is at; raises when it cannot be reached."""
+    with db.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+        return tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
+
+
+def readiness() -> tuple[bool, str]:
+    """``(ready, why)``: the database answers and its schema is at head."""
+    try:
+        current = database_revisions()
+    except Exception as exc:
+        return False, f"database unreachable ({type(exc).__name__})"
+    if current != migration_heads():
+        return False, "database schema is not at the migrations' head"
+    return True, "ready"
+
+
+def check_install(app: Flask) -> list[Finding]:
+    """Everything ``flask --app app check`` reports, most basic first (needs an app context)."""
+    from .database import describe_database
+
+    findings = [Finding("ok", "Database", describe_database(app))]
+    settings = app.config.get("WILLOW_SETTINGS")
+    if settings is not None:
+        found = "found" if settings.file_found else "not found (optional)"
+        findings.append(Finding("ok", "Settings file", f"{settings.file}: {found}"))
+    try:
+        current = database_revisions()
+    except Exception as exc:
+        findings.append(
+            Finding("fail", "Database", f"cannot be reached: {type(exc).__name__}: {exc}")
+        )
+        return findings
+    heads = migration_heads()
+    if not current:
+        findings.append(
+            Finding("fail", "Migrations", f"the database is empty: run {cli_command()} db upgrade")
+        )
+    elif current != heads:
+        findings.append(
+            Finding(
+                "fail",
+                "Migrations",
+                f"database at {', '.join(current)}, code expects {', '.join(heads)}: "
+                f"run {cli_command()} db upgrade",
+            )
+        )
+    else:
+        findings.append(Finding("ok", "Migrations", f"at head ({', '.join(heads)})"))
+        findings.append(_tokens())
+    findings.append(_secret_key(app))
+    findings.append(_public_url(app.config.get("WILLOW_PUBLIC_URL")))
+    return findings
+
+
+def _tokens() -> Finding:
+    now = utcnow()
+    tokens = db.session.scalars(select(ApiToken)).all()
+    active = [t for t in tokens if t.status(now) == "active" and "scim" in t.scope_list]
+    db.session.rollback()
+    if not active:
+        return Finding(
+            "fail",
+            "API tokens",
+            "no active token with the SCIM scope: an IdP cannot sign in. Create one with "
+            f'{cli_command()} token create --name "Okta SCIM Integration"',
+        )
+    return Finding("ok", "API tokens", f"{len(active)} active with the SCIM scope")
+
+
+def _secret_key(app: Flask) -> Finding:
+    generated = app.config.get("WILLOW_SECRET_KEY_FILE")
+    if generated:
+        return Finding(
+            "warn",
+            "Secret key",
+            f"generated into {generated}: fine for one server; set WILLOW_SECRET_KEY "
+            "(the same on every server) when there are several",
+        )
+    return Finding("ok", "Secret key", "set (WILLOW_SECRET_KEY)")
+
+
+def _public_url(url: str | None) -> Finding:
+    if not url:
+        return Finding(
+            "warn",
+            "Public URL",
+            "WILLOW_PUBLIC_URL is not set: resource locations use the address each request "
+            "came to. Set it when a proxy or load balancer sits in front of Willow",
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return Finding(
+            "fail", "Public URL", f"{url!r} is not an http(s) URL such as https://willow.example.com"
+        )
+    if parts.path.rstrip("/").lower().endswith("/scim/v2") or parts.query or parts.fragment:
+        return Finding(
+            "fail",
+            "Public URL",
+            f"{url!r} must be the site's base URL, without /scim/v2, query or fragment "
+            "(IdPs are given base URL + /scim/v2)",
+        )
+    return Finding("ok", "Public URL", f"{url} (SCIM base URL {url.rstrip('/')}/scim/v2)")
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    ready, why = readiness()
+    rv = jsonify(status="ready" if ready else "not ready", reason=why)
+    rv.status_code = 200 if ready else 503
+    rv.headers["Cache-Control"] = "no-store"
+    return rv
