@@ -47,6 +47,9 @@ def parser() -> argparse.ArgumentParser:
                           "operation before its CPU time is read (default 0.4)")
     run.add_argument("--threads", type=int, default=8,
                      help="waitress threads of every server (WILLOW_THREADS, default 8)")
+    run.add_argument("--app-processes", type=int, default=1,
+                     help="Willow processes (python app.py) on the one database; the clients "
+                          "are spread over them (default 1)")
     run.add_argument("--quick", action="store_true",
                      help="a small smoke run: 2000 users, groups 10/100/1000, 20000 log rows, "
                           "300 requests / 3 s per operation")

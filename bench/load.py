@@ -41,7 +41,7 @@ class Sample:
 @dataclass(frozen=True)
 class Job:
     host: str
-    port: int
+    ports: tuple[int, ...]  #: client slot ``s`` talks to ``ports[s % len(ports)]``
     op: str
     ctx: dict
     slots: tuple[int, ...]
@@ -52,10 +52,11 @@ class Job:
 
 
 def _drive(job: Job, slot: int, connections: dict, out: list) -> None:
-    key = (job.host, job.port, slot)
+    port = job.ports[slot % len(job.ports)]
+    key = (job.host, port, slot)
     conn = connections.get(key)
     if conn is None:
-        conn = connections[key] = Connection(job.host, job.port)
+        conn = connections[key] = Connection(job.host, port)
     latencies: list[float] = []
     statuses: Counter = Counter()
     began = time.time()
@@ -128,7 +129,7 @@ class ClientPool:
     def run(
         self,
         host: str,
-        port: int,
+        ports: tuple[int, ...],
         op: str,
         ctx: dict,
         *,
@@ -138,14 +139,15 @@ class ClientPool:
         seconds: float,
     ) -> Sample:
         """Requests ``start`` .. ``start + count - 1`` of ``op`` over ``clients`` concurrent
-        connections, stopping early after ``seconds``."""
+        connections, stopping early after ``seconds``. The connections are spread over
+        ``ports`` (several app processes on one database)."""
         ctx = {**ctx, "clients": clients}
         deadline = time.time() + seconds
         busy = 0
         for n, inbox in enumerate(self.inboxes):
             slots = tuple(s for s in range(clients) if s % len(self.inboxes) == n)
             if slots:
-                inbox.put(Job(host, port, op, ctx, slots, clients, start, count, deadline))
+                inbox.put(Job(host, tuple(ports), op, ctx, slots, clients, start, count, deadline))
                 busy += 1
         sample = Sample(began=float("inf"), ended=0.0)
         errors = []

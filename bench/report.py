@@ -28,7 +28,10 @@ def summary_lines(result: dict) -> list[str]:
         f"Willow benchmark, {meta['date']} — {meta['machine']}",
         f"database: {meta['database']}; {scale['users']:,} users (+{scale['spare']:,} spare), "
         f"groups of {', '.join(f'{g:,}' for g in scale['groups'])}, "
-        f"{scale['log_rows']:,} log rows; waitress threads {meta['threads']}; "
+        f"{scale['log_rows']:,} log rows; waitress threads {meta['threads']}"
+        + (f", {meta['app_processes']} Willow processes" if meta.get("app_processes", 1) > 1
+           else "")
+        + "; "
         f"{meta['clients']} clients in {meta['client_procs']} client processes; "
         f"bounds per operation: {meta['requests']:,} requests / {meta['seconds']:g} s",
         "seeding: " + ", ".join(f"{k} {v:.1f} s" for k, v in meta["timings"].items()),
@@ -66,7 +69,11 @@ def table(result: dict) -> str:
     head += ["errors"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for op in result["ops"]:
-        cells = [op["label"], str(op["clients"]), _num(op["count"]), _rate(op),
+        label = op["label"]
+        cut = op.get("truncated_after_s")
+        if cut:
+            label += " (cut short)" if cut is True else f" (cut after {cut:g} s)"
+        cells = [label, str(op["clients"]), _num(op["count"]), _rate(op),
                  _ratio(op.get("ratio_noop"))]
         if peer:
             cells.append(_ratio(op.get("ratio_peer")))

@@ -74,20 +74,26 @@ class Bench:
             total += times.user + times.system
         return total
 
-    def measure(self, server: Server, ctx: dict, op: ops.Op) -> dict:
+    def measure(self, servers: list[Server], ctx: dict, op: ops.Op) -> dict:
+        """Run ``op`` against ``servers`` (one, or several app processes on one database:
+        the clients are spread over them and their CPU times added up)."""
         clients = 1 if op.solo else self.args.clients
         seconds = self.args.seconds
+        ports = tuple(server.port for server in servers)
+        settle = max(server.settle for server in servers)
         # Warm-up: one request per client (opens the connections, fills the caches).
-        self.pool.run("127.0.0.1", server.port, op.key, ctx, clients=clients, start=0,
+        self.pool.run("127.0.0.1", ports, op.key, ctx, clients=clients, start=0,
                       count=clients, seconds=seconds)
-        time.sleep(server.settle)
-        server_before, client_before = server.cpu_seconds(), self.client_cpu_seconds()
-        sample = self.pool.run("127.0.0.1", server.port, op.key, ctx, clients=clients,
+        time.sleep(settle)
+        server_before = sum(server.cpu_seconds() for server in servers)
+        client_before = self.client_cpu_seconds()
+        sample = self.pool.run("127.0.0.1", ports, op.key, ctx, clients=clients,
                                start=clients, count=self.args.requests, seconds=seconds)
         client_after = self.client_cpu_seconds()
-        time.sleep(server.settle)
-        server_after = server.cpu_seconds()
-        server.rss()
+        time.sleep(settle)
+        server_after = sum(server.cpu_seconds() for server in servers)
+        for server in servers:
+            server.rss()
         return self._figures(op, clients, sample, server_after - server_before,
                              client_after - client_before)
 
@@ -172,7 +178,8 @@ def run(args) -> dict:
         timings["migrate"] = time.perf_counter() - step
         _say(f"{database}: migrated in {timings['migrate']:.1f} s; seeding {scale.users:,} users, "
              f"groups {list(scale.groups)}, {scale.log_rows:,} log rows ...")
-        timings.update(seed_directory(url, scale))
+        timings.update(seed_directory(
+            url, scale, progress=lambda done: _say(f"  {done:,} log rows")))
         _say("seeded: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
         # Two independent CLI commands: run side by side (each spends seconds importing).
         with ThreadPoolExecutor(2) as executor:
@@ -183,12 +190,17 @@ def run(args) -> dict:
             admin.result()
             token = created.result().strip().splitlines()[-1]
 
-        willow = start_willow(url, args.threads, workdir)
-        # Long enough for the request-log writer to commit what the last requests queued
-        # (it gathers a batch for 0.1 s): its CPU is charged to the operation that caused it.
-        willow.settle = args.settle
+        willows = [
+            start_willow(url, args.threads, workdir, "willow" if n == 0 else f"willow-{n + 1}")
+            for n in range(args.app_processes)
+        ]
+        willow = willows[0]
+        for server in willows:
+            # Long enough for the request-log writer to commit what the last requests queued
+            # (it gathers a batch for 0.1 s): its CPU is charged to the operation behind it.
+            server.settle = args.settle
         noop = start_noop(args.threads, workdir)
-        servers += [willow, noop]
+        servers += [*willows, noop]
         peer_token = uuid.uuid4().hex
         peer = None
         peer_users = min(args.peer_users or args.users, args.users)
@@ -199,7 +211,8 @@ def run(args) -> dict:
         pool = ClientPool(args.client_procs)
         for server in servers:
             server.wait_ready(timeout=600)
-        _say(f"servers ready: willow :{willow.port}, do-nothing :{noop.port}"
+        _say(f"servers ready: willow :{', :'.join(str(w.port) for w in willows)}, "
+             f"do-nothing :{noop.port}"
              + (f", scim2-server {peer_version} :{peer.port}" if peer else ""))
 
         bench = Bench(args, pool)
@@ -218,16 +231,16 @@ def run(args) -> dict:
         noop_ctx = {"base": "", "host": f"127.0.0.1:{noop.port}", "headers": {}, "users": 1}
 
         result: dict = {"ops": []}
-        noop_first = bench.measure(noop, noop_ctx, ops.NOOP)
+        noop_first = bench.measure([noop], noop_ctx, ops.NOOP)
         _say(f"do-nothing: {noop_first['rate']:,.0f} req/s")
 
         scim_ops = ops.USER_OPS + ops.group_ops(list(scale.groups))
         for op in scim_ops:
             if not _selected(args, op.key):
                 continue
-            figures = bench.measure(willow, willow_ctx, op)
+            figures = bench.measure(willows, willow_ctx, op)
             if peer and op.scim:
-                figures["peer"] = bench.measure(peer, peer_ctx, op)
+                figures["peer"] = bench.measure([peer], peer_ctx, op)
             result["ops"].append(figures)
             _say(_line(figures))
 
@@ -235,13 +248,13 @@ def run(args) -> dict:
         console_ctx = {**willow_ctx, "headers": {"Accept": "text/html", "Cookie": session.cookie}}
         for op in ops.CONSOLE_OPS:
             if _selected(args, op.key):
-                result["ops"].append(bench.measure(willow, console_ctx, op))
+                result["ops"].append(bench.measure(willows, console_ctx, op))
                 _say(_line(result["ops"][-1]))
         if _selected(args, ops.CSV.key):
             result["ops"].append(_measure_csv(willow, session, args.csv_seconds))
             _say(_line(result["ops"][-1]))
 
-        noop_last = bench.measure(noop, noop_ctx, ops.NOOP)
+        noop_last = bench.measure([noop], noop_ctx, ops.NOOP)
         noop_rate = (noop_first["rate"] + noop_last["rate"]) / 2
         result["noop"] = {**noop_last, "rate": noop_rate, "rate_start": noop_first["rate"],
                           "rate_end": noop_last["rate"],
@@ -267,6 +280,7 @@ def run(args) -> dict:
             "scale": {"users": scale.users, "spare": scale.spare, "groups": list(scale.groups),
                       "log_rows": scale.log_rows, "log_days": scale.log_days},
             "threads": args.threads,
+            "app_processes": args.app_processes,
             "clients": args.clients,
             "client_procs": args.client_procs,
             "requests": args.requests,
@@ -314,7 +328,8 @@ def _measure_csv(willow: Server, session: ConsoleSession, seconds: float) -> dic
         "p50_ms": None, "p95_ms": None, "p99_ms": None,
         "server_cpu_ms": cpu * 1000 / rows if rows else None,  # per row here
         "client_cpu_ms": None, "errors": 0 if status == 200 else 1,
-        "statuses": {str(status): 1}, "truncated_after_s": elapsed >= seconds,
+        "statuses": {str(status): 1},
+        "truncated_after_s": seconds if elapsed >= seconds else None,
     }
 
 

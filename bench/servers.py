@@ -155,7 +155,8 @@ def _serving_process(pid: int) -> psutil.Process:
     return process
 
 
-def start_willow(database_url: str, threads: int, workdir: Path, **extra: str) -> Server:
+def start_willow(database_url: str, threads: int, workdir: Path, name: str = "willow",
+                 **extra: str) -> Server:
     port = free_port()
     env = willow_env(
         database_url,
@@ -165,7 +166,7 @@ def start_willow(database_url: str, threads: int, workdir: Path, **extra: str) -
         WILLOW_SECRET_KEY=os.urandom(32).hex(),
         **extra,
     )
-    return Server("willow", [sys.executable, "app.py"], port, env, workdir / "willow.log",
+    return Server(name, [sys.executable, "app.py"], port, env, workdir / f"{name}.log",
                   "/scim/v2/ServiceProviderConfig")
 
 

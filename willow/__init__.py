@@ -72,12 +72,14 @@ def ensure_secret_key(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from .database import init_writer_queue
     from .database import resolve_database_url
     from .extensions import csrf
     from .extensions import db
     from .extensions import migrate
 
     resolve_database_url(app)
+    init_writer_queue(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)

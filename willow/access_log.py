@@ -10,7 +10,10 @@ parameter is never printed. ``WILLOW_ACCESS_LOG=0`` turns it off.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import logging.handlers
+import queue
 import sys
 import time
 from datetime import UTC
@@ -63,9 +66,16 @@ def init_app(app: Flask) -> None:
     if not app.config.get("WILLOW_ACCESS_LOG"):
         return
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)
+        # Request threads only queue their line; one thread writes them. With a stream
+        # handler on every thread, each line held the handler's lock across a write to
+        # stdout, and under load the threads queued on it.
+        lines: queue.SimpleQueue = queue.SimpleQueue()
+        stdout = logging.StreamHandler(sys.stdout)
+        stdout.setFormatter(logging.Formatter("%(message)s"))
+        writer = logging.handlers.QueueListener(lines, stdout)
+        writer.start()
+        atexit.register(writer.stop)  # the last lines are written at a normal exit
+        logger.addHandler(logging.handlers.QueueHandler(lines))
         logger.setLevel(logging.INFO)
         # Its own handler: the line format is fixed, whatever the root logger does.
         logger.propagate = False

@@ -177,6 +177,13 @@ class ConsoleSessionInterface(SecureCookieSessionInterface):
     rest (e.g. https terminated by a trusted proxy), while plain-http development still works.
     """
 
+    def open_session(self, app: Flask, request):
+        # /scim is bearer-only: no console cookie is read or written there, which also
+        # spares every SCIM request the cookie signer.
+        if request.path.startswith("/scim/"):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
     def get_cookie_secure(self, app: Flask) -> bool:
         if super().get_cookie_secure(app):
             return True

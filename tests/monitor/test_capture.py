@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from willow.extensions import db
 from willow.models import Group
 from willow.models import Organization
+from willow.models import ScimRequestLog
 from willow.monitor import capture
 from willow.monitor.capture import classify
 from willow.organizations import create_organization
@@ -392,3 +393,45 @@ def test_long_paths_are_cut_to_2048_bytes_so_that_their_index_entry_fits(client,
     [row] = logged()
     assert path.startswith(row["path"])
     assert 2046 <= len(row["path"].encode()) <= 2048
+
+
+def _rows_without_flush(app, method: str) -> list[dict]:
+    """Log rows as committed, without asking the batched writer for anything."""
+    with app.app_context(), db.engine.connect() as conn:
+        stmt = sa.select(ScimRequestLog.__table__).where(ScimRequestLog.method == method)
+        return [dict(row._mapping) for row in conn.execute(stmt)]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/Users", {"userName": "durable@example.com"}),
+        ("POST", "/Groups", {"displayName": "Durable"}),
+    ],
+)
+def test_a_change_commits_with_its_log_row(app, scim, method, path, body):
+    """The row of an acknowledged change is committed in the change's own transaction,
+    before the response: a ``kill -9`` right after the response cannot lose it."""
+    writer = app.extensions["willow_request_log"]
+    writer.stop()
+    rv = scim.post(path, body)
+    assert rv.status_code == 201
+    rows = _rows_without_flush(app, method)
+    assert [(r["path"], r["status_code"], r["resource_id"]) for r in rows] == [
+        (f"/scim/v2{path}", 201, rv.get_json()["id"])
+    ]
+    assert writer.flush()
+    assert len(_rows_without_flush(app, method)) == 1, "written once, not twice"
+
+
+def test_a_change_whose_log_row_cannot_be_written_is_not_applied(app, scim, monkeypatch):
+    """No change without its row: when the row fails, the change rolls back with it."""
+
+    def broken(response):
+        raise RuntimeError("log row unavailable")
+
+    monkeypatch.setattr(capture, "build_row", broken)
+    rv = scim.post("/Users", {"userName": "nolog@example.com"})
+    assert rv.status_code == 500
+    monkeypatch.undo()
+    assert scim.get('/Users?filter=userName eq "nolog@example.com"').get_json()["totalResults"] == 0

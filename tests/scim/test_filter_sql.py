@@ -23,6 +23,7 @@ from willow.scim.protocol.errors import InvalidFilter
 from willow.scim.protocol.errors import InvalidValue
 from willow.scim.protocol.filter import parse_filter
 from willow.scim.store.filter_sql import compile_filter
+from willow.scim.store.filter_sql import equality
 from willow.scim.store.filter_sql import sort_key
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -606,3 +607,39 @@ def test_username_eq_compares_the_indexed_norm_column():
     sql = _sql(compile_filter(parse_filter('userName eq "BJensen"'), "User"), sqlite.dialect())
     assert "users.user_name_norm = 'bjensen'" in sql
     assert "lower(" not in sql
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'userName eq "BJENSEN"',
+        'userName eq "nobody"',
+        'externalId eq "ext-BJ"',
+        'externalId eq "EXT-BJ"',
+        'id eq "u-bjensen"',
+        f'{CORE_USER}:userName eq "jsmith"',
+    ],
+)
+def test_equality_lookup_selects_what_the_compiled_filter_selects(app, people, text):
+    """The IdPs' lookup runs as a prebuilt statement: same column, same value, same rows."""
+    column, value = equality(parse_filter(text), "User")
+    compiled = user_names(app, people, text)
+    with app.app_context():
+        fast = select(User.user_name).where(User.organization_id == people, column == value)
+        assert sorted(db.session.scalars(fast), key=str.lower) == compiled
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'userName ne "bjensen"',
+        'userName co "jen"',
+        'emails eq "bjensen@example.com"',
+        'meta.created eq "2024-01-01T10:00:00.123Z"',
+        'active eq true',
+        'userName eq "a" or userName eq "b"',
+        f'name.familyName eq "{"x" * 600}"',
+    ],
+)
+def test_equality_lookup_leaves_every_other_filter_to_the_compiler(text):
+    assert equality(parse_filter(text), "User") is None

@@ -619,3 +619,65 @@ def test_entra_manager_given_as_a_bare_id_is_read_as_its_value(scim):
     assert ENTERPRISE not in rv.get_json()
     rv = scim.post("/Users", user_body("m2@example.com", **{ENTERPRISE: {"manager": "boss"}}))
     assert rv.get_json()[ENTERPRISE]["manager"] == {"value": "boss"}
+
+
+@pytest.mark.parametrize("attribute", ["emails", "phoneNumbers", "ims", "roles"])
+def test_primary_reads_back_as_written_true_false_or_absent(scim, attribute):
+    """RFC 7643 §2.4: what a client writes reads back as written (a conformance suite
+    compares them); ``primary: false`` is not dropped."""
+    values = [
+        {"value": "a@example.com", "type": "work", "primary": True},
+        {"value": "b@example.com", "type": "home", "primary": False},
+        {"value": "c@example.com", "type": "other"},
+    ]
+    user = create(scim, **{attribute: values})
+    assert user[attribute] == values
+    assert scim.get(f"/Users/{user['id']}").get_json()[attribute] == values
+    path = f'{attribute}[type eq "other"].primary'
+    rv = scim.patch(
+        f"/Users/{user['id']}", patch_ops({"op": "replace", "path": path, "value": False})
+    )
+    assert rv.get_json()[attribute][2] == {**values[2], "primary": False}
+
+
+def test_primary_false_is_not_matched_as_true_and_sorts_after_the_primary(scim):
+    user = create(
+        scim,
+        "p@example.com",
+        emails=[
+            {"value": "z-not-primary@example.com", "primary": False},
+            {"value": "a-primary@example.com", "primary": True},
+        ],
+    )
+    rv = scim.get('/Users?filter=emails[primary eq true].value eq "a-primary@example.com"')
+    assert [u["id"] for u in rv.get_json()["Resources"]] == [user["id"]]
+    rv = scim.get('/Users?filter=emails[primary eq true].value eq "z-not-primary@example.com"')
+    assert rv.get_json()["totalResults"] == 0
+
+
+def test_read_only_manager_display_name_sent_by_a_client_is_ignored(scim):
+    """RFC 7643 §4.3: manager.displayName is read-only: not stored, not echoed."""
+    manager = {"value": "boss-id", "displayName": "The Boss"}
+    user = create(scim, **{ENTERPRISE: {"manager": manager}})
+    assert user[ENTERPRISE]["manager"] == {"value": "boss-id"}
+    rv = scim.patch(
+        f"/Users/{user['id']}",
+        patch_ops({"op": "replace", "path": f"{ENTERPRISE}:manager", "value": manager}),
+    )
+    assert rv.get_json()[ENTERPRISE]["manager"] == {"value": "boss-id"}
+    assert scim.get(f"/Users/{user['id']}").get_json()[ENTERPRISE]["manager"] == {
+        "value": "boss-id"
+    }
+
+
+@pytest.mark.parametrize("cleared", ["", {"value": ""}])
+def test_a_manager_cleared_with_an_empty_value_is_removed(scim, cleared):
+    """Entra ID clears the manager by replacing it with "" (or an empty value)."""
+    user = create(scim, **{ENTERPRISE: {"department": "Ops", "manager": {"value": "boss"}}})
+    rv = scim.patch(
+        f"/Users/{user['id']}",
+        patch_ops({"op": "Replace", "path": f"{ENTERPRISE}:manager", "value": cleared}),
+    )
+    assert rv.status_code == 200, rv.get_json()
+    assert rv.get_json()[ENTERPRISE] == {"department": "Ops"}
+    assert scim.get(f"/Users/{user['id']}").get_json()[ENTERPRISE] == {"department": "Ops"}

@@ -27,6 +27,7 @@ What that trades, and how it is bounded:
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import threading
 import weakref
@@ -39,6 +40,7 @@ from sqlalchemy import event
 from sqlalchemy import insert
 from sqlalchemy import select
 
+from ..database import writer_queue
 from ..extensions import db
 from ..models import ApiToken
 from ..models import Organization
@@ -115,6 +117,8 @@ class LogWriter:
             if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
         ]
         self._begin = "BEGIN IMMEDIATE" if dialect.name == "sqlite" else None
+        # On SQLite, queue with the request threads for the one writer (database.py).
+        self._writers = writer_queue(app) or contextlib.nullcontext()
         self._cond = threading.Condition()
         self._pending: list[dict[str, Any]] = []
         self._submitted = 0  # rows handed over so far
@@ -141,7 +145,11 @@ class LogWriter:
                     self._start()
                 self._pending.append(row)
                 self._submitted += 1
-                self._cond.notify_all()
+                if len(self._pending) == 1 or len(self._pending) >= BATCH_ROWS:
+                    # Wake the writer only when it has something new to decide: a first
+                    # row starts its batch window, a full batch ends it. Waking it for
+                    # every row costs each request a thread switch.
+                    self._cond.notify_all()
         if inline:
             self._write([row])
 
@@ -242,14 +250,8 @@ class LogWriter:
         for attempt in (1, 2):
             conn = self.engine.raw_connection()
             try:
-                cursor = conn.cursor()
-                if self._begin:
-                    # The SQLite driver runs in autocommit (see database.py): open the
-                    # transaction that makes the batch one commit.
-                    cursor.execute(self._begin)
-                cursor.executemany(self.sql, params)
-                cursor.close()
-                conn.commit()
+                with self._writers:
+                    self._insert_batch(conn, params)
                 return
             except dialect.loaded_dbapi.Error as exc:
                 if attempt == 2 or not dialect.is_disconnect(exc, conn.dbapi_connection, None):
@@ -260,6 +262,16 @@ class LogWriter:
                 conn.invalidate(exc)
             finally:
                 conn.close()
+
+    def _insert_batch(self, conn, params: list[Any]) -> None:
+        cursor = conn.cursor()
+        if self._begin:
+            # The SQLite driver runs in autocommit (see database.py): open the
+            # transaction that makes the batch one commit.
+            cursor.execute(self._begin)
+        cursor.executemany(self.sql, params)
+        cursor.close()
+        conn.commit()
 
     def _complete(self, row: dict[str, Any]) -> None:
         """Token name and organization that capture could not know: the request's rollback

@@ -53,7 +53,12 @@ def scim_response(
     version: int | None = None,
     location: str | None = None,
 ) -> Response:
-    body = "" if payload is None else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    if payload is None:
+        body = ""
+    elif isinstance(payload, str):
+        body = payload  # already JSON text (a cached document)
+    else:
+        body = to_json(payload)
     rv = Response(body, status=status, mimetype=SCIM_MEDIA_TYPE)
     if payload is None:
         rv.headers.remove("Content-Type")
@@ -62,6 +67,11 @@ def scim_response(
     if location:
         rv.headers["Location"] = location
     return rv
+
+
+def to_json(payload: Any) -> str:
+    """Compact JSON, non-ASCII characters as they are."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
 def etag(version: int) -> str:

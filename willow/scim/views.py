@@ -7,11 +7,15 @@ once, render the response. Bearer authentication runs before every request
 
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint
 from flask import current_app
 from flask import g
 from flask import request
 
+from ..database import MUTATING_METHODS
+from ..database import writer_queue
 from ..extensions import db
 from ..monitor import capture
 from . import audit
@@ -21,6 +25,7 @@ from .http import base_url
 from .http import preconditions
 from .http import request_object
 from .http import scim_response
+from .http import to_json
 from .protocol import discovery
 from .protocol.errors import Forbidden
 from .protocol.errors import NotFound
@@ -39,16 +44,35 @@ bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 
 @bp.before_request
 def authenticate() -> None:
+    writers = writer_queue(current_app)
+    if writers is not None and request.method in MUTATING_METHODS:
+        # Queue behind the process's other SQLite writers (see database.WriterQueue).
+        writers.acquire()
+        g.queued_writer = writers
     require_bearer_token()
+
+
+def _end_transaction() -> None:
+    # The request's transaction is over (committed by the view or rolled back by the error
+    # handler); closing the session now means no lock is held during the writes after it.
+    db.session.close()
+    writers = g.pop("queued_writer", None)
+    if writers is not None:
+        writers.release()
 
 
 @bp.after_request
 def finish(response):
-    # The request's transaction is over (committed by the view or rolled back by the error
-    # handler); closing the session now means no lock is held during the writes below.
-    db.session.close()
+    _end_transaction()
     record_token_use()
     return response
+
+
+@bp.teardown_request
+def release(exc: BaseException | None = None) -> None:  # noqa: ARG001
+    """A request that ended without a response (an error in an after_request hook) must
+    not keep the writers' queue."""
+    _end_transaction()
 
 
 @bp.get("")
@@ -69,51 +93,75 @@ def _refuse_filter() -> None:
         raise Forbidden("Filtering is not supported on this discovery endpoint.")
 
 
+@functools.lru_cache(maxsize=64)
+def _discovery_json(
+    kind: str, base: str, name: str | None, max_results: int, docs: str | None
+) -> str | None:
+    """A discovery document as JSON text, built once per base URL and name: it depends on
+    configuration only (RFC 7644 §4). None for an unknown resource type or schema."""
+    if kind == "ServiceProviderConfig":
+        doc = discovery.service_provider_config(
+            base, max_results=max_results, documentation_uri=docs
+        )
+    elif kind == "ResourceTypes" and name is None:
+        doc = discovery.resource_types(base)
+    elif kind == "ResourceTypes":
+        doc = discovery.resource_type(base, name)
+    elif name is None:
+        doc = discovery.schemas(base)
+    else:
+        doc = discovery.schema_resource(base, name)
+    return None if doc is None else to_json(doc)
+
+
+def _discovery_response(kind: str, name: str | None = None):
+    config = current_app.config
+    text = _discovery_json(
+        kind,
+        base_url(),
+        name,
+        config["WILLOW_SCIM_MAX_RESULTS"],
+        config.get("WILLOW_DOCUMENTATION_URL"),
+    )
+    if text is None:
+        label = "resource type" if kind == "ResourceTypes" else "schema"
+        raise NotFound(f"Unknown {label} {name!r}.")
+    return scim_response(text)
+
+
 @bp.get("/ServiceProviderConfig")
 def get_service_provider_config():
     audit.describe(resource_type="Config", resource_id="ServiceProviderConfig", operation="read")
     _refuse_filter()
-    return scim_response(
-        discovery.service_provider_config(
-            base_url(),
-            max_results=current_app.config["WILLOW_SCIM_MAX_RESULTS"],
-            documentation_uri=current_app.config.get("WILLOW_DOCUMENTATION_URL"),
-        )
-    )
+    return _discovery_response("ServiceProviderConfig")
 
 
 @bp.get("/ResourceTypes")
 def list_resource_types():
     audit.describe(resource_type="Config", operation="query")
     _refuse_filter()
-    return scim_response(discovery.resource_types(base_url()))
+    return _discovery_response("ResourceTypes")
 
 
 @bp.get("/ResourceTypes/<name>")
 def get_resource_type(name: str):
     audit.describe(resource_type="Config", resource_id=name, operation="read")
     _refuse_filter()
-    rv = discovery.resource_type(base_url(), name)
-    if rv is None:
-        raise NotFound(f"Unknown resource type {name!r}.")
-    return scim_response(rv)
+    return _discovery_response("ResourceTypes", name)
 
 
 @bp.get("/Schemas")
 def list_schemas():
     audit.describe(resource_type="Schema", operation="query")
     _refuse_filter()
-    return scim_response(discovery.schemas(base_url()))
+    return _discovery_response("Schemas")
 
 
 @bp.get("/Schemas/<urn>")
 def get_schema(urn: str):
     audit.describe(resource_type="Schema", resource_id=urn, operation="read")
     _refuse_filter()
-    rv = discovery.schema_resource(base_url(), urn)
-    if rv is None:
-        raise NotFound(f"Unknown schema {urn!r}.")
-    return scim_response(rv)
+    return _discovery_response("Schemas", urn)
 
 
 def _connection():

@@ -243,6 +243,12 @@ class _Patcher:
                 self.note(f"{label} had no value to remove")
             target.set(None)
             return
+        if op == "replace" and _names_nobody(attr, value):
+            # Entra ID clears the manager with "" (or {"value": ""}): an empty id names no
+            # one, so the attribute is removed rather than kept as {"value": ""}.
+            self.note(f"{label} replaced with an empty value: removed")
+            target.set(None)
+            return
         new = normalize_value(attr, value, label=label, notes=self.notes)
         if attr.type == "complex" and isinstance(value, dict):
             # RFC 7644 §3.5.2.3: sub-attributes not in the value are left unchanged; one
@@ -406,6 +412,16 @@ class _Target:
             container[self.attr.name] = value
         if self.key is not None and not container:
             self.doc.pop(self.key)
+
+
+def _names_nobody(attr: Attribute, value: Any) -> bool:
+    """A reference-like complex value (one with a ``value`` sub-attribute, such as the
+    manager) whose id is the empty string."""
+    if attr.type != "complex" or attr.multi_valued or attr.sub("value") is None:
+        return False
+    if isinstance(value, dict):
+        return any(str(k).lower() == "value" and v == "" for k, v in value.items())
+    return value == ""
 
 
 def _sub_attribute(attr: Attribute, name: str | None, label: str) -> Attribute:

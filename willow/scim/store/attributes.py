@@ -11,6 +11,7 @@ migration.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field
 
 from sqlalchemy import Column
 from sqlalchemy import String
@@ -30,23 +31,21 @@ class Scalar:
 
     path: tuple[str, ...]
     column: Column
+    #: ``(attribute, sub-attribute)`` as filters name it, without the URN.
+    key: tuple[str, str | None] = field(init=False)
+    #: The name errors give it: ``name.givenName``, ``department``.
+    label: str = field(init=False)
+    #: How many characters the column holds (None: no limit).
+    width: int | None = field(init=False)
 
-    @property
-    def key(self) -> tuple[str, str | None]:
-        """``(attribute, sub-attribute)`` as filters name it, without the URN."""
+    def __post_init__(self) -> None:
         path = self.path[1:] if self.path[0] == ENTERPRISE_USER_SCHEMA else self.path
-        return (path[0], path[1] if len(path) > 1 else None)
-
-    @property
-    def label(self) -> str:
-        return ".".join(self.key[0:1] + ((self.key[1],) if self.key[1] else ()))
-
-    @property
-    def width(self) -> int | None:
-        return width(self.column)
+        object.__setattr__(self, "key", (path[0], path[1] if len(path) > 1 else None))
+        object.__setattr__(self, "label", ".".join(path))
+        object.__setattr__(self, "width", column_width(self.column))
 
 
-def width(column: Column) -> int | None:
+def column_width(column: Column) -> int | None:
     """How many characters the column holds (None: no limit)."""
     return column.type.length if isinstance(column.type, String) else None
 
@@ -111,4 +110,4 @@ VALUE_COLUMNS: dict[str, Column] = {
 }
 
 #: Width of the lower-cased copy of a value that case-insensitive filters compare.
-VALUE_NORM_WIDTH: int = width(VALUES.c.value_norm) or 512
+VALUE_NORM_WIDTH: int = column_width(VALUES.c.value_norm) or 512

@@ -43,9 +43,11 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Column
 from sqlalchemy import ColumnElement
 from sqlalchemy import Integer
 from sqlalchemy import String
+from sqlalchemy import Table
 from sqlalchemy import and_
 from sqlalchemy import exists
 from sqlalchemy import false
@@ -129,6 +131,10 @@ def _strpos_sqlite(element, compiler, **kw):
     return f"instr({compiler.process(element.clauses, **kw)})"
 
 
+USERS = User.__table__
+GROUPS = Group.__table__
+
+
 # --- The attribute map -----------------------------------------------------------------
 
 
@@ -159,7 +165,7 @@ class _Col:
 class _Rel:
     """A multi-valued attribute stored as rows, correlated to the resource row."""
 
-    correlate: type
+    correlate: Table
     where: tuple
     columns: dict[str, _Col]
     #: The "primary, else first" order of RFC 7644 §3.4.2.3, for sortBy.
@@ -173,12 +179,12 @@ class _Rel:
 def _user_values(attribute: str) -> _Rel:
     row = aliased(UserValue)
     return _Rel(
-        correlate=User,
+        correlate=USERS,
         # The organization lets PostgreSQL use ix_user_values_org_attr_value for
         # `emails[...].value eq`, the lookup Entra ID matches users with.
         where=(
-            row.user_id == User.id,
-            row.organization_id == User.organization_id,
+            row.user_id == USERS.c.id,
+            row.organization_id == USERS.c.organization_id,
             row.attribute == attribute,
         ),
         columns={
@@ -195,8 +201,8 @@ def _user_groups() -> _Rel:
     member = aliased(GroupMember)
     group = aliased(Group)
     return _Rel(
-        correlate=User,
-        where=(member.user_id == User.id,),
+        correlate=USERS,
+        where=(member.user_id == USERS.c.id,),
         columns={
             # Ids are generated lower-case, so the column is its own norm (and indexed).
             "value": _Col(member.group_id, norm=member.group_id),
@@ -215,8 +221,8 @@ def _group_members() -> _Rel:
     member = aliased(GroupMember)
     user = aliased(User)
     return _Rel(
-        correlate=Group,
-        where=(member.group_id == Group.id,),
+        correlate=GROUPS,
+        where=(member.group_id == GROUPS.c.id,),
         columns={
             "value": _Col(member.user_id),
             # As rendered: the member's displayName, else (missing or "") its userName.
@@ -231,31 +237,31 @@ def _group_members() -> _Rel:
     )
 
 
-def _meta(model: type, resource_type: str) -> dict[tuple[str, str | None], _Col]:
+def _meta(table: Table, resource_type: str) -> dict[tuple[str, str | None], _Col]:
     return {
-        ("meta", "created"): _Col(model.created_at),
-        ("meta", "lastModified"): _Col(model.last_modified_at),
+        ("meta", "created"): _Col(table.c.created_at),
+        ("meta", "lastModified"): _Col(table.c.last_modified_at),
         ("meta", "resourceType"): _Col(literal(resource_type, String), can_be_null=False),
     }
 
 
 _USER_COLUMNS: dict[tuple[str, str | None], _Col] = {
-    ("id", None): _Col(User.id),
+    ("id", None): _Col(USERS.c.id),
     **{
-        scalar.key: _Col(scalar.column, norm=User.user_name_norm)
+        scalar.key: _Col(scalar.column, norm=USERS.c.user_name_norm)
         if scalar.column.name == "user_name"
         else _Col(scalar.column)
         for scalar in SCALARS
     },
     # Read-only (RFC 7643 §4.3): never stored from a request, so never matched.
-    ("manager", "displayName"): _Col(User.manager_display_name),
-    **_meta(User, "User"),
+    ("manager", "displayName"): _Col(USERS.c.manager_display_name),
+    **_meta(USERS, "User"),
 }
 _GROUP_COLUMNS: dict[tuple[str, str | None], _Col] = {
-    ("id", None): _Col(Group.id),
-    ("externalId", None): _Col(Group.external_id),
-    ("displayName", None): _Col(Group.display_name, norm=Group.display_name_norm),
-    **_meta(Group, "Group"),
+    ("id", None): _Col(GROUPS.c.id),
+    ("externalId", None): _Col(GROUPS.c.external_id),
+    ("displayName", None): _Col(GROUPS.c.display_name, norm=GROUPS.c.display_name_norm),
+    **_meta(GROUPS, "Group"),
 }
 
 
@@ -588,6 +594,28 @@ class _Compiler:
         if node.op == "ne":
             return not_(relation.exists(_predicate(col, sub, "eq", node.value, label), col.join))
         return relation.exists(_predicate(col, sub, node.op, node.value, label), col.join)
+
+
+def equality(node: Filter, resource_type: str) -> tuple[Any, str] | None:
+    """The filter IdPs send on nearly every sync, ``userName eq "…"`` (also ``externalId``,
+    ``id``, ``displayName``): one string attribute of the resource's own row compared with
+    ``eq``. Returns the column and the value that ``compile_filter`` would compare (the
+    lower-cased copy for a case-insensitive attribute), so the caller can run a statement
+    built once; None for every other filter."""
+    if not isinstance(node, Compare) or node.op != "eq" or not isinstance(node.value, str):
+        return None
+    attr, sub = _resolve(resource_type, node.path, InvalidFilter)
+    leaf = sub or attr
+    if attr.multi_valued or leaf.type not in _STRING_TYPES:
+        return None
+    col = _MAPPINGS[resource_type].columns.get((attr.name, sub.name if sub else None))
+    if col is None or col.join or not isinstance(col.expr, Column):
+        return None
+    if leaf.case_exact:
+        return col.expr, node.value
+    if col.norm is not None and (col.norm_length is None or len(node.value) < col.norm_length):
+        return col.norm, node.value.lower()
+    return None
 
 
 def compile_filter(node: Filter, resource_type: str) -> ColumnElement[bool]:

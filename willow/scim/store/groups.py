@@ -13,12 +13,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ...extensions import db
 from ...models import Group
@@ -43,6 +45,7 @@ from ..protocol.render import Projection
 from ..protocol.render import meta
 from ..protocol.render import render_group
 from ..protocol.text import is_storable
+from .attributes import column_width
 from .filter_sql import compile_filter
 from .filter_sql import sort_key
 from .uniqueness import flush_unique
@@ -52,6 +55,39 @@ from .uniqueness import flush_unique
 AUDIT_MEMBER_LIMIT = 200
 #: Rows per statement for bulk membership inserts and id look-ups.
 CHUNK = 500
+
+
+MEMBERS = GroupMember.__table__
+# What the columns hold, read from the model.
+_NAME_WIDTH = column_width(Group.__table__.c.display_name)
+_EXTERNAL_ID_WIDTH = column_width(Group.__table__.c.external_id)
+USERS = User.__table__
+# Statements a membership change repeats, built once.
+_LIVE_USERS = select(USERS.c.id).where(
+    USERS.c.id.in_(bindparam("ids", expanding=True)),
+    USERS.c.organization_id == bindparam("organization_id"),
+    USERS.c.deleted_at.is_(None),
+)
+_USER_NAMES = select(USERS.c.id, USERS.c.user_name).where(
+    USERS.c.id.in_(bindparam("ids", expanding=True))
+)
+_MEMBER_IDS = select(MEMBERS.c.user_id).where(MEMBERS.c.group_id == bindparam("group_id"))
+_DELETE_MEMBERS = (
+    delete(MEMBERS)
+    .where(
+        MEMBERS.c.group_id == bindparam("group_id"),
+        MEMBERS.c.user_id.in_(bindparam("ids", expanding=True)),
+    )
+    .returning(MEMBERS.c.user_id)
+)
+_DELETE_ALL_MEMBERS = (
+    delete(MEMBERS).where(MEMBERS.c.group_id == bindparam("group_id")).returning(MEMBERS.c.user_id)
+)
+_TOUCH = (
+    update(Group.__table__)
+    .where(Group.__table__.c.id == bindparam("group_id"))
+    .values(version=bindparam("version"), last_modified_at=bindparam("last_modified_at"))
+)
 
 
 @dataclass
@@ -90,8 +126,8 @@ def _set_display_name(group: Group, name: Any) -> bool:
     """Set displayName; True when it changed."""
     if not isinstance(name, str) or not name.strip():
         raise InvalidValue("'displayName' is required and must be a non-empty string.")
-    if len(name) > 256:
-        raise InvalidValue("'displayName' is longer than 256 characters.")
+    if len(name) > _NAME_WIDTH:
+        raise InvalidValue(f"'displayName' is longer than {_NAME_WIDTH} characters.")
     if name.lower() != group.display_name_norm:
         _ensure_unique_name(group.organization_id, name, group.id)
     changed = name != group.display_name
@@ -106,8 +142,8 @@ def _set_external_id(group: Group, value: Any) -> bool:
     """Set externalId; True when it changed."""
     if value is not None and not isinstance(value, str):
         raise InvalidValue("'externalId' must be a string.")
-    if value is not None and len(value) > 256:
-        raise InvalidValue("'externalId' is longer than 256 characters.")
+    if value is not None and len(value) > _EXTERNAL_ID_WIDTH:
+        raise InvalidValue(f"'externalId' is longer than {_EXTERNAL_ID_WIDTH} characters.")
     changed = value != group.external_id
     if changed:
         audit.change("externalId", group.external_id, value)
@@ -136,15 +172,12 @@ def _known_users(organization_id: int, ids: list[str]) -> list[str]:
     Unknown ids are reported as warnings on the request log, not as errors: IdPs do not
     retry a 400, so one stale id must not fail the whole push."""
     known: set[str] = set()
+    conn = db.session.connection()
     for chunk in _chunks(ids):
         known.update(
-            db.session.scalars(
-                select(User.id).where(
-                    User.id.in_(chunk),
-                    User.organization_id == organization_id,
-                    User.deleted_at.is_(None),
-                )
-            )
+            conn.execute(_LIVE_USERS, {"ids": chunk, "organization_id": organization_id})
+            .scalars()
+            .all()
         )
     unknown = [i for i in ids if i not in known]
     if unknown:
@@ -157,8 +190,8 @@ def _known_users(organization_id: int, ids: list[str]) -> list[str]:
 def _insert_members(group: Group, user_ids: list[str]) -> list[str]:
     """Insert memberships that do not exist yet; return the ids actually added."""
     added: list[str] = []
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    conn = db.session.connection()
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     now = utcnow()
     for chunk in _chunks(user_ids):
         stmt = (
@@ -177,32 +210,26 @@ def _insert_members(group: Group, user_ids: list[str]) -> list[str]:
             .on_conflict_do_nothing(index_elements=["group_id", "user_id"])
             .returning(GroupMember.user_id)
         )
-        added.extend(db.session.scalars(stmt))
+        added.extend(conn.execute(stmt).scalars().all())
     return added
 
 
 def _delete_members(group: Group, user_ids: list[str] | None) -> list[str]:
     """Delete the memberships of ``user_ids`` (all of them when None) and return the ids
     actually removed."""
+    conn = db.session.connection()
     if user_ids is None:
-        stmt = delete(GroupMember).where(GroupMember.group_id == group.id)
-        return list(db.session.scalars(stmt.returning(GroupMember.user_id)))
+        return conn.execute(_DELETE_ALL_MEMBERS, {"group_id": group.id}).scalars().all()
     removed: list[str] = []
     for chunk in _chunks(user_ids):
-        stmt = delete(GroupMember).where(
-            GroupMember.group_id == group.id, GroupMember.user_id.in_(chunk)
-        )
-        removed.extend(db.session.scalars(stmt.returning(GroupMember.user_id)))
+        removed += conn.execute(_DELETE_MEMBERS, {"group_id": group.id, "ids": chunk}).scalars()
     return removed
 
 
 def _labels(user_ids: list[str]) -> list[dict[str, Any]]:
     shown = user_ids[:AUDIT_MEMBER_LIMIT]
-    names = (
-        dict(db.session.execute(select(User.id, User.user_name).where(User.id.in_(shown))).all())
-        if shown
-        else {}
-    )
+    conn = db.session.connection()
+    names = dict(conn.execute(_USER_NAMES, {"ids": shown}).all()) if shown else {}
     rv = [{"value": uid, "display": names.get(uid)} for uid in shown]
     if len(user_ids) > len(shown):
         rv.append({"value": None, "display": f"… and {len(user_ids) - len(shown)} more"})
@@ -239,7 +266,7 @@ def _replace_members(group: Group, ids: list[str], change: MembershipChange) -> 
     that has to read the current list; it is read as ids only and changed in chunks."""
     known = _known_users(group.organization_id, ids)
     current = set(
-        db.session.scalars(select(GroupMember.user_id).where(GroupMember.group_id == group.id))
+        db.session.connection().execute(_MEMBER_IDS, {"group_id": group.id}).scalars()
     )
     wanted = set(known)
     stale = [uid for uid in current if uid not in wanted]
@@ -249,12 +276,14 @@ def _replace_members(group: Group, ids: list[str], change: MembershipChange) -> 
 
 
 def _touch(group: Group) -> None:
-    db.session.execute(
-        update(Group)
-        .where(Group.id == group.id)
-        .values(version=Group.version + 1, last_modified_at=utcnow())
+    """A new version. The row is locked by this request, so the version read with it is
+    current; the new values are set on the object without reading them back."""
+    version, now = group.version + 1, utcnow()
+    db.session.connection().execute(
+        _TOUCH, {"group_id": group.id, "version": version, "last_modified_at": now}
     )
-    db.session.refresh(group, ["version", "last_modified_at"])
+    set_committed_value(group, "version", version)
+    set_committed_value(group, "last_modified_at", now)
 
 
 def _describe(group: Group, operation: str) -> None:

@@ -17,7 +17,7 @@ from .attributes import MULTI_VALUED
 from .attributes import SCALARS
 from .attributes import VALUE_COLUMNS
 from .attributes import VALUE_NORM_WIDTH
-from .attributes import width
+from .attributes import column_width
 
 #: The order of the fields of a value row as read (``users.VALUE_FIELDS``).
 VALUE_FIELDS: tuple[str, ...] = ("attribute", "position", *VALUE_COLUMNS)
@@ -72,7 +72,7 @@ def value_rows(resource: dict[str, Any], attribute: str) -> list[dict[str, Any]]
             if name == "primary":
                 row[column.name] = None if value is None else bool(value)
             else:
-                row[column.name] = _fit(value, width(column), f"{attribute}.{name}")
+                row[column.name] = _fit(value, column_width(column), f"{attribute}.{name}")
         value = row["value"]
         row["value_norm"] = value.lower()[:VALUE_NORM_WIDTH] if value is not None else None
         rows.append(row)

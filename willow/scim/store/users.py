@@ -46,8 +46,8 @@ from .attributes import USERS
 from .attributes import VALUE_COLUMNS
 from .attributes import VALUES
 from .filter_sql import compile_filter
+from .filter_sql import equality
 from .filter_sql import sort_key
-from .sql import insert_unless_conflict
 from .sql import json_rows
 from .user_rows import columns_from_resource
 from .user_rows import resource_from_row
@@ -98,6 +98,9 @@ _BY_ID = _READ.where(
     USERS.c.deleted_at.is_(None),
 )
 _BY_ID_LOCKED = _BY_ID.with_for_update(of=USERS)
+_INSERT_USER = insert(USERS)
+_INSERT_VALUES = insert(VALUES)
+_BY_IDS = _READ.where(USERS.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _json(value: Any) -> list:
@@ -153,40 +156,88 @@ def represent(user: StoredUser, base_url: str, projection: Projection) -> dict[s
     return projection.apply(rv)
 
 
+def _live(organization_id: int) -> list:
+    return [USERS.c.organization_id == organization_id, USERS.c.deleted_at.is_(None)]
+
+
 def list_conditions(organization_id: int, filter_text: str | None) -> list:
     """The WHERE conditions of a list query: live users of the organization matching
     the filter (RFC 7644 §3.4.2.2), compiled to SQL."""
-    conditions = [USERS.c.organization_id == organization_id, USERS.c.deleted_at.is_(None)]
+    conditions = _live(organization_id)
     if filter_text:
         conditions.append(compile_filter(parse_filter(filter_text), "User"))
     return conditions
 
 
+#: Ids of a page of users with one column equal to a value, and the number of matches:
+#: the statement of IdPs' lookups (``userName eq "…"``), built once per column.
+_IDS_BY_EQUALITY: dict[str, Any] = {}
+
+
+def _ids_by_equality(column: Any) -> Any:
+    stmt = _IDS_BY_EQUALITY.get(column.name)
+    if stmt is None:
+        stmt = _IDS_BY_EQUALITY[column.name] = (
+            select(USERS.c.id, func.count().over())
+            .where(
+                USERS.c.organization_id == bindparam("organization_id"),
+                USERS.c.deleted_at.is_(None),
+                column == bindparam("value"),
+            )
+            .order_by(USERS.c.created_at.asc(), USERS.c.id.asc())
+            .offset(bindparam("offset"))
+            .limit(bindparam("limit"))
+        )
+    return stmt
+
+
 def list_users(
     conn: Connection, organization_id: int, query: ListQuery, base_url: str
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of users and the number of matches: filter, sort and page in SQL, the page
-    and its total in one statement (a window count), the count alone only for a page past
-    the end."""
-    conditions = list_conditions(organization_id, query.filter)
+    """A page of users and the number of matches. The filter, the order and the page are
+    one small statement (ids and a window count; the count alone only for a page past the
+    end); the page's users are then read by a statement built once."""
+    node = parse_filter(query.filter) if query.filter else None
+    lookup = equality(node, "User") if node is not None and not query.sort_by else None
+    conditions = _live(organization_id)
+    if node is not None:
+        conditions.append(
+            lookup[0] == lookup[1] if lookup is not None else compile_filter(node, "User")
+        )
     count = select(func.count()).select_from(USERS).where(*conditions)
     if query.count == 0:
         return [], conn.execute(count).scalar_one()
-    order = []
-    if query.sort_by:
-        key = sort_key("User", query.sort_by)
-        order.append((key.desc() if query.descending else key.asc()).nulls_last())
-    order += [USERS.c.created_at.asc(), USERS.c.id.asc()]
-    rows = conn.execute(
-        _READ.add_columns(func.count().over().label("total"))
-        .where(*conditions)
-        .order_by(*order)
-        .offset(query.start_index - 1)
-        .limit(query.count)
-    ).all()
-    total = rows[0].total if rows else conn.execute(count).scalar_one()
+    if lookup is not None:
+        page = conn.execute(
+            _ids_by_equality(lookup[0]),
+            {
+                "organization_id": organization_id,
+                "value": lookup[1],
+                "offset": query.start_index - 1,
+                "limit": query.count,
+            },
+        ).all()
+    else:
+        order = []
+        if query.sort_by:
+            key = sort_key("User", query.sort_by)
+            order.append((key.desc() if query.descending else key.asc()).nulls_last())
+        order += [USERS.c.created_at.asc(), USERS.c.id.asc()]
+        page = conn.execute(
+            select(USERS.c.id, func.count().over())
+            .where(*conditions)
+            .order_by(*order)
+            .offset(query.start_index - 1)
+            .limit(query.count)
+        ).all()
+    if page:
+        total = page[0][1]
+    else:
+        # An empty first page means no match at all (Okta's lookup before a create).
+        total = 0 if query.start_index == 1 else conn.execute(count).scalar_one()
     projection = Projection("User", query.attributes, query.excluded_attributes)
-    return [represent(_stored(row), base_url, projection) for row in rows], total
+    rendered = represent_ids(conn, [row[0] for row in page], base_url, projection)
+    return [rendered[row[0]] for row in page], total
 
 
 def represent_ids(
@@ -195,7 +246,7 @@ def represent_ids(
     """Several users by id (a page of a search across resource types), id → representation."""
     if not ids:
         return {}
-    rows = conn.execute(_READ.where(USERS.c.id.in_(ids))).all()
+    rows = conn.execute(_BY_IDS, {"ids": ids}).all()
     return {row.id: represent(_stored(row), base_url, projection) for row in rows}
 
 
@@ -219,25 +270,26 @@ def create_user(conn: Connection, organization_id: int, body: dict[str, Any]) ->
     columns = columns_from_resource(resource)
     now = utcnow()
     user = StoredUser(new_id(), resource, [], 1, now, now)
-    # The partial unique index on (organization, lower(userName)) of live users decides,
-    # so that racing creates cannot both win.
-    inserted = conn.execute(
-        insert_unless_conflict(conn, USERS).returning(USERS.c.id),
-        {
-            **columns,
-            "id": user.id,
-            "organization_id": organization_id,
-            "created_at": now,
-            "last_modified_at": now,
-            "version": 1,
-        },
-    )
-    if inserted.first() is None:
-        raise _duplicate(resource["userName"])
+    try:
+        conn.execute(
+            _INSERT_USER,
+            {
+                **columns,
+                "id": user.id,
+                "organization_id": organization_id,
+                "created_at": now,
+                "last_modified_at": now,
+                "version": 1,
+            },
+        )
+    except IntegrityError:
+        # The partial unique index on (organization, lower(userName)) of live users
+        # decides, so racing creates cannot both win; the error handler rolls back.
+        raise _duplicate(resource["userName"]) from None
     rows = [row for attribute in MULTI_VALUED for row in value_rows(resource, attribute)]
     if rows:
         extra = {"organization_id": organization_id, "user_id": user.id}
-        conn.execute(insert(VALUES), [{**row, **extra} for row in rows])
+        conn.execute(_INSERT_VALUES, [{**row, **extra} for row in rows])
     audit.describe(resource_id=user.id)
     audit.current().changes.extend(diff({}, resource))
     return user
@@ -318,7 +370,7 @@ def _store(
         rows = value_rows(after, attribute)
         if rows:
             extra = {"organization_id": organization_id, "user_id": user.id}
-            conn.execute(insert(VALUES), [{**row, **extra} for row in rows])
+            conn.execute(_INSERT_VALUES, [{**row, **extra} for row in rows])
     audit.current().changes.extend(diff(before, after))
     return StoredUser(user.id, after, user.groups, user.version + 1, user.created, now)
 
