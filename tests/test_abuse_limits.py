@@ -173,3 +173,18 @@ def test_per_token_rate_past_the_limit_gets_429_until_the_window_ends(
     assert get(client, quiet).status_code == 200
     clock.advance(seconds=15)
     assert get(client, busy).status_code == 200
+
+
+def test_concurrent_failures_are_all_counted(app, clock):
+    """Racing failures from one address: exactly the limit get 401, every other one 429
+    (one atomic upsert per failure: no count is lost)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    app.config["WILLOW_AUTH_FAILURE_LIMIT"] = 10
+
+    def attempt(_):
+        return get(app.test_client(), "wsk_not-a-token").status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = list(pool.map(attempt, range(30)))
+    assert sorted(codes) == [401] * 10 + [429] * 20

@@ -131,9 +131,11 @@ def register_commands(app: Flask) -> None:
 
 
 def register_abuse_limits(app: Flask) -> None:
-    from .rate_limit import init_app
+    from . import rate_limit
+    from . import security_headers
 
-    init_app(app)
+    rate_limit.init_app(app)
+    security_headers.init_app(app)
 
 
 def register_tracing(app: Flask) -> None:

@@ -9,6 +9,7 @@ import pytest
 from willow.monitor.redact import REDACTED
 from willow.monitor.redact import is_secret_key
 from willow.monitor.redact import redact_body
+from willow.monitor.redact import redact_filter
 from willow.monitor.redact import redact_headers
 from willow.monitor.redact import redact_query
 from willow.monitor.redact import redact_text
@@ -190,3 +191,24 @@ def test_token_parameters_in_the_query_string_are_hidden():
     assert redact_query("access_token=abc&count=2") == f"access_token={REDACTED}&count=2"
     assert redact_query('filter=userName eq "a"') == 'filter=userName eq "a"'
     assert redact_query("") == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('password eq "hunter2"', 'password eq "[REDACTED]"'),
+        (
+            'PASSWORD  EQ "a\\"b" and userName eq "x"',
+            'PASSWORD  EQ "[REDACTED]" and userName eq "x"',
+        ),
+        (
+            'urn:ietf:params:scim:schemas:core:2.0:User:password co hunter2',
+            'urn:ietf:params:scim:schemas:core:2.0:User:password co "[REDACTED]"',
+        ),
+        ('filter=password+eq+"hunter2"&count=1', 'filter=password+eq+"[REDACTED]"&count=1'),
+        ('userName eq "password"', 'userName eq "password"'),
+        ('title co "token" or (password ne "x")', 'title co "token" or (password ne "[REDACTED]")'),
+    ],
+)
+def test_a_value_compared_to_a_secret_attribute_in_a_filter_is_hidden(text, expected):
+    assert redact_filter(text) == expected

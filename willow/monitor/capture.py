@@ -11,7 +11,6 @@ to log never changes the response.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from datetime import timedelta
 from typing import Any
@@ -29,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import is_scim_request
 from ..extensions import db
+from ..json_limits import loads as load_json
 from ..middleware import PATH_AS_SENT
 from ..models import ApiToken
 from ..models import ScimRequestLog
@@ -36,6 +36,7 @@ from ..models import label_key
 from ..models import utcnow
 from ..scim import audit
 from ..scim.bearer import bearer_from_header
+from ..scim.protocol.text import storable
 from ..tokens import hash_token
 from . import lookup
 from . import redact
@@ -189,6 +190,10 @@ def build_row(response: Response) -> dict[str, Any]:
         value = row[column]
         if isinstance(value, str) and len(value) > width:
             row[column] = value[:width]
+    # A refused request can carry a NUL or an unpaired surrogate (in its path, a header or
+    # the userName a label is taken from): PostgreSQL refuses the one, UTF-8 the other,
+    # and the whole row would be lost. Replace them, as the body's invalid UTF-8 is.
+    row = _storable(row)
     # The log writer's INSERT bypasses column defaults: fill the search key here.
     row["resource_label_key"] = label_key(row["resource_label"])
     # The path is indexed (the console's search): PostgreSQL refuses a B-tree entry over
@@ -200,6 +205,18 @@ def build_row(response: Response) -> dict[str, Any]:
         who = f"token:{token_id}" if token_id is not None else f"ip:{request.remote_addr}"
         row["fingerprint"] = fingerprint(who, method, row["path"], status, error_detail)
     return row
+
+
+def _storable(value: Any) -> Any:
+    """``value`` (a row, or a value in it: text, lists and dicts of them) with no
+    character a column refuses (``willow.scim.protocol.text``)."""
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return value
 
 
 def _lookup(raw_request: bytes | str | None, response: Response) -> tuple[str | None, str | None]:
@@ -231,8 +248,8 @@ def _request_body() -> bytes | str | None:
 
 def _parse_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
-    except ValueError:
+        return load_json(raw)
+    except ValueError:  # not JSON, or nested too deep to parse safely
         return None
 
 

@@ -8,14 +8,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..json_limits import loads as load_json
+
 
 def pretty_json(text: str | None) -> str:
     """A stored body indented for reading; text that is not JSON (a truncated body, a
-    form post) is shown as stored."""
+    form post, one nested too deep to parse safely) is shown as stored."""
     if not text:
         return ""
     try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+        return json.dumps(load_json(text), indent=2, ensure_ascii=False)
     except ValueError:
         return text
 

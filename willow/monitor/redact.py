@@ -18,8 +18,13 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from typing import Any
 
+from ..json_limits import TooDeep
+from ..json_limits import loads as load_json
+
 REDACTED = "[REDACTED]"
 TRUNCATED_MARKER = "\n…[truncated by Willow: {total} bytes received, first {kept} stored]"
+#: Stored instead of a body that may hold a secret but nests too deep to be walked.
+TOO_DEEP_NOTE = "[body not stored: JSON nested too deep to redact]"
 
 #: Request headers never stored at all: they carry the credential itself.
 DROPPED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
@@ -46,7 +51,14 @@ _HINT_WORDS = (*_SECRET_WORDS, "api_key", "api-key", "private_key")
 _WORDS = "|".join(_HINT_WORDS)
 _SECRET_HINT = re.compile(_WORDS, re.IGNORECASE)
 _JSON_SECRET_HINT = re.compile(
-    r'"[^"]*(?:' + _WORDS + r')[^"]*"\s*:|"path"\s*:\s*"[^"]*(?:' + _WORDS + ")",
+    r'"[^"]*(?:' + _WORDS + r')[^"]*"\s*:|"(?:path|filter)"\s*:\s*"[^"]*(?:' + _WORDS + ")",
+    re.IGNORECASE,
+)
+# A comparison in a SCIM filter (RFC 7644 §3.4.2.2), as sent in a query string (where
+# "+" may stand for a space) or a SearchRequest: attribute, operator, value.
+_FILTER_COMPARISON = re.compile(
+    r'([\w:.$-]+)((?:\s|\+)+(?:eq|ne|co|sw|ew|gt|ge|lt|le)(?:\s|\+)+)'
+    r'("(?:[^"\\]|\\.)*"?|[^\s()\[\]&]+)',
     re.IGNORECASE,
 )
 
@@ -86,6 +98,8 @@ def redact_value(value: Any) -> Any:
         for key, item in value.items():
             if isinstance(key, str) and is_secret_key(key):
                 rv[key] = _hide_leaves(item)
+            elif isinstance(key, str) and key.lower() == "filter" and isinstance(item, str):
+                rv[key] = redact_filter(item)
             elif hide_value and isinstance(key, str) and key.lower() == "value":
                 rv[key] = _hide_leaves(item)
             else:
@@ -116,6 +130,22 @@ def _names_secret_path(operation: Mapping) -> bool:
             attribute = path.split("[", 1)[0]
             return any(is_secret_key(part) for part in attribute.split(".") if part)
     return False
+
+
+def redact_filter(text: str) -> str:
+    """A SCIM filter with the values compared to a secret attribute hidden:
+    ``password eq "hunter2"`` is stored as ``password eq "[REDACTED]"``. No password is
+    ever returned, so such a filter matches nothing, but a client can send one, and the
+    filter (query string or SearchRequest) is stored in the request log."""
+    if not has_secret_word(text):
+        return text
+
+    def hide(match: re.Match) -> str:
+        if not is_secret_key(match.group(1)):
+            return match.group(0)
+        return f'{match.group(1)}{match.group(2)}"{REDACTED}"'
+
+    return _FILTER_COMPARISON.sub(hide, text)
 
 
 def redact_text(text: str) -> str:
@@ -167,7 +197,11 @@ def _redacted(text: str) -> str:
 
 def _redact_json_or_text(text: str) -> str:
     try:
-        parsed = json.loads(text)
+        parsed = load_json(text)
+    except TooDeep:
+        # Too deep to walk safely, and the text patterns cannot see a secret nested in
+        # it: nothing of it is kept (the request itself was refused with a 400).
+        return TOO_DEEP_NOTE
     except ValueError:
         return redact_text(text)
     redacted = redact_value(parsed)
@@ -204,4 +238,4 @@ def redact_query(query: str) -> str:
     """A query string with secret-looking parameters hidden (``?access_token=...``)."""
     if not query or not has_secret_word(query):
         return query
-    return _FORM_PAIR.sub(lambda m: m.group(1) + REDACTED, query)
+    return redact_filter(_FORM_PAIR.sub(lambda m: m.group(1) + REDACTED, query))

@@ -9,6 +9,8 @@ from flask import Response
 from flask import current_app
 from flask import request
 
+from ..json_limits import TooDeep
+from ..json_limits import loads as load_json
 from .protocol.errors import InvalidSyntax
 from .protocol.errors import InvalidValue
 from .protocol.errors import UnsupportedMediaType
@@ -23,7 +25,9 @@ SCIM_MEDIA_TYPE = "application/scim+json"
 def request_json() -> Any:
     """The request body as JSON. Accepts application/scim+json and application/json
     (Okta's spec test posts the latter) and a missing Content-Type; anything else is 415.
-    A body holding a string no column can store (``willow.scim.protocol.text``) is 400."""
+    A body nested deeper than ``willow.json_limits.MAX_DEPTH`` is refused before it is
+    parsed, and one holding a string no column can store (``willow.scim.protocol.text``)
+    is 400."""
     mimetype = request.mimetype or ""
     if mimetype and not (mimetype == "application/json" or mimetype.endswith("+json")):
         raise UnsupportedMediaType()
@@ -31,7 +35,11 @@ def request_json() -> Any:
     if not raw.strip():
         raise InvalidSyntax("The request body is empty; a JSON object is required.")
     try:
-        body = json.loads(raw)
+        body = load_json(raw)
+    except TooDeep as exc:
+        raise InvalidSyntax(
+            f"The request body nests arrays and objects deeper than {exc.limit} levels."
+        ) from None
     except (UnicodeDecodeError, ValueError):
         raise InvalidSyntax("The request body is not valid JSON.") from None
     if first_unstorable(body) is not None:

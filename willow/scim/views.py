@@ -8,8 +8,10 @@ once, render the response. Bearer authentication runs before every request
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 from flask import Blueprint
+from flask import Response
 from flask import current_app
 from flask import g
 from flask import request
@@ -162,6 +164,20 @@ def get_schema(urn: str):
     audit.describe(resource_type="Schema", resource_id=urn, operation="read")
     _refuse_filter()
     return _discovery_response("Schemas", urn)
+
+
+@functools.cache
+def _openapi_document() -> bytes:
+    return (Path(__file__).with_name("openapi.json")).read_bytes()
+
+
+@bp.get("/openapi.json")
+def get_openapi():
+    """The OpenAPI 3.1 description of /scim/v2, kept in ``willow/scim/openapi.json``.
+    Like the other discovery documents it needs the bearer token: the API surface of a
+    tenant is described to its token holders only."""
+    audit.describe(resource_type="Config", resource_id="openapi.json", operation="read")
+    return Response(_openapi_document(), mimetype="application/json")
 
 
 def _connection():

@@ -22,6 +22,12 @@ def is_storable(text: str) -> bool:
     return _UNSTORABLE.search(text) is None
 
 
+def storable(text: str) -> str:
+    """``text`` with every character no column can hold replaced by U+FFFD, for text that
+    is kept whatever it holds (the request log records refused requests too)."""
+    return text if is_storable(text) else _UNSTORABLE.sub("\ufffd", text)
+
+
 def first_unstorable(document: Any) -> str | None:
     """The first string (key or value) of a parsed JSON document that cannot be stored,
     or None. Iterative, so a deeply nested body cannot exhaust the stack."""

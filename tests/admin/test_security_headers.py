@@ -1,0 +1,139 @@
+"""Browser security headers, and console pages that need no inline script or style (so the
+Content-Security-Policy can forbid them)."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from willow.security_headers import CONTENT_SECURITY_POLICY
+
+SCIM = "application/scim+json"
+
+
+def directives(policy: str) -> dict[str, str]:
+    return {
+        part.strip().split(" ", 1)[0]: part.strip().partition(" ")[2]
+        for part in policy.split(";")
+        if part.strip()
+    }
+
+
+class InlineFinder(HTMLParser):
+    """Collects everything a CSP without 'unsafe-inline' would block."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        names = {name for name, _ in attrs}
+        if tag == "script" and "src" not in names:
+            self.found.append("inline <script>")
+        if tag == "style":
+            self.found.append("<style> element")
+        if "style" in names:
+            self.found.append(f"style attribute on <{tag}>")
+        self.found.extend(f"{name} handler on <{tag}>" for name in names if name.startswith("on"))
+        for name, value in attrs:
+            if name in ("href", "src", "action") and (value or "").lower().startswith(
+                "javascript:"
+            ):
+                self.found.append(f"javascript: URL on <{tag}>")
+
+
+@pytest.fixture
+def console_pages(app, client, console, directory, make_token):
+    """Every kind of console page, with content: returns their URLs."""
+    token = make_token(name="Okta")
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": SCIM}
+    user = client.post(
+        "/scim/v2/Users",
+        headers=headers,
+        data=json.dumps(
+            {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ann"}
+        ),
+    ).get_json()["id"]
+    group = directory.group("Engineering", members=[user])
+    client.get("/scim/v2/Users/nope", headers=headers)
+    console.login()
+    created = client.post("/admin/tokens", data={"name": "New", "scopes": ["scim"]})
+    app.extensions["willow_request_log"].flush()
+    entry = re.search(
+        r'href="(/monitor/scim-logs/\d+)"', client.get("/monitor/scim-logs").get_data(as_text=True)
+    ).group(1)
+    return [
+        "/admin/tokens",
+        created.headers["Location"],
+        "/admin/tokens/1/revoke",
+        "/admin/directory/users",
+        f"/admin/directory/users/{user}",
+        "/admin/directory/groups",
+        f"/admin/directory/groups/{group}",
+        "/admin/sessions",
+        "/monitor/scim-logs",
+        entry,
+        "/admin/no-such-page",
+    ]
+
+
+def test_policy_forbids_inline_script_and_framing():
+    policy = directives(CONTENT_SECURITY_POLICY)
+    assert policy["default-src"] == "'self'"
+    assert policy["script-src"] == "'self'"
+    assert policy["style-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'"
+    assert policy["object-src"] == "'none'"
+    assert "unsafe-inline" not in CONTENT_SECURITY_POLICY
+    assert "unsafe-eval" not in CONTENT_SECURITY_POLICY
+
+
+def test_console_pages_carry_the_security_headers(app, client, console_pages):
+    anonymous = app.test_client()
+    for url in ["/admin/login", *console_pages]:
+        rv = (anonymous if url == "/admin/login" else client).get(url)
+        assert rv.status_code in (200, 404), url
+        assert rv.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY, url
+        assert rv.headers["X-Frame-Options"] == "DENY", url
+        assert rv.headers["Referrer-Policy"] == "same-origin", url
+        assert rv.headers["X-Content-Type-Options"] == "nosniff", url
+
+
+def test_console_pages_have_no_inline_script_style_or_event_handlers(client, console_pages):
+    for url in console_pages:
+        rv = client.get(url)
+        finder = InlineFinder()
+        finder.feed(rv.get_data(as_text=True))
+        assert finder.found == [], url
+
+
+def test_login_page_has_no_inline_script_or_style(client):
+    finder = InlineFinder()
+    finder.feed(client.get("/admin/login").get_data(as_text=True))
+    assert finder.found == []
+
+
+def test_the_finder_does_see_inline_content():
+    """The check above would catch what it is meant to catch."""
+    finder = InlineFinder()
+    finder.feed(
+        '<script>x()</script><style>p{}</style><p style="c:red" onclick="y()">'
+        '<a href="javascript:z()">z</a><script src="/s.js"></script>'
+    )
+    assert len(finder.found) == 5
+
+
+def test_redirects_csv_and_scim_answers_carry_nosniff_and_framing_headers(client, console, scim):
+    for rv in (
+        client.get("/admin/tokens"),  # redirect to sign-in
+        scim.get("/Users"),
+    ):
+        assert rv.headers["X-Content-Type-Options"] == "nosniff"
+        assert rv.headers["X-Frame-Options"] == "DENY"
+    console.login()
+    assert client.get("/monitor/scim-logs/export.csv").headers["X-Content-Type-Options"] == (
+        "nosniff"
+    )

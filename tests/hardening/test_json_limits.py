@@ -1,0 +1,67 @@
+"""The nesting measure that guards every JSON parse of outside input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from willow.json_limits import MAX_DEPTH
+from willow.json_limits import TooDeep
+from willow.json_limits import loads
+from willow.json_limits import nesting_depth
+
+
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [
+        ("1", 0),
+        ('"[[[["', 0),
+        ("[]", 1),
+        ('{"a": [1, {"b": "]]]"}]}', 3),
+        ('["\\"[[[", [2]]', 2),
+        ('["\\\\", [[3]]]', 3),  # an escaped backslash, then the string ends
+        ("[[[", 3),  # truncated: still measured
+        ('["unterminated [[[[', 1),
+        ("[[]][[[]]]", 3),
+    ],
+)
+def test_nesting_depth_counts_brackets_outside_strings(text, depth):
+    assert nesting_depth(text) == depth
+    assert nesting_depth(text.encode()) == depth
+
+
+def test_counting_stops_just_past_the_limit():
+    assert nesting_depth("[" * 100_000, limit=5) == 6
+
+
+def test_loads_refuses_too_deep_text_before_parsing_and_reads_the_rest():
+    with pytest.raises(TooDeep):
+        loads("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))
+    assert loads("[" * MAX_DEPTH + "]" * MAX_DEPTH) is not None
+    with pytest.raises(ValueError):
+        loads("[" * 50_000)  # TooDeep is a ValueError: callers treat it as bad JSON
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab'),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+        ),
+        max_leaves=20,
+    )
+)
+def test_nesting_depth_equals_the_depth_of_the_parsed_document(document):
+    def depth(value) -> int:
+        if isinstance(value, list):
+            return 1 + max((depth(v) for v in value), default=0)
+        if isinstance(value, dict):
+            return 1 + max((depth(v) for v in value.values()), default=0)
+        return 0
+
+    assert nesting_depth(json.dumps(document), limit=1000) == depth(document)
