@@ -60,10 +60,13 @@ def summary_lines(result: dict) -> list[str]:
 
 def table(result: dict) -> str:
     peer = bool(result["meta"].get("peer"))
+    database = any(op.get("db_cpu_ms") is not None for op in result["ops"])
     head = ["operation", "clients", "requests", "rate /s", "× do-nothing"]
     if peer:
         head += ["÷ peer"]
     head += ["p50 ms", "p95 ms", "p99 ms", "server CPU ms/req"]
+    if database:
+        head += ["DB CPU ms/req"]
     if peer:
         head += ["peer CPU ms/req"]
     head += ["errors"]
@@ -79,6 +82,8 @@ def table(result: dict) -> str:
             cells.append(_ratio(op.get("ratio_peer")))
         cells += [_num(op.get("p50_ms"), 1), _num(op.get("p95_ms"), 1), _num(op.get("p99_ms"), 1),
                   _num(op.get("server_cpu_ms"), 2)]
+        if database:
+            cells.append(_num(op.get("db_cpu_ms"), 2))
         if peer:
             cells.append(_num((op.get("peer") or {}).get("server_cpu_ms"), 2))
         cells.append(str(op["errors"]))

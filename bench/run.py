@@ -36,6 +36,7 @@ from .seed import create_postgres_database
 from .seed import seed_directory
 from .servers import ROOT
 from .servers import ConsoleSession
+from .servers import DatabaseCpu
 from .servers import Server
 from .servers import flask_cli
 from .servers import start_noop
@@ -62,9 +63,10 @@ def _percentile(ordered: list[float], q: float) -> float | None:
 class Bench:
     """Runs operations against the servers and collects their figures."""
 
-    def __init__(self, args, pool: ClientPool):
+    def __init__(self, args, pool: ClientPool, database_cpu: DatabaseCpu | None = None):
         self.args = args
         self.pool = pool
+        self.database_cpu = database_cpu
         self.clients_cpu = [psutil.Process(pid) for pid in pool.pids]
 
     def client_cpu_seconds(self) -> float:
@@ -86,16 +88,27 @@ class Bench:
                       count=clients, seconds=seconds)
         time.sleep(settle)
         server_before = sum(server.cpu_seconds() for server in servers)
+        database_before = self._database_cpu(servers)
         client_before = self.client_cpu_seconds()
         sample = self.pool.run("127.0.0.1", ports, op.key, ctx, clients=clients,
                                start=clients, count=self.args.requests, seconds=seconds)
         client_after = self.client_cpu_seconds()
         time.sleep(settle)
         server_after = sum(server.cpu_seconds() for server in servers)
+        database_after = self._database_cpu(servers)
         for server in servers:
             server.rss()
-        return self._figures(op, clients, sample, server_after - server_before,
-                             client_after - client_before)
+        figures = self._figures(op, clients, sample, server_after - server_before,
+                                client_after - client_before)
+        if database_before is not None and database_after is not None and sample.count:
+            spent = DatabaseCpu.spent(database_before, database_after)
+            figures["db_cpu_ms"] = spent * 1000 / sample.count
+        return figures
+
+    def _database_cpu(self, servers: list[Server]) -> dict[int, float] | None:
+        if self.database_cpu is None or not any(s.name.startswith("willow") for s in servers):
+            return None
+        return self.database_cpu.cpu_seconds()
 
     @staticmethod
     def _figures(op: ops.Op, clients: int, sample: Sample, server_cpu: float,
@@ -161,6 +174,7 @@ def run(args) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="willow-bench-"))
     peer_version = _peer_version(args.peer_python) if args.peer else None
     drop = None
+    database_cpu = None
     servers: list[Server] = []
     pool: ClientPool | None = None
     started = time.perf_counter()
@@ -215,7 +229,8 @@ def run(args) -> dict:
              f"do-nothing :{noop.port}"
              + (f", scim2-server {peer_version} :{peer.port}" if peer else ""))
 
-        bench = Bench(args, pool)
+        database_cpu = DatabaseCpu(url) if args.postgres else None
+        bench = Bench(args, pool, database_cpu)
         tag = uuid.uuid4().hex[:8]
         # The spare users follow the main ones: indexes users .. users + spare - 1.
         willow_ctx = {
@@ -298,6 +313,8 @@ def run(args) -> dict:
             server.interrupt()
         for server in servers:
             server.stop()
+        if database_cpu is not None:
+            database_cpu.close()
         if drop is not None:
             drop()
         if args.keep:

@@ -189,6 +189,49 @@ def start_peer(python: str, threads: int, workdir: Path, users: int, groups: lis
                   "/v2/ServiceProviderConfig")
 
 
+class DatabaseCpu:
+    """CPU time of the PostgreSQL backends serving one database, when the server runs on
+    this machine (its processes are visible to psutil). SQLite needs none: it runs inside
+    the app process. Backends that exit between two readings take their time with them,
+    so this is a lower bound; the app's pooled connections live for the whole run."""
+
+    def __init__(self, url: str):
+        import sqlalchemy as sa
+
+        from .seed import database_url
+
+        self.engine = sa.create_engine(database_url(url), poolclass=sa.pool.StaticPool)
+        self.available = sa.engine.make_url(database_url(url)).host in (
+            None, "", "127.0.0.1", "localhost", "::1")
+
+    def cpu_seconds(self) -> dict[int, float] | None:
+        """CPU seconds of each backend now serving the database, by process id."""
+        if not self.available:
+            return None
+        with self.engine.connect() as conn:
+            pids = conn.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).scalars().all()
+        seconds = {}
+        for pid in pids:
+            try:
+                times = psutil.Process(pid).cpu_times()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            seconds[pid] = times.user + times.system
+        return seconds
+
+    @staticmethod
+    def spent(before: dict[int, float], after: dict[int, float]) -> float:
+        """CPU seconds spent between two readings by the backends alive at the second (a
+        backend started in between counts whole; one that ended is lost: a lower bound)."""
+        return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
 class ConsoleSession:
     """A signed-in console session, through the sign-in form as a browser does it."""
 

@@ -137,3 +137,26 @@ def test_redirects_csv_and_scim_answers_carry_nosniff_and_framing_headers(client
     assert client.get("/monitor/scim-logs/export.csv").headers["X-Content-Type-Options"] == (
         "nosniff"
     )
+
+
+def test_no_template_holds_inline_script_style_or_event_handlers():
+    """Every template, including pages the tests above do not render: what the CSP would
+    block must live in static/js and static/css."""
+    from pathlib import Path
+
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    patterns = {
+        "inline <script>": re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I),
+        "<style> element": re.compile(r"<style\b", re.I),
+        "style attribute": re.compile(r"\sstyle\s*=", re.I),
+        "event handler attribute": re.compile(r"\son[a-z]+\s*=", re.I),
+        "javascript: URL": re.compile(r"javascript:", re.I),
+    }
+    found = [
+        f"{path.relative_to(templates)}: {what}"
+        for path in sorted(templates.rglob("*.html"))
+        for what, pattern in patterns.items()
+        if pattern.search(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
+    assert len(list(templates.rglob("*.html"))) > 10

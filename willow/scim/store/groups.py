@@ -83,6 +83,14 @@ _DELETE_MEMBERS = (
 _DELETE_ALL_MEMBERS = (
     delete(MEMBERS).where(MEMBERS.c.group_id == bindparam("group_id")).returning(MEMBERS.c.user_id)
 )
+#: Members of groups with what their representation shows, streamed (RFC 7643 §4.2).
+_MEMBERS_OF = (
+    select(MEMBERS.c.group_id, USERS.c.id, USERS.c.user_name, USERS.c.display_name)
+    .join(USERS, USERS.c.id == MEMBERS.c.user_id)
+    .where(MEMBERS.c.group_id.in_(bindparam("group_ids", expanding=True)))
+    .order_by(MEMBERS.c.group_id, MEMBERS.c.id)
+    .execution_options(yield_per=5000)
+)
 _TOUCH = (
     update(Group.__table__)
     .where(Group.__table__.c.id == bindparam("group_id"))
@@ -391,15 +399,9 @@ def group_members(group_ids: list[str], base_url: str) -> dict[str, list[dict[st
     rv: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if not group_ids:
         return rv
-    stmt = (
-        select(GroupMember.group_id, User.id, User.user_name, User.display_name)
-        .join(User, User.id == GroupMember.user_id)
-        .where(GroupMember.group_id.in_(group_ids))
-        .order_by(GroupMember.group_id, GroupMember.id)
-        .execution_options(yield_per=5000)
-    )
     users_url = f"{base_url}/Users"
-    for group_id, user_id, user_name, display_name in db.session.execute(stmt):
+    rows = db.session.connection().execute(_MEMBERS_OF, {"group_ids": group_ids})
+    for group_id, user_id, user_name, display_name in rows:
         rv[group_id].append(
             {
                 "value": user_id,

@@ -169,8 +169,8 @@ def list_conditions(organization_id: int, filter_text: str | None) -> list:
     return conditions
 
 
-#: Ids of a page of users with one column equal to a value, and the number of matches:
-#: the statement of IdPs' lookups (``userName eq "…"``), built once per column.
+#: Ids of a page of users with one column equal to a value: the statement of IdPs'
+#: lookups (``userName eq "…"``), built once per column.
 _IDS_BY_EQUALITY: dict[str, Any] = {}
 
 
@@ -178,7 +178,7 @@ def _ids_by_equality(column: Any) -> Any:
     stmt = _IDS_BY_EQUALITY.get(column.name)
     if stmt is None:
         stmt = _IDS_BY_EQUALITY[column.name] = (
-            select(USERS.c.id, func.count().over())
+            select(USERS.c.id)
             .where(
                 USERS.c.organization_id == bindparam("organization_id"),
                 USERS.c.deleted_at.is_(None),
@@ -194,9 +194,10 @@ def _ids_by_equality(column: Any) -> Any:
 def list_users(
     conn: Connection, organization_id: int, query: ListQuery, base_url: str
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of users and the number of matches. The filter, the order and the page are
-    one small statement (ids and a window count; the count alone only for a page past the
-    end); the page's users are then read by a statement built once."""
+    """A page of users and the number of matches. The page's ids come from one statement
+    (filter, order, offset); the users are then read by a statement built once. The total
+    is counted only when the page cannot tell it: a first page that is not full holds
+    every match (an IdP's lookup, a hit or a miss, is one statement)."""
     node = parse_filter(query.filter) if query.filter else None
     lookup = equality(node, "User") if node is not None and not query.sort_by else None
     conditions = _live(organization_id)
@@ -208,15 +209,11 @@ def list_users(
     if query.count == 0:
         return [], conn.execute(count).scalar_one()
     if lookup is not None:
+        params = {"organization_id": organization_id, "value": lookup[1]}
         page = conn.execute(
             _ids_by_equality(lookup[0]),
-            {
-                "organization_id": organization_id,
-                "value": lookup[1],
-                "offset": query.start_index - 1,
-                "limit": query.count,
-            },
-        ).all()
+            {**params, "offset": query.start_index - 1, "limit": query.count},
+        ).scalars().all()
     else:
         order = []
         if query.sort_by:
@@ -224,20 +221,25 @@ def list_users(
             order.append((key.desc() if query.descending else key.asc()).nulls_last())
         order += [USERS.c.created_at.asc(), USERS.c.id.asc()]
         page = conn.execute(
-            select(USERS.c.id, func.count().over())
+            select(USERS.c.id)
             .where(*conditions)
             .order_by(*order)
             .offset(query.start_index - 1)
             .limit(query.count)
-        ).all()
-    if page:
-        total = page[0][1]
+        ).scalars().all()
+    if len(page) < query.count and (page or query.start_index == 1):
+        # The page ended before it was full: the matches end on it.
+        total = query.start_index - 1 + len(page)
     else:
-        # An empty first page means no match at all (Okta's lookup before a create).
-        total = 0 if query.start_index == 1 else conn.execute(count).scalar_one()
+        total = conn.execute(count).scalar_one()
+    if lookup is not None:
+        # The request log labels an IdP's lookup with the value looked for and the user
+        # found, so that the console's search finds it beside that user's other requests.
+        found = page[0] if total == 1 and page else None
+        audit.describe(label=node.value, resource_id=found)
     projection = Projection("User", query.attributes, query.excluded_attributes)
-    rendered = represent_ids(conn, [row[0] for row in page], base_url, projection)
-    return [rendered[row[0]] for row in page], total
+    rendered = represent_ids(conn, page, base_url, projection)
+    return [rendered[user_id] for user_id in page], total
 
 
 def represent_ids(
