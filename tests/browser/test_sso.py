@@ -38,6 +38,10 @@ def sign_out(page) -> None:
 def test_a_provisioned_admin_signs_in_with_sso_and_a_viewer_cannot_manage_tokens(
     page, live_server, make_admin, make_token, provider, artifacts
 ):
+    # Every SSO page runs under the console's Content-Security-Policy.
+    messages: list[str] = []
+    page.on("console", lambda message: messages.append(message.text))
+
     # A fresh install: the break-glass admin sets up single sign-on.
     sign_in(page, make_admin("admin@example.com"))
     expect(page.get_by_text("SSO not configured")).to_be_visible()
@@ -121,3 +125,5 @@ def test_a_provisioned_admin_signs_in_with_sso_and_a_viewer_cannot_manage_tokens
     expect(rows.nth(1)).to_contain_text("Signed in as viewer")
     expect(rows.nth(2)).to_contain_text("Signed in as admin")
     page.screenshot(path=str(artifacts / "sso-settings.png"), full_page=True)
+    violations = [m for m in messages if "Content Security Policy" in m or "Content-Security" in m]
+    assert violations == []
