@@ -54,3 +54,41 @@ def test_the_search_migration_gives_existing_log_rows_their_lower_cased_key(app,
             sa.select(ScimRequestLog.resource_label, ScimRequestLog.resource_label_key)
         ).all()
     assert {tuple(k) for k in keys} == {("Équipe Paris", "équipe paris"), (None, None)}
+
+
+def test_the_sso_migration_keeps_token_creators_and_console_sessions(app, org):
+    """Rebuilding console_users on SQLite must not fire the ON DELETE actions of the
+    tables that refer to it."""
+    before_sso = "651707dd4e7e"
+    now = utcnow()
+    with app.app_context():
+        downgrade(revision=before_sso)
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO console_users (id, organization_id, email, password_hash, role,"
+                    " created_at, failed_login_count) VALUES (7, :org, 'a@example.com', 'x',"
+                    " 'admin', :now, 0)"
+                ),
+                {"org": org.id, "now": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO api_tokens (organization_id, name, scopes, prefix, digest,"
+                    " created_at, created_by_id) VALUES (:org, 't', 'scim', 'wsk_', 'd', :now, 7)"
+                ),
+                {"org": org.id, "now": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO console_sessions (console_user_id, digest, created_at,"
+                    " last_seen_at, expires_at) VALUES (7, 'sess', :now, :now, :now)"
+                ),
+                {"now": now},
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            creator = conn.execute(sa.text("SELECT created_by_id FROM api_tokens")).scalar()
+            sessions = conn.execute(sa.text("SELECT console_user_id FROM console_sessions")).all()
+    assert creator == 7
+    assert [tuple(s) for s in sessions] == [(7,)]

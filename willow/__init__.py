@@ -29,6 +29,7 @@ def create_app(config: type | None = None, overrides: dict[str, Any] | None = No
 
     register_extensions(app)
     register_blueprints(app)
+    register_sso(app)
     register_error_handlers(app)
     register_commands(app)
     register_middleware(app)
@@ -109,6 +110,12 @@ def register_blueprints(app: Flask) -> None:
     app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.ico"))
     # One URL rule per route; a trailing slash is accepted without a redirect (see scim.views).
     app.url_map.strict_slashes = False
+
+
+def register_sso(app: Flask) -> None:
+    from .sso import init_app
+
+    init_app(app)
 
 
 def register_error_handlers(app: Flask) -> None:

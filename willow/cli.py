@@ -1,4 +1,4 @@
-"""Command-line administration: ``flask --app app org|admin|token ...``.
+"""Command-line administration: ``flask --app app org|admin|token|group|sso ...``.
 
 These command shapes are part of the product (on-prem admins script them): keep them
 stable. Each command is a thin wrapper over the functions the web console uses.
@@ -20,6 +20,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
+from .access import AccessError
+from .access import set_group_role
 from .console_sessions import end_sessions_of
 from .console_users import ConsoleUserError
 from .console_users import change_password
@@ -28,13 +30,16 @@ from .console_users import get_console_user_by_email
 from .database import describe_database
 from .extensions import db
 from .health import check_install
+from .models import ROLES
 from .models import ApiToken
+from .models import Group
 from .monitor.cli import logs_cli
 from .organizations import OrganizationError
 from .organizations import create_organization
 from .organizations import require_organization
 from .serve import cli_command
 from .serve import other_served_database
+from .sso.cli import sso_cli
 from .tokens import SCIM_SCOPE
 from .tokens import SCOPES
 from .tokens import TokenError
@@ -44,6 +49,7 @@ from .tokens import revoke_token
 org_cli = AppGroup("org", help="Manage organizations.")
 admin_cli = AppGroup("admin", help="Manage console admins.")
 token_cli = AppGroup("token", help="Manage SCIM API tokens.")
+group_cli = AppGroup("group", help="Manage the console roles that pushed groups grant.")
 
 
 def say_database() -> None:
@@ -216,6 +222,40 @@ def token_revoke(token_id: int) -> None:
     click.echo(f"Revoked token {token.id} ({token.name}).")
 
 
+@group_cli.command("role")
+@click.argument("display_name")
+@click.argument("role", type=click.Choice([*ROLES, "none"], case_sensitive=False))
+@click.option("--org", "org_slug", default=None, help="Organization slug (default: default).")
+@uses_database
+def group_role(display_name: str, role: str, org_slug: str | None) -> None:
+    """Give the members of a pushed group a console role (admin, member, viewer or none)."""
+    try:
+        org = require_organization(org_slug)
+    except OrganizationError as exc:
+        _fail(str(exc))
+    group = db.session.scalars(
+        select(Group).where(
+            Group.organization_id == org.id,
+            Group.display_name_norm == display_name.strip().lower(),
+        )
+    ).first()
+    if group is None:
+        _fail(
+            f"no group named {display_name!r} in organization {org.slug} "
+            "(groups come from the identity provider's group push)"
+        )
+    role = role.lower()
+    try:
+        set_group_role(group, None if role == "none" else role)
+    except AccessError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    if group.role:
+        click.echo(f"Members of {group.display_name!r} now get the {group.role} role.")
+    else:
+        click.echo(f"{group.display_name!r} no longer grants a role.")
+
+
 _MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
 
@@ -240,3 +280,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(admin_cli)
     app.cli.add_command(token_cli)
     app.cli.add_command(logs_cli)
+    app.cli.add_command(group_cli)
+    app.cli.add_command(sso_cli)

@@ -139,8 +139,11 @@ def authenticate(email: str, password: str) -> ConsoleUser | None:
     which addresses exist.
     """
     now = models.utcnow()
+    # SSO accounts have no password: they are not found here whatever their address.
     user = db.session.scalars(
-        select(ConsoleUser).where(ConsoleUser.email == normalise_email(email)).with_for_update()
+        select(ConsoleUser)
+        .where(ConsoleUser.email == normalise_email(email), ConsoleUser.scim_user_id.is_(None))
+        .with_for_update()
     ).first()
     if user is None:
         check_password_hash(_dummy_hash(), password)

@@ -89,6 +89,10 @@ def start_session(user: ConsoleUser) -> ConsoleSession:
     )
     db.session.add(row)
     db.session.commit()
+    # The old session's bookkeeping is moot (expired ones were deleted above), and must
+    # not run: SQLite may have given the new row the old row's id.
+    g.pop("console_session_expired", None)
+    g.pop("console_session_touch", None)
     cookie.clear()
     cookie[SESSION_ID_KEY] = raw
     g.console_session = row

@@ -23,8 +23,11 @@ def normalise_email(email: str) -> str:
 
 
 def get_console_user_by_email(email: str) -> ConsoleUser | None:
+    """The password account with this address (SSO accounts are found by their user)."""
     return db.session.scalars(
-        select(ConsoleUser).where(ConsoleUser.email == normalise_email(email))
+        select(ConsoleUser).where(
+            ConsoleUser.email == normalise_email(email), ConsoleUser.scim_user_id.is_(None)
+        )
     ).first()
 
 

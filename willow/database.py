@@ -16,6 +16,9 @@ from .extensions import db
 from .instance_files import prepare_sqlite_file
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: GET endpoints that write (e.g. the SSO callback, reached by the identity provider's
+#: redirect): their transactions take the write lock from the start, like a POST's.
+WRITING_GET_ENDPOINTS: set[str] = set()
 
 
 def resolve_database_url(app: Flask) -> None:
@@ -103,7 +106,11 @@ def _sqlite_begin(conn) -> None:
     """
     if conn.dialect.name != "sqlite":
         return
-    if not has_request_context() or request.method in MUTATING_METHODS:
+    if (
+        not has_request_context()
+        or request.method in MUTATING_METHODS
+        or request.endpoint in WRITING_GET_ENDPOINTS
+    ):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.exec_driver_sql("BEGIN")

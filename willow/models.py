@@ -54,15 +54,36 @@ class Organization(db.Model):
 
 
 class ConsoleUser(db.Model):
-    """A person who signs in to the Willow console (not a SCIM-provisioned user)."""
+    """A person who signs in to the Willow console.
+
+    Either a password account made on the command line (the break-glass admins), or the
+    console account of a SCIM-provisioned user who signs in through the organization's
+    OpenID provider (``scim_user_id`` set, no password; see ``willow.sso``).
+    """
 
     __tablename__ = "console_users"
+    __table_args__ = (
+        # Password sign-in looks accounts up by email; SSO accounts are found by their
+        # provisioned user, and may share an address with a password account.
+        Index(
+            "uq_console_users_password_email",
+            "email",
+            unique=True,
+            sqlite_where=text("scim_user_id IS NULL"),
+            postgresql_where=text("scim_user_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     #: Stored lower-cased: sign-in compares addresses case-insensitively.
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(256))
+    email: Mapped[str] = mapped_column(String(320))
+    #: None for SSO accounts: they never sign in with a password.
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    #: The provisioned user an SSO account belongs to; its role follows their groups.
+    scim_user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
     role: Mapped[str] = mapped_column(String(20), default="admin")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -72,6 +93,10 @@ class ConsoleUser(db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
 
     organization: Mapped[Organization] = relationship()
+
+    @property
+    def is_sso(self) -> bool:
+        return self.scim_user_id is not None
 
 
 class ConsoleSession(db.Model):

@@ -39,7 +39,7 @@ def sign_in(page, email: str, password: str = "correct horse battery staple") ->
     expect(page).to_have_url(re.compile(r"/admin/login\?next=/admin/tokens$"))
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url(re.compile(r"/admin/tokens$"))
 
 

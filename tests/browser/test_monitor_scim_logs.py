@@ -56,7 +56,7 @@ def sign_in_to_logs(page, make_admin) -> None:
     expect(page).to_have_url(re.compile(r"/admin/login\?next=/monitor/scim-logs$"))
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill("correct horse battery staple")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url(re.compile(r"/monitor/scim-logs$"))
 
 

@@ -41,6 +41,7 @@ from ..console_sessions import stash_one_time_token
 from ..console_sessions import take_one_time_token
 from ..extensions import db
 from ..models import ApiToken
+from ..sso.settings import password_sign_in_allowed
 from ..tokens import SCOPES
 from ..tokens import TokenError
 from ..tokens import create_token
@@ -55,6 +56,9 @@ from .forms import UserFilterForm
 from .forms import last_valid_day
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+#: Password sign-in of a member or viewer when the organization requires SSO.
+SSO_REQUIRED = "Your organization requires single sign-on: use Sign in with SSO."
 
 #: Cookie-session key holding a refused Generate form (what was typed, never a secret, and
 #: the errors) until the page shows it.
@@ -96,10 +100,14 @@ def login():
         user = authenticate(form.email.data, form.password.data)
         # The failure counters changed either way; keep them.
         db.session.commit()
-        if user is not None:
+        if user is not None and not password_sign_in_allowed(user.organization_id, user.role):
+            # Told only after the right password, so it reveals nothing to a guesser.
+            error = SSO_REQUIRED
+        elif user is not None:
             sign_in(user)
             return redirect(safe_next(form.next.data) or url_for("admin.index"))
-        error = SIGN_IN_FAILED
+        else:
+            error = SIGN_IN_FAILED
     status = 401 if error else 200
     return render_template("admin/login.html", form=form, error=error), status
 

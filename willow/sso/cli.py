@@ -1,0 +1,119 @@
+"""``flask --app app sso configure|show|disable``: single sign-on from the command line.
+
+The shapes are part of the product (scripts rely on them); each command wraps the same
+functions as the console's Single sign-on page.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from ..extensions import db
+from ..organizations import OrganizationError
+from ..organizations import require_organization
+from .settings import SsoSettingsError
+from .settings import configure_sso
+from .settings import disable_sso
+from .settings import get_sso_config
+
+sso_cli = AppGroup("sso", help="Manage single sign-on (OpenID Connect).")
+
+CALLBACK_PATH = "/admin/sso/callback"
+
+
+def _fail(message: str) -> None:
+    db.session.rollback()
+    raise click.ClickException(message)
+
+
+def redirect_uri_hint() -> str:
+    public = (current_app.config.get("WILLOW_PUBLIC_URL") or "").rstrip("/")
+    return (public or "{your-app-url}") + CALLBACK_PATH
+
+
+@sso_cli.command("configure")
+@click.option("--issuer", required=True, help="Issuer URL of the OpenID provider.")
+@click.option("--client-id", required=True)
+@click.option("--client-secret", required=True, help="Stored encrypted; never shown again.")
+@click.option("--org", "org_slug", default=None, help="Organization slug (default: default).")
+@click.option(
+    "--allowed-domains",
+    default=None,
+    help='Email domains, e.g. "example.com example.org" (picks the organization at sign-in).',
+)
+@click.option(
+    "--require-sso/--no-require-sso",
+    default=None,
+    help="Refuse password sign-in to all but admins (the break-glass accounts).",
+)
+def sso_configure(
+    issuer: str,
+    client_id: str,
+    client_secret: str,
+    org_slug: str | None,
+    allowed_domains: str | None,
+    require_sso: bool | None,
+) -> None:
+    """Set the organization's OpenID provider (its discovery document is read first)."""
+    try:
+        org = require_organization(org_slug)
+        config = configure_sso(
+            org,
+            issuer,
+            client_id,
+            client_secret,
+            allowed_domains=allowed_domains,
+            require_sso=require_sso,
+        )
+    except (OrganizationError, SsoSettingsError) as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"Configured SSO for organization {org.slug}: issuer {config.issuer}.")
+    click.echo(f"Redirect URI to enter in the identity provider: {redirect_uri_hint()}")
+
+
+@sso_cli.command("show")
+@click.option("--org", "org_slug", default=None, help="Organization slug (default: default).")
+def sso_show(org_slug: str | None) -> None:
+    """Show the organization's SSO settings (never the client secret)."""
+    try:
+        org = require_organization(org_slug)
+    except OrganizationError as exc:
+        _fail(str(exc))
+    config = get_sso_config(org.id)
+    if config is None:
+        click.echo(f"SSO is not configured for organization {org.slug}.")
+        return
+    metadata = config.provider_metadata or {}
+    rows = [
+        ("organization", org.slug),
+        ("status", "enabled" if config.enabled else "disabled"),
+        ("issuer", config.issuer),
+        ("client id", config.client_id),
+        ("client secret", "set (stored encrypted, not shown)"),
+        ("allowed domains", config.allowed_domains or "any"),
+        ("require sso", "yes" if config.require_sso else "no"),
+        ("redirect uri", redirect_uri_hint()),
+        ("authorization endpoint", metadata.get("authorization_endpoint", "")),
+        ("token endpoint", metadata.get("token_endpoint", "")),
+        ("jwks uri", metadata.get("jwks_uri", "")),
+    ]
+    for name, value in rows:
+        click.echo(f"{name}: {value}")
+
+
+@sso_cli.command("disable")
+@click.option("--org", "org_slug", default=None, help="Organization slug (default: default).")
+def sso_disable(org_slug: str | None) -> None:
+    """Turn SSO off: SSO sessions end, password sign-in is open to all console accounts."""
+    try:
+        org = require_organization(org_slug)
+    except OrganizationError as exc:
+        _fail(str(exc))
+    if disable_sso(org):
+        db.session.commit()
+        click.echo(f"Disabled SSO for organization {org.slug}.")
+    else:
+        click.echo(f"SSO was not enabled for organization {org.slug}.")
