@@ -267,7 +267,6 @@ _GROUP_COLUMNS: dict[tuple[str, str | None], _Col] = {
 
 @dataclass(frozen=True)
 class _Mapping:
-    model: type
     columns: dict[tuple[str, str | None], _Col]
     #: Multi-valued attribute → a factory of fresh aliases, one per subquery.
     relations: dict[str, Callable[[], _Rel]]
@@ -275,14 +274,13 @@ class _Mapping:
 
 _MAPPINGS = {
     "User": _Mapping(
-        User,
         _USER_COLUMNS,
         {
             **{name: (lambda name=name: _user_values(name)) for name in MULTI_VALUED},
             "groups": _user_groups,
         },
     ),
-    "Group": _Mapping(Group, _GROUP_COLUMNS, {"members": _group_members}),
+    "Group": _Mapping(_GROUP_COLUMNS, {"members": _group_members}),
 }
 
 

@@ -205,9 +205,11 @@ def list_users(
         conditions.append(
             lookup[0] == lookup[1] if lookup is not None else compile_filter(node, "User")
         )
-    count = select(func.count()).select_from(USERS).where(*conditions)
+    def count() -> int:
+        return conn.execute(select(func.count()).select_from(USERS).where(*conditions)).scalar_one()
+
     if query.count == 0:
-        return [], conn.execute(count).scalar_one()
+        return [], count()
     if lookup is not None:
         params = {"organization_id": organization_id, "value": lookup[1]}
         page = conn.execute(
@@ -231,7 +233,7 @@ def list_users(
         # The page ended before it was full: the matches end on it.
         total = query.start_index - 1 + len(page)
     else:
-        total = conn.execute(count).scalar_one()
+        total = count()
     if lookup is not None:
         # The request log labels an IdP's lookup with the value looked for and the user
         # found, so that the console's search finds it beside that user's other requests.
