@@ -14,11 +14,26 @@ from .instance_files import write_private
 ROOT = Path(__file__).resolve().parents[1]
 
 
+class Willow(Flask):
+    """Flask, asking once per function whether a view or hook is a coroutine: Flask asks
+    ``inspect`` again for every hook of every request (a dozen times per SCIM request)."""
+
+    def ensure_sync(self, func: Any) -> Any:
+        cache = self.__dict__.setdefault("_sync_functions", {})
+        try:
+            return cache[func]
+        except KeyError:
+            wrapped = cache[func] = super().ensure_sync(func)
+            return wrapped
+        except TypeError:  # an unhashable callable: ask every time
+            return super().ensure_sync(func)
+
+
 def create_app(config: type | None = None, overrides: dict[str, Any] | None = None) -> Flask:
     """Build the application; read top to bottom, this is the app's table of contents."""
     from config import Config
 
-    app = Flask(
+    app = Willow(
         "willow",
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),

@@ -44,6 +44,21 @@ def resolve_database_url(app: Flask) -> None:
         # checkout would be one more statement on every request, for nothing.
         options["pool_pre_ping"] = False
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    keep_a_connection_per_thread(app)
+
+
+def keep_a_connection_per_thread(app: Flask) -> None:
+    """A pooled connection for every waitress thread, the request-log writer and the
+    token-use update. SQLAlchemy's default pool keeps five: under load the other threads
+    got overflow connections, closed at every check-in and opened again at the next
+    request — on SQLite that is a file open, the schema parsed again and the pragmas, on
+    PostgreSQL a new server process."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite") and (":memory:" in url or url.rstrip("/") == "sqlite:"):
+        return  # one shared in-memory database: SQLAlchemy picks a pool without sizes
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options.setdefault("pool_size", int(app.config.get("WILLOW_THREADS") or 8) + 2)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def display_url(url: str) -> str:

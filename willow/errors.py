@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from .extensions import db
 from .scim import audit
+from .scim import transaction
 from .scim.http import scim_response
 from .scim.protocol import errors as scim_errors
 
@@ -61,15 +62,22 @@ def _scim_error_for_http(exc: HTTPException) -> scim_errors.ScimError:
     return error
 
 
+def _rollback() -> None:
+    if is_scim_request():
+        transaction.rollback()  # the request's connection and the session
+    else:
+        db.session.rollback()
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(scim_errors.ScimError)
     def handle_scim_error(error: scim_errors.ScimError):
-        db.session.rollback()
+        _rollback()
         return render_scim_error(error)
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException):
-        db.session.rollback()
+        _rollback()
         if is_scim_request():
             return render_scim_error(_scim_error_for_http(exc))
         if exc.code and 400 <= exc.code < 500:
@@ -79,7 +87,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
-        db.session.rollback()
+        _rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
         if is_scim_request():
             audit.current().exception_name = type(exc).__name__

@@ -34,9 +34,17 @@ HEADERS = {
 }
 
 
+_LOWERED = [(name.lower(), name, value) for name, value in HEADERS.items()]
+
+
 def add_security_headers(response: Response) -> Response:
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
+    """Each header unless the response set its own; one pass over the response's headers
+    (``Headers.setdefault`` scans them once per name)."""
+    headers = response.headers
+    present = {name.lower() for name, _ in headers.items()}
+    for lowered, name, value in _LOWERED:
+        if lowered not in present:
+            headers.add(name, value)
     return response
 
 

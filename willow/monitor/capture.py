@@ -11,12 +11,14 @@ to log never changes the response.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote
 
 from flask import Flask
+from flask import Request
 from flask import Response
 from flask import current_app
 from flask import request
@@ -36,6 +38,7 @@ from ..models import label_key
 from ..models import utcnow
 from ..scim import audit
 from ..scim.bearer import bearer_from_header
+from ..scim.protocol.text import is_storable
 from ..scim.protocol.text import storable
 from ..tokens import hash_token
 from . import lookup
@@ -115,15 +118,17 @@ def label_from_body(body: Any) -> str | None:
 
 def build_row(response: Response) -> dict[str, Any]:
     """The log row for the current request and its response, redacted and capped."""
+    req = request._get_current_object()  # noqa: SLF001 - one proxy lookup, not thirty
+    environ = req.environ
     config = current_app.config
     max_bytes = config["WILLOW_LOG_BODY_MAX_BYTES"]
     record = audit.current()
     duration_ms = (time.perf_counter() - record.started) * 1000
-    method = request.method
-    path = request.path
+    method = req.method
+    path = req.path
     status = response.status_code
 
-    raw_request = _request_body()
+    raw_request = _request_body(req)
     resource_type, resource_id, operation = classify(method, path)
     resource_type = record.resource_type or resource_type
     resource_id = record.resource_id or resource_id
@@ -150,10 +155,12 @@ def build_row(response: Response) -> dict[str, Any]:
         if organization_id is None:
             organization_id = record.refusal.organization_id
     notes = list(record.notes)
-    sent = request.environ.get(PATH_AS_SENT)
+    sent = environ.get(PATH_AS_SENT)
     if sent and sent != path:
         # Kept beside the normalised path: "was the base URL entered with a trailing slash?"
         notes.insert(0, f"{PATH_AS_SENT_NOTE}{sent} (read as {path})")
+    query = environ.get("QUERY_STRING")
+    client_ip = req.remote_addr
 
     row: dict[str, Any] = {
         "created_at": utcnow() - timedelta(milliseconds=duration_ms),
@@ -163,17 +170,19 @@ def build_row(response: Response) -> dict[str, Any]:
         "request_id": record.request_id,
         "method": method,
         "path": path,
-        "query_string": redact.redact_query(unquote(request.query_string.decode("latin-1")))
-        or None,
+        "query_string": redact.redact_query(unquote(query))
+        or None
+        if query
+        else None,
         "resource_type": resource_type,
         "resource_id": resource_id,
         "resource_label": label,
         "operation": operation,
         "status_code": status,
         "duration_ms": round(duration_ms, 3),
-        "client_ip": request.remote_addr,
-        "user_agent": request.user_agent.string or None,
-        "request_headers": redact.redact_headers(request.headers.items()),
+        "client_ip": client_ip,
+        "user_agent": environ.get("HTTP_USER_AGENT") or None,
+        "request_headers": redact.redact_environ_headers(environ),
         "request_body": (
             redact.redact_body(raw_request, max_bytes)
             if isinstance(raw_request, bytes)
@@ -193,7 +202,7 @@ def build_row(response: Response) -> dict[str, Any]:
     # A refused request can carry a NUL or an unpaired surrogate (in its path, a header or
     # the userName a label is taken from): PostgreSQL refuses the one, UTF-8 the other,
     # and the whole row would be lost. Replace them, as the body's invalid UTF-8 is.
-    row = _storable(row)
+    row = _storable_row(row)
     # The log writer's INSERT bypasses column defaults: fill the search key here.
     row["resource_label_key"] = label_key(row["resource_label"])
     # The path is indexed (the console's search): PostgreSQL refuses a B-tree entry over
@@ -202,9 +211,19 @@ def build_row(response: Response) -> dict[str, Any]:
     if len(encoded) > _WIDTHS["path"]:
         row["path"] = encoded[: _WIDTHS["path"]].decode("utf-8", "ignore")
     if status >= 400:
-        who = f"token:{token_id}" if token_id is not None else f"ip:{request.remote_addr}"
+        who = f"token:{token_id}" if token_id is not None else f"ip:{client_ip}"
         row["fingerprint"] = fingerprint(who, method, row["path"], status, error_detail)
     return row
+
+
+def _storable_row(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with no character a column refuses. Nearly every row has none: one look at
+    the row as JSON text says so (JSON escapes U+0000, lone surrogates pass through),
+    and only a row that has one is walked value by value."""
+    text = json.dumps(row, ensure_ascii=False, default=str)
+    if "\\u0000" not in text and is_storable(text):
+        return row
+    return _storable(row)
 
 
 def _storable(value: Any) -> Any:
@@ -229,19 +248,24 @@ def _lookup(raw_request: bytes | str | None, response: Response) -> tuple[str | 
     return value, lookup.single_result_id(_parse_json(response.get_data()))
 
 
-def _request_body() -> bytes | str | None:
+def _request_body(req: Request) -> bytes | str | None:
     """The raw request body, or a note saying why it was not read (a body over the
     request-size limit is never read: that is what the 413 refused)."""
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
-    length = request.content_length
-    if limit and length and length > limit:
-        return f"[body not stored: {length} bytes, over the {limit}-byte request limit]"
-    if not length and "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+    environ = req.environ
+    if not environ.get("CONTENT_LENGTH") and "chunked" not in environ.get(
+        "HTTP_TRANSFER_ENCODING", ""
+    ).lower():
         # No Content-Length (or 0) and not chunked: HTTP/1.1 says there is no body (RFC 9112
         # §6.3), so the GETs that make up most IdP traffic skip reading the stream.
         return None
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    length = req.content_length
+    if limit and length and length > limit:
+        return f"[body not stored: {length} bytes, over the {limit}-byte request limit]"
+    if not length and "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return None
     try:
-        return request.get_data(cache=True)
+        return req.get_data(cache=True)
     except HTTPException as exc:
         return f"[body not stored: {exc.code} {exc.name}]"
 

@@ -234,6 +234,35 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return rv
 
 
+@functools.lru_cache(maxsize=512)
+def _environ_header(key: str) -> tuple[str, bool, bool] | None:
+    """For a WSGI environ key: (header name as Werkzeug spells it, dropped, secret), or
+    None when the key is no header. Names repeat on every request from an IdP."""
+    if key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+        name = key[5:].replace("_", "-").title()
+    elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        name = key.replace("_", "-").title()
+    else:
+        return None
+    return name, name.lower() in DROPPED_HEADERS, is_secret_key(name)
+
+
+def redact_environ_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    """``redact_headers`` of a WSGI request's headers, read straight from its environ."""
+    rv: dict[str, str] = {}
+    for key, value in environ.items():
+        if not isinstance(key, str) or not key.isupper():
+            continue  # server and middleware keys (wsgi.input, willow.path_as_sent)
+        header = _environ_header(key)
+        if header is None or header[1] or not (value or key.startswith("HTTP_")):
+            continue
+        name = header[0]
+        if header[2]:
+            value = REDACTED
+        rv[name] = f"{rv[name]}, {value}" if name in rv else value
+    return rv
+
+
 def redact_query(query: str) -> str:
     """A query string with secret-looking parameters hidden (``?access_token=...``)."""
     if not query or not has_secret_word(query):

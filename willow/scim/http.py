@@ -94,11 +94,32 @@ def preconditions() -> Preconditions:
     )
 
 
+#: Base URLs by the parts of the WSGI environ they are made of: Werkzeug builds the URL
+#: root anew for each request (host validation, IRI conversion), and it is the same for
+#: nearly every request. Bounded: the Host header is the client's to choose.
+_BASE_URLS: dict[tuple, str] = {}
+_BASE_URLS_MAX = 64
+
+
 def base_url() -> str:
     """The SCIM base URL the client sees: WILLOW_PUBLIC_URL behind a proxy, else the request's."""
     public = current_app.config.get("WILLOW_PUBLIC_URL")
-    root = public.rstrip("/") if public else request.url_root.rstrip("/")
-    return root + "/scim/v2"
+    if public:
+        return public.rstrip("/") + "/scim/v2"
+    environ = request.environ
+    key = (
+        environ.get("wsgi.url_scheme"),
+        environ.get("HTTP_HOST"),
+        environ.get("SERVER_NAME"),
+        environ.get("SERVER_PORT"),
+        environ.get("SCRIPT_NAME"),
+    )
+    url = _BASE_URLS.get(key)
+    if url is None:
+        url = request.url_root.rstrip("/") + "/scim/v2"
+        if len(_BASE_URLS) < _BASE_URLS_MAX:
+            _BASE_URLS[key] = url
+    return url
 
 
 def collection_url(resource_type: str) -> str:

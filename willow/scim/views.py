@@ -18,9 +18,9 @@ from flask import request
 
 from ..database import MUTATING_METHODS
 from ..database import writer_queue
-from ..extensions import db
 from ..monitor import capture
 from . import audit
+from . import transaction
 from .bearer import record_token_use
 from .bearer import require_bearer_token
 from .http import base_url
@@ -56,8 +56,8 @@ def authenticate() -> None:
 
 def _end_transaction() -> None:
     # The request's transaction is over (committed by the view or rolled back by the error
-    # handler); closing the session now means no lock is held during the writes after it.
-    db.session.close()
+    # handler); ending it now means no lock is held during the writes after it.
+    transaction.end()
     writers = g.pop("queued_writer", None)
     if writers is not None:
         writers.release()
@@ -181,15 +181,15 @@ def get_openapi():
 
 
 def _connection():
-    """The request's connection: the bearer check opened its transaction."""
-    return db.session.connection()
+    """The request's connection (``transaction``), the one the bearer check used."""
+    return transaction.connection()
 
 
 def _commit(response):
     """End a change: its request-log row goes into the change's own transaction, so no
     acknowledged change is ever without its row (and there is no extra commit)."""
-    capture.write_in_transaction(response, _connection())
-    db.session.commit()
+    capture.write_in_transaction(response, transaction.change_connection())
+    transaction.commit()
     return response
 
 

@@ -28,6 +28,7 @@ from ...models import Group
 from ...models import GroupMember
 from ...models import new_id
 from ...models import utcnow
+from ...prepared import Prepared
 from .. import audit
 from ..protocol.errors import NotFound
 from ..protocol.errors import Uniqueness
@@ -101,6 +102,9 @@ _BY_ID_LOCKED = _BY_ID.with_for_update(of=USERS)
 _INSERT_USER = insert(USERS)
 _INSERT_VALUES = insert(VALUES)
 _BY_IDS = _READ.where(USERS.c.id.in_(bindparam("ids", expanding=True)))
+#: The reads every request on a user makes, run on the DBAPI cursor (``willow.prepared``).
+_READ_BY_ID = Prepared(_BY_ID)
+_READ_BY_ID_LOCKED = Prepared(_BY_ID_LOCKED)
 
 
 def _json(value: Any) -> list:
@@ -111,8 +115,8 @@ def _json(value: Any) -> list:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _stored(row: Any) -> StoredUser:
-    mapping = row._mapping
+def _stored(mapping: Any) -> StoredUser:
+    """The user of a row read by ``_READ`` (a mapping: column name → value)."""
     groups = sorted(_json(mapping["groups_json"]), key=lambda g: (g[2], g[0]))
     return StoredUser(
         id=mapping["id"],
@@ -131,8 +135,8 @@ def get_user(
     unknown id and a deleted user are all 404 (so is an id no row can hold)."""
     if not is_storable(user_id):
         raise NotFound(f"User {user_id!r} not found.")
-    stmt = _BY_ID_LOCKED if lock else _BY_ID
-    row = conn.execute(stmt, {"id": user_id, "organization_id": organization_id}).first()
+    read = _READ_BY_ID_LOCKED if lock else _READ_BY_ID
+    row = read.first(conn, {"id": user_id, "organization_id": organization_id})
     if row is None:
         raise NotFound(f"User {user_id!r} not found.")
     user = _stored(row)
@@ -169,17 +173,16 @@ def list_conditions(organization_id: int, filter_text: str | None) -> list:
     return conditions
 
 
-#: Ids of a page of users with one column equal to a value: the statement of IdPs'
-#: lookups (``userName eq "…"``), built once per column.
-_IDS_BY_EQUALITY: dict[str, Any] = {}
+#: A page of users with one column equal to a value, read whole in one statement: the
+#: statement of IdPs' lookups (``userName eq "…"``), built once per column.
+_BY_EQUALITY: dict[str, Prepared] = {}
 
 
-def _ids_by_equality(column: Any) -> Any:
-    stmt = _IDS_BY_EQUALITY.get(column.name)
+def _by_equality(column: Any) -> Prepared:
+    stmt = _BY_EQUALITY.get(column.name)
     if stmt is None:
-        stmt = _IDS_BY_EQUALITY[column.name] = (
-            select(USERS.c.id)
-            .where(
+        stmt = _BY_EQUALITY[column.name] = Prepared(
+            _READ.where(
                 USERS.c.organization_id == bindparam("organization_id"),
                 USERS.c.deleted_at.is_(None),
                 column == bindparam("value"),
@@ -194,10 +197,11 @@ def _ids_by_equality(column: Any) -> Any:
 def list_users(
     conn: Connection, organization_id: int, query: ListQuery, base_url: str
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of users and the number of matches. The page's ids come from one statement
-    (filter, order, offset); the users are then read by a statement built once. The total
-    is counted only when the page cannot tell it: a first page that is not full holds
-    every match (an IdP's lookup, a hit or a miss, is one statement)."""
+    """A page of users and the number of matches. An IdP's lookup (one attribute ``eq`` a
+    value) reads its page whole in one statement built once; any other filter reads the
+    page's ids (filter, order, offset), then the users by a statement built once, in one
+    read transaction. The total is counted only when the page cannot tell it: a first
+    page that is not full holds every match (a lookup, hit or miss, is one statement)."""
     node = parse_filter(query.filter) if query.filter else None
     lookup = equality(node, "User") if node is not None and not query.sort_by else None
     conditions = _live(organization_id)
@@ -205,18 +209,28 @@ def list_users(
         conditions.append(
             lookup[0] == lookup[1] if lookup is not None else compile_filter(node, "User")
         )
+
     def count() -> int:
         return conn.execute(select(func.count()).select_from(USERS).where(*conditions)).scalar_one()
 
     if query.count == 0:
         return [], count()
+    projection = Projection("User", query.attributes, query.excluded_attributes)
     if lookup is not None:
-        params = {"organization_id": organization_id, "value": lookup[1]}
-        page = conn.execute(
-            _ids_by_equality(lookup[0]),
-            {**params, "offset": query.start_index - 1, "limit": query.count},
-        ).scalars().all()
+        rows = _by_equality(lookup[0]).rows(
+            conn,
+            {
+                "organization_id": organization_id,
+                "value": lookup[1],
+                "offset": query.start_index - 1,
+                "limit": query.count,
+            },
+        )
+        page = [row["id"] for row in rows]
+        rendered = {row["id"]: represent(_stored(row), base_url, projection) for row in rows}
     else:
+        if not conn.in_transaction():
+            conn.begin()  # the ids and the users from one snapshot
         order = []
         if query.sort_by:
             key = sort_key("User", query.sort_by)
@@ -229,6 +243,7 @@ def list_users(
             .offset(query.start_index - 1)
             .limit(query.count)
         ).scalars().all()
+        rendered = represent_ids(conn, page, base_url, projection)
     if len(page) < query.count and (page or query.start_index == 1):
         # The page ended before it was full: the matches end on it.
         total = query.start_index - 1 + len(page)
@@ -239,8 +254,6 @@ def list_users(
         # found, so that the console's search finds it beside that user's other requests.
         found = page[0] if total == 1 and page else None
         audit.describe(label=node.value, resource_id=found)
-    projection = Projection("User", query.attributes, query.excluded_attributes)
-    rendered = represent_ids(conn, page, base_url, projection)
     return [rendered[user_id] for user_id in page], total
 
 
@@ -250,8 +263,8 @@ def represent_ids(
     """Several users by id (a page of a search across resource types), id → representation."""
     if not ids:
         return {}
-    rows = conn.execute(_BY_IDS, {"ids": ids}).all()
-    return {row.id: represent(_stored(row), base_url, projection) for row in rows}
+    rows = conn.execute(_BY_IDS, {"ids": ids})
+    return {row.id: represent(_stored(row._mapping), base_url, projection) for row in rows}
 
 
 # --- Writing ---------------------------------------------------------------------------
