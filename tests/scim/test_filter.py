@@ -539,3 +539,36 @@ def test_characters_no_value_can_hold_are_an_invalid_filter_not_a_database_error
         parse_filter(text)
     with pytest.raises(InvalidPath, match="U\\+0000 or an unpaired surrogate"):
         parse_patch_path(f"emails[{text}]")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'userName eq "a@b.c"',
+        ' userName  EQ  "x" ',
+        "urn:ietf:params:scim:schemas:core:2.0:User:userName eq \"Bob\"",
+        'name.givenName sw "J"',
+        'emails eq ""',
+        'userName\teq\t"x"',
+        'meta.lastModified gt "2011-05-13T04:42:34Z"',
+        'userName eq "üé"',
+        'user:name eq "x"',
+    ],
+)
+def test_a_simple_comparison_reads_as_the_parser_reads_it(text):
+    from willow.scim.protocol import filter as grammar
+
+    parser = grammar._Parser(text, grammar.InvalidFilter, "filter")
+    expected = parser.filter()
+    parser.finish()
+    assert grammar._simple_comparison(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['and eq "x"', 'userName pr "x"', 'x.y.z eq "q"', ':x eq "x"', 'a eq "\\u0041"', 'a eq "x\x00"'],
+)
+def test_what_the_simple_reading_does_not_cover_goes_to_the_parser(text):
+    from willow.scim.protocol import filter as grammar
+
+    assert grammar._simple_comparison(text) is None

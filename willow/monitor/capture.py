@@ -23,7 +23,6 @@ from flask import Response
 from flask import current_app
 from flask import request
 from sqlalchemy import String
-from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from werkzeug.exceptions import HTTPException
@@ -318,15 +317,12 @@ def write_row(row: dict[str, Any]) -> None:
     current_app.extensions["willow_request_log"].submit(row)
 
 
-_INSERT = insert(ScimRequestLog.__table__)
-
-
 def write_in_transaction(response: Response, connection: Connection) -> None:
     """Insert the request's log row in the caller's open transaction: the row of a change
     commits with the change, or not at all. A change must not be acknowledged without
     its row (a ``kill -9`` between the two would lose it), so a failure here fails the
     request, unlike the batched writer's."""
-    connection.execute(_INSERT, build_row(response))
+    current_app.extensions["willow_request_log"].insert_in(connection, build_row(response))
     audit.current().logged = True
 
 

@@ -175,6 +175,17 @@ class LogWriter:
         with self._cond:
             self._stopping = False
 
+    def insert_in(self, conn, row: dict[str, Any]) -> None:
+        """Insert ``row`` on ``conn`` (a Core connection), in its open transaction: the
+        row of a change commits with the change (``capture.write_in_transaction``). The
+        INSERT compiled for the batches, on the DBAPI cursor: Core's execute of it cost
+        a change request about a tenth of its time."""
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            cursor.execute(self.sql, self._parameters(row))
+        finally:
+            cursor.close()
+
     # -- the writer thread -----------------------------------------------------------
 
     def _start(self) -> None:

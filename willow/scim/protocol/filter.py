@@ -421,6 +421,23 @@ def split_attr_path(text: str) -> AttrPath | None:
     return AttrPath(uri, attr, sub or None)
 
 
+#: ``attr op "string"`` without escapes: the shape of nearly every filter an IdP sends
+#: (``userName eq "…"`` before each create), read without the tokenizer. Anything else,
+#: and anything this would read differently, goes to the parser.
+_SIMPLE_COMPARISON = re.compile(r'\s*([^\s()\[\]"]+)\s+([A-Za-z]{2})\s+"([^"\\]*)"\s*')
+
+
+def _simple_comparison(text: str) -> Compare | None:
+    match = _SIMPLE_COMPARISON.fullmatch(text)
+    if match is None or len(text) > MAX_LENGTH or not is_storable(text):
+        return None
+    name, op = match.group(1), match.group(2).lower()
+    if op not in COMPARE_OPS or name.lower() in KEYWORDS:
+        return None
+    path = split_attr_path(name)
+    return Compare(path, op, match.group(3)) if path is not None else None
+
+
 def parse_filter(text: str) -> Filter:
     """Parse a ``filter`` parameter (RFC 7644 §3.4.2.2) into its AST.
 
@@ -428,6 +445,9 @@ def parse_filter(text: str) -> Filter:
     expected and at which (1-based) character position. Whether the attributes exist is
     checked by the consumer (``filter_sql.compile_filter``), which knows the resource type.
     """
+    simple = _simple_comparison(text)
+    if simple is not None:
+        return simple
     parser = _Parser(text, InvalidFilter, "filter")
     node = parser.filter()
     parser.finish()

@@ -22,13 +22,13 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from ...models import Group
 from ...models import GroupMember
 from ...models import new_id
 from ...models import utcnow
 from ...prepared import Prepared
+from ...prepared import dbapi_errors
 from .. import audit
 from ..protocol.errors import NotFound
 from ..protocol.errors import Uniqueness
@@ -99,9 +99,37 @@ _BY_ID = _READ.where(
     USERS.c.deleted_at.is_(None),
 )
 _BY_ID_LOCKED = _BY_ID.with_for_update(of=USERS)
-_INSERT_USER = insert(USERS)
-_INSERT_VALUES = insert(VALUES)
 _BY_IDS = _READ.where(USERS.c.id.in_(bindparam("ids", expanding=True)))
+#: Writes by the columns they set, compiled once (``willow.prepared``); the set of
+#: columns is fixed for INSERTs and varies with what changed for UPDATEs, so the cache is
+#: bounded and a rare combination past the bound is compiled for its request alone.
+_WRITES: dict[tuple, Prepared] = {}
+_WRITES_MAX = 512
+
+
+def _write(kind: str, table: Any, keys: tuple[str, ...]) -> Prepared:
+    found = _WRITES.get((kind, table.name, keys))
+    if found is None:
+        if kind == "insert":
+            stmt = insert(table)
+        elif table is USERS:
+            stmt = update(USERS).where(USERS.c.id == bindparam("user_id"))
+        else:
+            stmt = delete(VALUES).where(
+                VALUES.c.user_id == bindparam("user_id"),
+                VALUES.c.attribute == bindparam("attribute"),
+            )
+        found = Prepared(stmt, column_keys=keys if kind != "delete" else None)
+        if len(_WRITES) < _WRITES_MAX:
+            _WRITES[(kind, table.name, keys)] = found
+    return found
+
+
+def _insert_values(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        _write("insert", VALUES, tuple(rows[0])).execute_many(conn, rows)
+
+
 #: The reads every request on a user makes, run on the DBAPI cursor (``willow.prepared``).
 _READ_BY_ID = Prepared(_BY_ID)
 _READ_BY_ID_LOCKED = Prepared(_BY_ID_LOCKED)
@@ -204,14 +232,19 @@ def list_users(
     page that is not full holds every match (a lookup, hit or miss, is one statement)."""
     node = parse_filter(query.filter) if query.filter else None
     lookup = equality(node, "User") if node is not None and not query.sort_by else None
-    conditions = _live(organization_id)
-    if node is not None:
-        conditions.append(
-            lookup[0] == lookup[1] if lookup is not None else compile_filter(node, "User")
-        )
+
+    def conditions() -> list:
+        where = _live(organization_id)
+        if node is not None:
+            where.append(
+                lookup[0] == lookup[1] if lookup is not None else compile_filter(node, "User")
+            )
+        return where
 
     def count() -> int:
-        return conn.execute(select(func.count()).select_from(USERS).where(*conditions)).scalar_one()
+        return conn.execute(
+            select(func.count()).select_from(USERS).where(*conditions())
+        ).scalar_one()
 
     if query.count == 0:
         return [], count()
@@ -238,7 +271,7 @@ def list_users(
         order += [USERS.c.created_at.asc(), USERS.c.id.asc()]
         page = conn.execute(
             select(USERS.c.id)
-            .where(*conditions)
+            .where(*conditions())
             .order_by(*order)
             .offset(query.start_index - 1)
             .limit(query.count)
@@ -287,26 +320,29 @@ def create_user(conn: Connection, organization_id: int, body: dict[str, Any]) ->
     columns = columns_from_resource(resource)
     now = utcnow()
     user = StoredUser(new_id(), resource, [], 1, now, now)
+    row = {
+        **columns,
+        "id": user.id,
+        "organization_id": organization_id,
+        "created_at": now,
+        "last_modified_at": now,
+        "version": 1,
+    }
     try:
-        conn.execute(
-            _INSERT_USER,
-            {
-                **columns,
-                "id": user.id,
-                "organization_id": organization_id,
-                "created_at": now,
-                "last_modified_at": now,
-                "version": 1,
-            },
-        )
-    except IntegrityError:
+        _write("insert", USERS, tuple(row)).execute(conn, row)
+    except dbapi_errors(conn).IntegrityError:
         # The partial unique index on (organization, lower(userName)) of live users
         # decides, so racing creates cannot both win; the error handler rolls back.
         raise _duplicate(resource["userName"]) from None
-    rows = [row for attribute in MULTI_VALUED for row in value_rows(resource, attribute)]
-    if rows:
-        extra = {"organization_id": organization_id, "user_id": user.id}
-        conn.execute(_INSERT_VALUES, [{**row, **extra} for row in rows])
+    extra = {"organization_id": organization_id, "user_id": user.id}
+    _insert_values(
+        conn,
+        [
+            {**row, **extra}
+            for attribute in MULTI_VALUED
+            for row in value_rows(resource, attribute)
+        ],
+    )
     audit.describe(resource_id=user.id)
     audit.current().changes.extend(diff({}, resource))
     return user
@@ -368,26 +404,19 @@ def _store(
     old, new = columns_from_resource(before), columns_from_resource(after)
     changed = {name: value for name, value in new.items() if old.get(name) != value}
     now = utcnow()
+    values = {**changed, "version": user.version + 1, "last_modified_at": now}
     try:
-        conn.execute(
-            update(USERS)
-            .where(USERS.c.id == user.id)
-            .values(**changed, version=user.version + 1, last_modified_at=now)
-        )
-    except IntegrityError:
+        _write("update", USERS, tuple(values)).execute(conn, {**values, "user_id": user.id})
+    except dbapi_errors(conn).IntegrityError:
         # Only the unique index on live userNames can refuse this UPDATE; the error
         # handler rolls the whole request back.
         raise _duplicate(after["userName"]) from None
+    extra = {"organization_id": organization_id, "user_id": user.id}
     for attribute in MULTI_VALUED:
         if before.get(attribute) == after.get(attribute):
             continue
-        conn.execute(
-            delete(VALUES).where(VALUES.c.user_id == user.id, VALUES.c.attribute == attribute)
-        )
-        rows = value_rows(after, attribute)
-        if rows:
-            extra = {"organization_id": organization_id, "user_id": user.id}
-            conn.execute(_INSERT_VALUES, [{**row, **extra} for row in rows])
+        _write("delete", VALUES, ()).execute(conn, {"user_id": user.id, "attribute": attribute})
+        _insert_values(conn, [{**row, **extra} for row in value_rows(after, attribute)])
     audit.current().changes.extend(diff(before, after))
     return StoredUser(user.id, after, user.groups, user.version + 1, user.created, now)
 
