@@ -566,7 +566,14 @@ def test_a_simple_comparison_reads_as_the_parser_reads_it(text):
 
 @pytest.mark.parametrize(
     "text",
-    ['and eq "x"', 'userName pr "x"', 'x.y.z eq "q"', ':x eq "x"', 'a eq "\\u0041"', 'a eq "x\x00"'],
+    [
+        'and eq "x"',
+        'userName pr "x"',
+        'x.y.z eq "q"',
+        ':x eq "x"',
+        'a eq "\\u0041"',
+        'a eq "x\x00"',
+    ],
 )
 def test_what_the_simple_reading_does_not_cover_goes_to_the_parser(text):
     from willow.scim.protocol import filter as grammar
