@@ -223,3 +223,52 @@ def test_malformed_search_requests_are_refused(body, error, named):
     with pytest.raises(error) as info:
         load_search_request(body)
     assert named in info.value.detail
+
+
+_PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"schemas": [_PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]},
+        {"schemas": [_PATCH], "Operations": [{"op": "add", "path": "members", "value": []}]},
+        {"schemas": [_PATCH], "Operations": [{"op": "remove", "path": 'members[value eq "x"]'}]},
+        {"schemas": [_PATCH], "Operations": [{"op": "add", "path": "title", "value": None}]},
+        {
+            "schemas": [_PATCH],
+            "Operations": [
+                {"op": "replace", "path": "name.givenName", "value": "A"},
+                {"op": "remove", "path": "title", "value": "ignored"},
+            ],
+        },
+    ],
+)
+def test_a_canonical_patch_request_reads_as_the_schema_reads_it(body):
+    from willow.scim.protocol import messages
+
+    expected = messages._load(
+        messages.patch_request_schema, body, [], "PatchOp request", InvalidSyntax
+    )
+    assert messages._canonical_patch(body) == expected
+    assert load_patch_request(body) == (expected, [])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"schemas": [_PATCH], "Operations": [{"op": "Replace", "value": {"active": False}}]},
+        {"schemas": [_PATCH], "operations": [{"op": "replace", "value": {}}]},
+        {"Operations": [{"op": "replace", "value": {}}]},
+        {"schemas": [_PATCH], "Operations": [{"op": "replace"}]},
+        {"schemas": [_PATCH], "Operations": [{"op": "add", "path": " title ", "value": 1}]},
+        {"schemas": [_PATCH], "Operations": [{"op": "add", "path": "", "value": 1}]},
+        {"schemas": [_PATCH], "Operations": []},
+        {"schemas": [_PATCH.upper()], "Operations": [{"op": "add", "value": {}}]},
+        {"schemas": [_PATCH], "Operations": [{"op": "add", "value": {}, "extra": 1}]},
+    ],
+)
+def test_anything_else_is_left_to_the_schema(body):
+    from willow.scim.protocol import messages
+
+    assert messages._canonical_patch(body) is None

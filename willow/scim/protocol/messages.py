@@ -233,12 +233,41 @@ patch_request_schema = PatchRequestSchema()
 search_request_schema = SearchRequestSchema()
 
 
+_PATCH_KEYS = frozenset({"schemas", "Operations"})
+_OPERATION_KEYS = frozenset({"op", "path", "value"})
+
+
+def _canonical_patch(body: Any) -> list[PatchOperation] | None:
+    """The operations of a PatchOp written exactly as the RFC spells it (Okta's and
+    Entra's, nearly always), read without the schema; None for anything else, which the
+    schema reads (and notes or refuses). What this returns is what the schema would."""
+    if not isinstance(body, dict) or body.keys() != _PATCH_KEYS:
+        return None
+    schemas, operations = body["schemas"], body["Operations"]
+    if schemas != [PATCH_OP_SCHEMA] or not isinstance(operations, list) or not operations:
+        return None
+    rv = []
+    for item in operations:
+        if not isinstance(item, dict) or not item.keys() <= _OPERATION_KEYS:
+            return None
+        op, path = item.get("op"), item.get("path")
+        if op not in OPS or (op != "remove" and "value" not in item):
+            return None
+        if path is not None and (not isinstance(path, str) or not path or path != path.strip()):
+            return None
+        rv.append(PatchOperation(op=op, path=path, value=item.get("value")))
+    return rv
+
+
 def load_patch_request(body: Any) -> tuple[list[PatchOperation], list[str]]:
     """The operations of a PatchOp body, in order, and notes on how it was read.
 
     Raises ``InvalidSyntax`` for a malformed envelope and ``InvalidValue`` for an
     ``add``/``replace`` without a value.
     """
+    canonical = _canonical_patch(body)
+    if canonical is not None:
+        return canonical, []
     notes: list[str] = []
     operations = _load(patch_request_schema, body, notes, "PatchOp request", InvalidSyntax)
     return operations, notes
