@@ -38,7 +38,7 @@ STOP_FLUSH_TIMEOUT_S = 10.0
 
 
 def main(app: Flask) -> None:
-    from waitress.server import create_server
+    from .http_server import create
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -48,7 +48,7 @@ def main(app: Flask) -> None:
         hints = first_run_hints(app)
     host = app.config["WILLOW_HOST"]
     port = app.config["WILLOW_PORT"]
-    server = create_server(app, host=host, port=port, threads=app.config["WILLOW_THREADS"])
+    server = create(app, host=host, port=port, threads=app.config["WILLOW_THREADS"])
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     print(f"Willow SCIM serving on http://{shown_host}:{port}")
     print(f"  SCIM base URL:  http://{shown_host}:{port}/scim/v2")

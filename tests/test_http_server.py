@@ -1,0 +1,117 @@
+"""The waitress server of ``python app.py`` (``willow.http_server``): a connection whose
+task is running is not polled for output, and every response still arrives whole —
+small, streamed past the output high-water mark, pipelined, and under concurrent
+clients."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from flask import Flask
+from flask import Response
+
+from willow.http_server import QuietChannel
+from willow.http_server import create
+
+CHUNK = b"x" * 65536
+
+
+def _app() -> Flask:
+    app = Flask("http-server-test")
+
+    @app.get("/small")
+    def small():
+        return {"ok": True}
+
+    @app.get("/big")
+    def big():
+        # 64 chunks of 64 KiB: 4 MiB, past the 256 KiB high-water mark set below.
+        return Response(
+            (CHUNK for _ in range(64)),
+            mimetype="application/octet-stream",
+            headers={"Content-Length": str(64 * len(CHUNK))},
+        )
+
+    return app
+
+
+@pytest.fixture
+def server():
+    srv = create(
+        _app(), host="127.0.0.1", port=0, threads=4, outbuf_high_watermark=262144
+    )
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    yield srv
+    srv.close()
+    thread.join(5)
+
+
+def _read_response(sock: socket.socket, buffer: bytearray) -> tuple[bytes, bytes]:
+    """One HTTP/1.1 response (Content-Length or chunked) from ``sock``; the rest stays in
+    ``buffer``."""
+    while b"\r\n\r\n" not in buffer:
+        data = sock.recv(65536)
+        assert data, "connection closed before the headers"
+        buffer += data
+    head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
+    buffer[:] = rest
+    headers = head.decode("latin-1").lower()
+    if "transfer-encoding: chunked" in headers:
+        body = bytearray()
+        while True:
+            while b"\r\n" not in buffer:
+                buffer += sock.recv(65536)
+            size_line, _, rest = bytes(buffer).partition(b"\r\n")
+            size = int(size_line, 16)
+            buffer[:] = rest
+            while len(buffer) < size + 2:
+                buffer += sock.recv(65536)
+            body += buffer[:size]
+            buffer[:] = buffer[size + 2 :]
+            if size == 0:
+                return head, bytes(body)
+    length = int(headers.split("content-length:")[1].split("\r\n")[0])
+    while len(buffer) < length:
+        data = sock.recv(65536)
+        assert data, "connection closed before the body"
+        buffer += data
+    body = bytes(buffer[:length])
+    buffer[:] = buffer[length:]
+    return head, body
+
+
+def _get(port: int, paths: list[str]) -> list[bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(
+            b"".join(f"GET {p} HTTP/1.1\r\nHost: t\r\n\r\n".encode() for p in paths)
+        )
+        buffer = bytearray()
+        return [_read_response(sock, buffer)[1] for _ in paths]
+
+
+def test_the_server_uses_the_channel_that_does_not_poll_a_running_task(server):
+    assert server.channel_class is QuietChannel
+
+
+def test_a_response_past_the_high_water_mark_arrives_whole(server):
+    [body] = _get(server.effective_port, ["/big"])
+    assert body == CHUNK * 64
+
+
+def test_pipelined_requests_on_one_connection_are_answered_in_order(server):
+    bodies = _get(server.effective_port, ["/small", "/big", "/small", "/small"])
+    assert bodies[0] == bodies[2] == bodies[3] == b'{"ok":true}\n'
+    assert bodies[1] == CHUNK * 64
+
+
+def test_concurrent_keep_alive_clients_get_every_response(server):
+    port = server.effective_port
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: _get(port, ["/small"] * 25 + ["/big"]), range(8)))
+    for bodies in results:
+        assert bodies[:25] == [b'{"ok":true}\n'] * 25
+        assert bodies[25] == CHUNK * 64
