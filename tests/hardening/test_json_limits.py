@@ -65,3 +65,30 @@ def test_nesting_depth_equals_the_depth_of_the_parsed_document(document):
         return 0
 
     assert nesting_depth(json.dumps(document), limit=1000) == depth(document)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": "x\\u0000"}',
+        b'{"a": "\\ud800"}',
+        b'{"a": "\\uDFFF"}',
+        b'{"\\u0000": 1}',
+        '{"a": "\udc80"}'.encode("utf-8", "surrogatepass"),
+        '{"a": "\ud800"}'.encode("utf-16-le", "surrogatepass"),
+    ],
+)
+def test_every_body_holding_an_unstorable_string_is_walked(raw):
+    from willow.json_limits import loads
+    from willow.scim.protocol.text import first_unstorable
+    from willow.scim.protocol.text import may_hold_unstorable
+
+    assert first_unstorable(loads(raw)) is not None
+    assert may_hold_unstorable(raw)
+
+
+@pytest.mark.parametrize("raw", [b'{"userName": "a@b.c", "active": true}', b'{"a": "\\u00e9"}'])
+def test_an_ascii_body_without_such_escapes_is_not_walked(raw):
+    from willow.scim.protocol.text import may_hold_unstorable
+
+    assert not may_hold_unstorable(raw)

@@ -216,13 +216,18 @@ def build_row(response: Response) -> dict[str, Any]:
 
 
 def _storable_row(row: dict[str, Any]) -> dict[str, Any]:
-    """``row`` with no character a column refuses. Nearly every row has none: one look at
-    the row as JSON text says so (JSON escapes U+0000, lone surrogates pass through),
-    and only a row that has one is walked value by value."""
-    text = json.dumps(row, ensure_ascii=False, default=str)
-    if "\\u0000" not in text and is_storable(text):
-        return row
-    return _storable(row)
+    """``row`` with no character a column refuses. Nearly every row has none: its texts
+    are searched as they are and its JSON values as JSON text (which escapes U+0000 and
+    keeps lone surrogates), and only a row that has one is walked value by value."""
+    for value in row.values():
+        if isinstance(value, str):
+            if not is_storable(value):
+                return _storable(row)
+        elif isinstance(value, (dict, list)):
+            text = json.dumps(value, ensure_ascii=False, default=str)
+            if "\\u0000" in text or not is_storable(text):
+                return _storable(row)
+    return row
 
 
 def _storable(value: Any) -> Any:

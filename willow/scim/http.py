@@ -18,6 +18,7 @@ from .protocol.preconditions import Preconditions
 from .protocol.preconditions import entity_tags
 from .protocol.text import UNSTORABLE_DETAIL
 from .protocol.text import first_unstorable
+from .protocol.text import may_hold_unstorable
 
 SCIM_MEDIA_TYPE = "application/scim+json"
 
@@ -42,7 +43,7 @@ def request_json() -> Any:
         ) from None
     except (UnicodeDecodeError, ValueError):
         raise InvalidSyntax("The request body is not valid JSON.") from None
-    if first_unstorable(body) is not None:
+    if may_hold_unstorable(raw) and first_unstorable(body) is not None:
         raise InvalidValue(f"The request body contains {UNSTORABLE_DETAIL}.")
     return body
 

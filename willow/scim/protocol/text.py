@@ -28,6 +28,25 @@ def storable(text: str) -> str:
     return text if is_storable(text) else _UNSTORABLE.sub("\ufffd", text)
 
 
+#: In ASCII JSON text, the only way to spell U+0000 or a surrogate: as an escape (raw
+#: U+0000 is invalid JSON).
+_ESCAPED_UNSTORABLE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def may_hold_unstorable(json_text: str | bytes) -> bool:
+    """False when the JSON text cannot hold a string ``first_unstorable`` would find, so
+    the walk over the parsed body can be skipped; True does not mean it does. Only ASCII
+    text is vouched for: ``json.loads`` reads bytes with ``surrogatepass`` (and guesses
+    UTF-16 or UTF-32 from NUL bytes), so other bytes can carry a surrogate unescaped."""
+    if isinstance(json_text, bytes):
+        if not json_text.isascii() or b"\x00" in json_text:
+            return True
+        json_text = json_text.decode("ascii")
+    elif not json_text.isascii():
+        return True
+    return _ESCAPED_UNSTORABLE.search(json_text) is not None
+
+
 def first_unstorable(document: Any) -> str | None:
     """The first string (key or value) of a parsed JSON document that cannot be stored,
     or None. Iterative, so a deeply nested body cannot exhaust the stack."""
