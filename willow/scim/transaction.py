@@ -5,7 +5,7 @@ Core connection, checked out at its first use and returned when the request ends
 Groups store and searches across resource types use the ORM session. A request touches
 one of the two for its resource (plus, for a group, the token read). Nothing is opened
 that the request does not use: a discovery request with a valid token reads the token in
-SQLite's autocommit (or PostgreSQL's implicit transaction) and never begins a transaction.
+autocommit and never begins a transaction.
 """
 
 from __future__ import annotations
@@ -18,12 +18,23 @@ from ..database import MUTATING_METHODS
 from ..extensions import db
 
 
+def _autocommit(conn: Connection, on: bool) -> None:
+    """psycopg's autocommit: on while a request only reads, so that each statement is one
+    round trip rather than BEGIN, the statement and the pool's ROLLBACK. SQLite's driver
+    is always in autocommit here (``willow.database``)."""
+    if conn.dialect.name == "postgresql":
+        driver = conn.connection.driver_connection
+        if driver.autocommit != on:
+            driver.autocommit = on
+
+
 def reader() -> Connection:
     """The request's Core connection as it is, for a single-statement read (the bearer
     check): no transaction is opened for it."""
     conn = g.get("scim_connection")
     if conn is None:
         conn = g.scim_connection = db.engine.connect()
+        _autocommit(conn, True)
     return conn
 
 
@@ -31,10 +42,10 @@ def connection() -> Connection:
     """The request's Core connection for its resource. A writing request's transaction is
     open before its first read (SQLite: BEGIN IMMEDIATE, see ``willow.database``), since
     statements run on the DBAPI cursor (``willow.prepared``) would not open it; a reading
-    request's statements run in autocommit (SQLite) or the driver's implicit transaction
-    (PostgreSQL), each a consistent snapshot of its own."""
+    request's statements run in autocommit, each a consistent snapshot of its own."""
     conn = reader()
     if request.method in MUTATING_METHODS and not conn.in_transaction():
+        _autocommit(conn, False)
         conn.begin()
     return conn
 
@@ -65,6 +76,13 @@ def end() -> None:
     so that no lock is held while the response is logged and sent."""
     conn = g.pop("scim_connection", None)
     if conn is not None:
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+            _autocommit(conn, False)  # the pool's connections are not in autocommit
+        except Exception:
+            # A broken connection: the pool must not hand it out again.
+            conn.invalidate()
         conn.close()
     if _session_in_use():
         db.session.close()
