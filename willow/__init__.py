@@ -18,12 +18,15 @@ class Willow(Flask):
     """Flask, asking once per function whether a view or hook is a coroutine: Flask asks
     ``inspect`` again for every hook of every request (a dozen times per SCIM request)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync_functions: dict[Any, Any] = {}
+
     def ensure_sync(self, func: Any) -> Any:
-        cache = self.__dict__.setdefault("_sync_functions", {})
         try:
-            return cache[func]
+            return self._sync_functions[func]
         except KeyError:
-            wrapped = cache[func] = super().ensure_sync(func)
+            wrapped = self._sync_functions[func] = super().ensure_sync(func)
             return wrapped
         except TypeError:  # an unhashable callable: ask every time
             return super().ensure_sync(func)

@@ -266,8 +266,6 @@ def _request_body(req: Request) -> bytes | str | None:
     length = req.content_length
     if limit and length and length > limit:
         return f"[body not stored: {length} bytes, over the {limit}-byte request limit]"
-    if not length and "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-        return None
     try:
         return req.get_data(cache=True)
     except HTTPException as exc:

@@ -225,26 +225,34 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     Repeated headers are joined with ", " (RFC 9110 §5.3)."""
     rv: dict[str, str] = {}
     for name, value in headers:
-        lowered = name.lower()
-        if lowered in DROPPED_HEADERS:
-            continue
-        if is_secret_key(name):
-            value = REDACTED
-        rv[name] = f"{rv[name]}, {value}" if name in rv else value
+        _add_header(rv, name, value)
     return rv
 
 
 @functools.lru_cache(maxsize=512)
-def _environ_header(key: str) -> tuple[str, bool, bool] | None:
-    """For a WSGI environ key: (header name as Werkzeug spells it, dropped, secret), or
-    None when the key is no header. Names repeat on every request from an IdP."""
+def _header_rule(name: str) -> tuple[bool, bool]:
+    """(dropped, secret) for a header name; names repeat on every request from an IdP."""
+    return name.lower() in DROPPED_HEADERS, is_secret_key(name)
+
+
+def _add_header(rv: dict[str, str], name: str, value: str) -> None:
+    dropped, secret = _header_rule(name)
+    if dropped:
+        return
+    if secret:
+        value = REDACTED
+    rv[name] = f"{rv[name]}, {value}" if name in rv else value
+
+
+@functools.lru_cache(maxsize=512)
+def _environ_header(key: str) -> str | None:
+    """The header name, as Werkzeug spells it, of a WSGI environ key; None when the key is
+    no header."""
     if key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
-        name = key[5:].replace("_", "-").title()
-    elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-        name = key.replace("_", "-").title()
-    else:
-        return None
-    return name, name.lower() in DROPPED_HEADERS, is_secret_key(name)
+        return key[5:].replace("_", "-").title()
+    if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        return key.replace("_", "-").title()
+    return None
 
 
 def redact_environ_headers(environ: Mapping[str, Any]) -> dict[str, str]:
@@ -253,13 +261,9 @@ def redact_environ_headers(environ: Mapping[str, Any]) -> dict[str, str]:
     for key, value in environ.items():
         if not isinstance(key, str) or not key.isupper():
             continue  # server and middleware keys (wsgi.input, willow.path_as_sent)
-        header = _environ_header(key)
-        if header is None or header[1] or not (value or key.startswith("HTTP_")):
-            continue
-        name = header[0]
-        if header[2]:
-            value = REDACTED
-        rv[name] = f"{rv[name]}, {value}" if name in rv else value
+        name = _environ_header(key)
+        if name is not None and (value or key.startswith("HTTP_")):
+            _add_header(rv, name, value)
     return rv
 
 

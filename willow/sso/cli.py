@@ -28,6 +28,14 @@ def _fail(message: str) -> None:
     raise click.ClickException(message)
 
 
+def _organization(slug: str | None):
+    """The organization named by ``--org``, or the command fails saying why."""
+    try:
+        return require_organization(slug)
+    except OrganizationError as exc:
+        _fail(str(exc))
+
+
 def redirect_uri_hint() -> str:
     public = (current_app.config.get("WILLOW_PUBLIC_URL") or "").rstrip("/")
     return (public or "{your-app-url}") + CALLBACK_PATH
@@ -78,10 +86,7 @@ def sso_configure(
 @click.option("--org", "org_slug", default=None, help="Organization slug (default: default).")
 def sso_show(org_slug: str | None) -> None:
     """Show the organization's SSO settings (never the client secret)."""
-    try:
-        org = require_organization(org_slug)
-    except OrganizationError as exc:
-        _fail(str(exc))
+    org = _organization(org_slug)
     config = get_sso_config(org.id)
     if config is None:
         click.echo(f"SSO is not configured for organization {org.slug}.")
@@ -108,10 +113,7 @@ def sso_show(org_slug: str | None) -> None:
 @click.option("--org", "org_slug", default=None, help="Organization slug (default: default).")
 def sso_disable(org_slug: str | None) -> None:
     """Turn SSO off: SSO sessions end, password sign-in is open to all console accounts."""
-    try:
-        org = require_organization(org_slug)
-    except OrganizationError as exc:
-        _fail(str(exc))
+    org = _organization(org_slug)
     if disable_sso(org):
         db.session.commit()
         click.echo(f"Disabled SSO for organization {org.slug}.")

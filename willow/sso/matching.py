@@ -49,7 +49,11 @@ def _email_claim(claims: dict[str, Any]) -> tuple[str | None, bool]:
     return email.strip().lower(), verified is True or verified == "true"
 
 
-def _prefer_live(users: list[User]) -> list[User]:
+def _candidates(organization_id: int, condition: Any) -> list[User]:
+    """The organization's users matching ``condition``; the live ones if any are live."""
+    users = list(
+        db.session.scalars(select(User).where(User.organization_id == organization_id, condition))
+    )
     live = [u for u in users if u.deleted_at is None]
     return live or users
 
@@ -57,15 +61,7 @@ def _prefer_live(users: list[User]) -> list[User]:
 def find_user(organization_id: int, claims: dict[str, Any], allowed_domains: list[str]) -> Match:
     sub = claims.get("sub")
     if isinstance(sub, str) and sub:
-        by_sub = _prefer_live(
-            list(
-                db.session.scalars(
-                    select(User).where(
-                        User.organization_id == organization_id, User.external_id == sub
-                    )
-                )
-            )
-        )
+        by_sub = _candidates(organization_id, User.external_id == sub)
         if len(by_sub) == 1:
             return Match(by_sub[0], "sub")
         if len(by_sub) > 1:
@@ -87,24 +83,10 @@ def find_user(organization_id: int, claims: dict[str, Any], allowed_domains: lis
         UserValue.value_norm == email,
         or_(UserValue.type == "work", UserValue.primary.is_(True)),
     )
-    by_user_name = _prefer_live(
-        list(
-            db.session.scalars(
-                select(User).where(
-                    User.organization_id == organization_id, User.user_name_norm == email
-                )
-            )
-        )
-    )
+    by_user_name = _candidates(organization_id, User.user_name_norm == email)
     if len(by_user_name) == 1:
         return Match(by_user_name[0], "email = userName")
-    by_email = _prefer_live(
-        list(
-            db.session.scalars(
-                select(User).where(User.organization_id == organization_id, work_or_primary_email)
-            )
-        )
-    )
+    by_email = _candidates(organization_id, work_or_primary_email)
     if len(by_email) == 1:
         return Match(by_email[0], "email = work/primary email")
     if len(by_user_name) + len(by_email) > 1:

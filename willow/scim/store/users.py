@@ -105,29 +105,31 @@ _BY_IDS = _READ.where(USERS.c.id.in_(bindparam("ids", expanding=True)))
 #: bounded and a rare combination past the bound is compiled for its request alone.
 _WRITES: dict[tuple, Prepared] = {}
 _WRITES_MAX = 512
+_UPDATE_USER = update(USERS).where(USERS.c.id == bindparam("user_id"))
+_DELETE_VALUES = Prepared(
+    delete(VALUES).where(
+        VALUES.c.user_id == bindparam("user_id"), VALUES.c.attribute == bindparam("attribute")
+    )
+)
 
 
-def _write(kind: str, table: Any, keys: tuple[str, ...]) -> Prepared:
-    found = _WRITES.get((kind, table.name, keys))
+def _write(stmt: Any, keys: tuple[str, ...]) -> Prepared:
+    """``stmt`` (an INSERT or ``_UPDATE_USER``) setting the columns ``keys``."""
+    found = _WRITES.get((stmt, keys))
     if found is None:
-        if kind == "insert":
-            stmt = insert(table)
-        elif table is USERS:
-            stmt = update(USERS).where(USERS.c.id == bindparam("user_id"))
-        else:
-            stmt = delete(VALUES).where(
-                VALUES.c.user_id == bindparam("user_id"),
-                VALUES.c.attribute == bindparam("attribute"),
-            )
-        found = Prepared(stmt, column_keys=keys if kind != "delete" else None)
+        found = Prepared(stmt, column_keys=keys)
         if len(_WRITES) < _WRITES_MAX:
-            _WRITES[(kind, table.name, keys)] = found
+            _WRITES[(stmt, keys)] = found
     return found
+
+
+_INSERT_USER = insert(USERS)
+_INSERT_VALUES = insert(VALUES)
 
 
 def _insert_values(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
-        _write("insert", VALUES, tuple(rows[0])).execute_many(conn, rows)
+        _write(_INSERT_VALUES, tuple(rows[0])).execute_many(conn, rows)
 
 
 #: The reads every request on a user makes, run on the DBAPI cursor (``willow.prepared``).
@@ -329,7 +331,7 @@ def create_user(conn: Connection, organization_id: int, body: dict[str, Any]) ->
         "version": 1,
     }
     try:
-        _write("insert", USERS, tuple(row)).execute(conn, row)
+        _write(_INSERT_USER, tuple(row)).execute(conn, row)
     except dbapi_errors(conn).IntegrityError:
         # The partial unique index on (organization, lower(userName)) of live users
         # decides, so racing creates cannot both win; the error handler rolls back.
@@ -406,7 +408,7 @@ def _store(
     now = utcnow()
     values = {**changed, "version": user.version + 1, "last_modified_at": now}
     try:
-        _write("update", USERS, tuple(values)).execute(conn, {**values, "user_id": user.id})
+        _write(_UPDATE_USER, tuple(values)).execute(conn, {**values, "user_id": user.id})
     except dbapi_errors(conn).IntegrityError:
         # Only the unique index on live userNames can refuse this UPDATE; the error
         # handler rolls the whole request back.
@@ -415,7 +417,7 @@ def _store(
     for attribute in MULTI_VALUED:
         if before.get(attribute) == after.get(attribute):
             continue
-        _write("delete", VALUES, ()).execute(conn, {"user_id": user.id, "attribute": attribute})
+        _DELETE_VALUES.execute(conn, {"user_id": user.id, "attribute": attribute})
         _insert_values(conn, [{**row, **extra} for row in value_rows(after, attribute)])
     audit.current().changes.extend(diff(before, after))
     return StoredUser(user.id, after, user.groups, user.version + 1, user.created, now)
