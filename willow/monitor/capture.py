@@ -23,7 +23,6 @@ from flask import Response
 from flask import current_app
 from flask import request
 from sqlalchemy import String
-from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from werkzeug.exceptions import HTTPException
 
@@ -31,15 +30,14 @@ from ..errors import is_scim_request
 from ..extensions import db
 from ..json_limits import loads as load_json
 from ..middleware import PATH_AS_SENT
-from ..models import ApiToken
 from ..models import ScimRequestLog
 from ..models import label_key
 from ..models import utcnow
 from ..scim import audit
 from ..scim.bearer import bearer_from_header
+from ..scim.bearer import read_token
 from ..scim.protocol.text import is_storable
 from ..scim.protocol.text import storable
-from ..tokens import hash_token
 from . import lookup
 from . import redact
 from .log_writer import LogWriter
@@ -307,12 +305,11 @@ def _token_from_header() -> tuple[int | None, str | None, int | None]:
     plaintext = bearer_from_header(request.headers.get("Authorization"))
     if plaintext is None:
         return None, None, None
-    stmt = select(ApiToken.id, ApiToken.name, ApiToken.organization_id).where(
-        ApiToken.digest == hash_token(plaintext)
-    )
     with db.engine.connect() as conn:
-        found = conn.execute(stmt).first()
-    return tuple(found) if found is not None else (None, None, None)
+        token = read_token(conn, plaintext)
+    if token is None:
+        return None, None, None
+    return token.id, token.name, token.organization_id
 
 
 def write_row(row: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from flask import request
 from sqlalchemy import bindparam
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.engine import Connection
 
 from .. import models
 from .. import rate_limit
@@ -54,6 +55,12 @@ _TOKEN_BY_DIGEST = Prepared(
 )
 
 
+def read_token(conn: Connection, plaintext: str) -> SimpleNamespace | None:
+    """The API token row whose digest matches ``plaintext``, read on ``conn``, or None."""
+    row = _TOKEN_BY_DIGEST.first(conn, {"digest": hash_token(plaintext)})
+    return SimpleNamespace(**row) if row is not None else None
+
+
 def require_bearer_token() -> None:
     """``before_request`` of the scim blueprint: authenticate, then put the token and its
     organization on the request's record. The token is recorded also when it is refused,
@@ -67,9 +74,7 @@ def require_bearer_token() -> None:
     plaintext = bearer_from_header(header)
     token = None
     if plaintext is not None:
-        digest = hash_token(plaintext)
-        row = _TOKEN_BY_DIGEST.first(transaction.reader(), {"digest": digest})
-        token = SimpleNamespace(**row) if row is not None else None
+        token = read_token(transaction.reader(), plaintext)
     now = models.utcnow()  # through the module: the tests' clock replaces it
     status = None
     if token is not None:
