@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -335,3 +336,48 @@ def test_a_command_on_an_unmigrated_database_says_so_without_a_traceback(tmp_pat
     assert "the database could not be used (no such table: organizations)" in result.output
     assert "-m flask --app app check tells." in result.output
     assert "Traceback" not in result.output
+
+
+def test_access_lines_go_straight_to_willows_own_writer_when_it_is_the_only_handler():
+    import io
+
+    from willow.access_log import AccessLog
+    from willow.access_log import BatchedLines
+    from willow.access_log import logger
+
+    stream = io.StringIO()
+    lines = BatchedLines(stream)
+    saved = logger.handlers[:], logger.propagate, logger.level
+    logger.handlers[:] = [lines]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+
+        def app(environ, start_response):
+            start_response("204 No Content", [("X-Request-Id", "r1")])
+            return []
+
+        AccessLog(app, lines)(
+            {"REQUEST_METHOD": "DELETE", "PATH_INFO": "/scim/v2/Users/1", "REMOTE_ADDR": "::1"},
+            lambda status, headers, exc_info=None: None,
+        )
+        lines.flush()
+    finally:
+        logger.handlers[:], logger.propagate, _ = saved
+        logger.setLevel(saved[2])
+    assert re.fullmatch(
+        r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ::1 "DELETE /scim/v2/Users/1" 204 [\d.]+ms req=r1\n',
+        stream.getvalue(),
+    )
+
+
+def test_request_ids_are_distinct_version_4_uuids_in_hex():
+    import uuid
+
+    from willow.scim.audit import new_request_id
+
+    ids = [new_request_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for each in ids:
+        parsed = uuid.UUID(hex=each)
+        assert (parsed.version, parsed.variant, parsed.hex) == (4, uuid.RFC_4122, each)

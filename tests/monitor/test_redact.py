@@ -212,3 +212,74 @@ def test_token_parameters_in_the_query_string_are_hidden():
 )
 def test_a_value_compared_to_a_secret_attribute_in_a_filter_is_hidden(text, expected):
     assert redact_filter(text) == expected
+
+
+# -- the pre-checks that spare most bodies a parse -------------------------------------
+
+_PIECES = ['"', ":", " ", "\t", "a", "{", "}", ",", "\\", "token", "password", "Secret",
+           "API_KEY", "api-key", "private_key", "bearer", "path", "filter", "PATH", "é"]
+
+
+def test_the_fast_json_secret_check_answers_as_the_regex_does():
+    import random
+
+    from willow.monitor.redact import _JSON_SECRET_HINT
+    from willow.monitor.redact import json_may_name_secret
+
+    rng = random.Random(7)
+    texts = [
+        '{"userName":"a","password":"x"}',
+        '{"a": "password"}',
+        '{"path" : "password", "op":"replace"}',
+        '{"Operations":[{"op":"replace","path":"emails[type eq \\"work\\"].secret"}]}',
+        '{"filter": "x eq \\"token\\""}',
+        '"filter"  :  "password',
+        '{"mytoken" \t :1}',
+        '{"type":"oauthbearertoken"}',
+        "token",
+        '"token',
+    ]
+    texts += ["".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 14)))
+              for _ in range(20000)]
+    for text in texts:
+        assert json_may_name_secret(text) == (_JSON_SECRET_HINT.search(text) is not None), text
+
+
+def test_the_fast_json_secret_check_stays_linear_on_a_text_full_of_secret_words():
+    import time
+
+    from willow.monitor.redact import json_may_name_secret
+
+    one_string = '"' + "token" * 200_000 + '"'
+    many_strings = '"a" token ' * 100_000
+    started = time.process_time()
+    assert not json_may_name_secret(one_string)
+    assert not json_may_name_secret(many_strings)
+    # Quadratic work on a megabyte would take minutes; linear takes milliseconds.
+    assert time.process_time() - started < 5
+
+
+def test_headers_read_from_the_environ_are_redacted_as_header_lists_are():
+    from willow.monitor.redact import redact_environ_headers
+
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "wsgi.input": object(),
+        "willow.path_as_sent": "/scim/v2/Users",
+        "HTTP_AUTHORIZATION": "Bearer wsk_secret",
+        "HTTP_COOKIE": "session=abc",
+        "HTTP_X_API_KEY": "k-123",
+        "HTTP_USER_AGENT": "Okta SCIM Client 1.0.0",
+        "HTTP_X_EMPTY": "",
+        "CONTENT_TYPE": "application/scim+json",
+        "CONTENT_LENGTH": "",
+    }
+    expected = {
+        "X-Api-Key": REDACTED,
+        "User-Agent": "Okta SCIM Client 1.0.0",
+        "X-Empty": "",
+        "Content-Type": "application/scim+json",
+    }
+    # Twice: the second time every key's rule comes from the map.
+    assert redact_environ_headers(environ) == expected
+    assert redact_environ_headers(environ) == expected

@@ -11,7 +11,6 @@ to log never changes the response.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from datetime import timedelta
 from typing import Any
@@ -36,6 +35,7 @@ from ..models import utcnow
 from ..scim import audit
 from ..scim.bearer import bearer_from_header
 from ..scim.bearer import read_token
+from ..scim.protocol.text import first_unstorable
 from ..scim.protocol.text import is_storable
 from ..scim.protocol.text import storable
 from . import lookup
@@ -215,16 +215,14 @@ def build_row(response: Response) -> dict[str, Any]:
 
 def _storable_row(row: dict[str, Any]) -> dict[str, Any]:
     """``row`` with no character a column refuses. Nearly every row has none: its texts
-    are searched as they are and its JSON values as JSON text (which escapes U+0000 and
-    keeps lone surrogates), and only a row that has one is walked value by value."""
+    and the strings inside its JSON values are checked as they are, and only a row that
+    has one is rebuilt value by value."""
     for value in row.values():
         if isinstance(value, str):
             if not is_storable(value):
                 return _storable(row)
-        elif isinstance(value, (dict, list)):
-            text = json.dumps(value, ensure_ascii=False, default=str)
-            if "\\u0000" in text or not is_storable(text):
-                return _storable(row)
+        elif isinstance(value, (dict, list)) and first_unstorable(value) is not None:
+            return _storable(row)
     return row
 
 

@@ -81,6 +81,44 @@ def has_secret_word(text: str) -> bool:
     return _SECRET_HINT.search(text) is not None
 
 
+_COLON = re.compile(r"\s*:")
+_PATH_VALUE_START = re.compile(r'"(?:path|filter)"\s*:\s*"')
+
+
+def json_may_name_secret(text: str) -> bool:
+    """Whether a JSON key, or the value of a ``path`` or ``filter``, in ``text`` contains a
+    secret word: the answer of ``_JSON_SECRET_HINT.search``, faster on ASCII text. The
+    regex tries every quote of the text; here only the places where a word occurs are
+    looked at (each string once, so the work stays linear in the text)."""
+    if not text.isascii():
+        return _JSON_SECRET_HINT.search(text) is not None
+    lowered = text.lower()
+    value_starts: set[int] | None = None
+    for word in _HINT_WORDS:
+        at = lowered.find(word)
+        while at != -1:
+            opening = lowered.rfind('"', 0, at)
+            if opening == -1:
+                # Not inside a string; the next quote may open one.
+                after = lowered.find('"', at)
+                if after == -1:
+                    break
+                at = lowered.find(word, after)
+                continue
+            if value_starts is None:
+                value_starts = {m.end() for m in _PATH_VALUE_START.finditer(lowered)}
+            if opening + 1 in value_starts:
+                return True  # "path": "...word... or "filter": "...word...
+            closing = lowered.find('"', at + len(word))
+            if closing == -1:
+                break
+            if _COLON.match(lowered, closing + 1):
+                return True  # "...word...": a key
+            # Every other occurrence in this string has the same answer.
+            at = lowered.find(word, closing + 1)
+    return False
+
+
 # Header names and JSON keys repeat from one request to the next.
 @functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
@@ -184,7 +222,7 @@ def _redacted(text: str) -> str:
     if "\\u" in text or (
         # A \u escape can spell a key the pre-checks cannot see ("pass\u0077ord").
         has_secret_word(text)
-        and (not text.lstrip().startswith(("{", "[")) or _JSON_SECRET_HINT.search(text))
+        and (not text.lstrip().startswith(("{", "[")) or json_may_name_secret(text))
     ):
         redacted = _redact_json_or_text(text)
         if redacted is text and len(text) <= _UNCHANGED_CHARS:
@@ -244,7 +282,6 @@ def _add_header(rv: dict[str, str], name: str, value: str) -> None:
     rv[name] = f"{rv[name]}, {value}" if name in rv else value
 
 
-@functools.lru_cache(maxsize=512)
 def _environ_header(key: str) -> str | None:
     """The header name, as Werkzeug spells it, of a WSGI environ key; None when the key is
     no header."""
@@ -255,15 +292,41 @@ def _environ_header(key: str) -> str | None:
     return None
 
 
+#: environ key → (header name, dropped, secret, kept when empty), or None for a key that
+#: is no header. Keys repeat on every request; clients choose them, so the map is bounded
+#: (emptied when full).
+_ENVIRON_RULES: dict[str, tuple[str, bool, bool, bool] | None] = {}
+_ENVIRON_RULES_MAX = 1024
+
+
+def _environ_rule(key: str) -> tuple[str, bool, bool, bool] | None:
+    name = _environ_header(key) if key.isupper() else None
+    rule = None if name is None else (name, *_header_rule(name), key.startswith("HTTP_"))
+    if len(_ENVIRON_RULES) >= _ENVIRON_RULES_MAX:
+        _ENVIRON_RULES.clear()
+    _ENVIRON_RULES[key] = rule
+    return rule
+
+
 def redact_environ_headers(environ: Mapping[str, Any]) -> dict[str, str]:
     """``redact_headers`` of a WSGI request's headers, read straight from its environ."""
     rv: dict[str, str] = {}
+    rules = _ENVIRON_RULES
     for key, value in environ.items():
-        if not isinstance(key, str) or not key.isupper():
+        if not isinstance(key, str):
+            continue
+        try:
+            rule = rules[key]
+        except KeyError:
+            rule = _environ_rule(key)
+        if rule is None:
             continue  # server and middleware keys (wsgi.input, willow.path_as_sent)
-        name = _environ_header(key)
-        if name is not None and (value or key.startswith("HTTP_")):
-            _add_header(rv, name, value)
+        name, dropped, secret, kept_empty = rule
+        if dropped or not (value or kept_empty):
+            continue
+        if secret:
+            value = REDACTED
+        rv[name] = f"{rv[name]}, {value}" if name in rv else value
     return rv
 
 

@@ -10,8 +10,8 @@ normalisation of the IdP's dialect (``op "Replace" read as "replace"``) and each
 
 from __future__ import annotations
 
+import random
 import time
-import uuid
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -19,10 +19,20 @@ from typing import Any
 from flask import g
 from flask import has_app_context
 
+_VERSION_4 = (0x4 << 76) | (0x2 << 62)  # the version and variant bits of a UUID 4
+_KEEP = ~((0xF << 76) | (0x3 << 62))
+
+
+def new_request_id() -> str:
+    """A random version-4 UUID as 32 hex digits. The id only names a request (it is no
+    secret), so Python's generator, seeded from the OS once, serves: ``uuid4`` asks the
+    kernel for random bytes on every request."""
+    return f"{(random.getrandbits(128) & _KEEP) | _VERSION_4:032x}"
+
 
 @dataclass
 class Audit:
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    request_id: str = field(default_factory=new_request_id)
     started: float = field(default_factory=time.perf_counter)
     #: The bearer token the request named, also when it was refused (revoked, expired).
     token_id: int | None = None

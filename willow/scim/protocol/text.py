@@ -19,6 +19,10 @@ UNSTORABLE_DETAIL = "U+0000 or an unpaired surrogate, which no value can hold"
 
 
 def is_storable(text: str) -> bool:
+    if text.isascii():
+        # Nearly every string: an ASCII string holds no surrogate, and a substring test
+        # for U+0000 is several times faster than the regex.
+        return "\x00" not in text
     return _UNSTORABLE.search(text) is None
 
 
