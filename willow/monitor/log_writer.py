@@ -111,8 +111,10 @@ class LogWriter:
         self.sql = str(compiled)
         self.order = compiled.positiontup if compiled.positional else None
         table = ScimRequestLog.__table__
+        # With each processor, what it makes of None, worked out once: most rows leave
+        # most JSON columns empty (warnings, changes, notes), each a serialiser call.
         self.processors = [
-            (name, processor)
+            (name, processor, processor(None))
             for name in COLUMNS
             if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
         ]
@@ -250,8 +252,9 @@ class LogWriter:
         ):
             self._complete(row)
         params = dict(row)
-        for name, processor in self.processors:
-            params[name] = processor(params[name])
+        for name, processor, none in self.processors:
+            value = params[name]
+            params[name] = none if value is None else processor(value)
         if self.order is not None:
             return [params[name] for name in self.order]
         return params
