@@ -57,8 +57,12 @@ def keep_a_connection_per_thread(app: Flask) -> None:
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     if url.startswith("sqlite") and (":memory:" in url or url.rstrip("/") == "sqlite:"):
         return  # one shared in-memory database: SQLAlchemy picks a pool without sizes
+    threads = int(app.config.get("WILLOW_THREADS") or 8)
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-    options.setdefault("pool_size", int(app.config.get("WILLOW_THREADS") or 8) + 2)
+    # On SQLite each thread also keeps its SCIM requests' connection between requests
+    # (scim.transaction), beside the pooled ones its other work checks out.
+    pooled = threads + 2 if not url.startswith("sqlite") else 2 * threads + 2
+    options.setdefault("pool_size", pooled)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
