@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 from flask import Flask
+from flask import g
 from flask import has_request_context
 from flask import request
 from sqlalchemy import event
@@ -134,6 +135,13 @@ def _sqlite_begin(conn) -> None:
         statement = "BEGIN IMMEDIATE"
     else:
         statement = "BEGIN"
+    if statement == "BEGIN IMMEDIATE" and has_request_context():
+        # A SCIM write queues for the process's writers here, as its transaction begins
+        # (scim.views.authenticate arms it, the end of the request releases it).
+        writers = g.pop("writer_queue", None)
+        if writers is not None:
+            writers.acquire()
+            g.queued_writer = writers
     # On the DBAPI connection: Core's exec_driver_sql cost a writing request more than
     # SQLite's BEGIN itself. Its error is wrapped as Core's would be.
     try:

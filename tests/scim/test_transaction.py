@@ -73,3 +73,41 @@ def test_disposing_of_the_engine_closes_the_kept_connections(app, scim):
 def test_postgresql_requests_take_their_connection_from_the_pool(app, scim):
     assert scim.get("/Users").status_code == 200
     assert _held(app) is None
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_write_refused_before_its_transaction_leaves_the_writers_queue_free(app, scim):
+    # Refused before any transaction began; the token's first use is still recorded after
+    # the request, in a write of its own, which must not take the queue either.
+    assert scim.post("/Users", "{not json").status_code == 400
+    answers: list[int] = []
+    writer = threading.Thread(
+        target=lambda: answers.append(scim.post("/Users", _user("ada@example.com")).status_code)
+    )
+    writer.start()
+    writer.join(timeout=20)
+    assert answers == [201]
+    queue = app.extensions["willow_sqlite_writers"]
+    assert queue._lock.acquire(timeout=1)  # noqa: SLF001 - free once the requests ended
+    queue._lock.release()  # noqa: SLF001
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_write_holds_the_writers_queue_only_while_its_transaction_is_open(app, scim):
+    queue = app.extensions["willow_sqlite_writers"]
+    seen: list[bool] = []
+    from willow.scim.store import users
+
+    create = users.create_user
+
+    def spy(conn, organization_id, body):
+        seen.append(queue._lock.locked())  # noqa: SLF001 - the transaction is open here
+        return create(conn, organization_id, body)
+
+    users.create_user = spy
+    try:
+        assert scim.post("/Users", _user("grace@example.com")).status_code == 201
+    finally:
+        users.create_user = create
+    assert seen == [True]
+    assert not queue._lock.locked()  # noqa: SLF001

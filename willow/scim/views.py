@@ -48,15 +48,18 @@ bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 def authenticate() -> None:
     writers = writer_queue(current_app)
     if writers is not None and request.method in MUTATING_METHODS:
-        # Queue behind the process's other SQLite writers (see database.WriterQueue).
-        writers.acquire()
-        g.queued_writer = writers
+        # The write queues behind the process's other SQLite writers when its transaction
+        # begins (database.WriterQueue, database._sqlite_begin): reading the token and
+        # parsing the body happen beside another request's commit, not behind it.
+        g.writer_queue = writers
     require_bearer_token()
 
 
 def _end_transaction() -> None:
     # The request's transaction is over (committed by the view or rolled back by the error
-    # handler); ending it now means no lock is held during the writes after it.
+    # handler); ending it now means no lock is held during the writes after it. A write
+    # after this (the token's last use) must not take the queue: nothing would release it.
+    g.pop("writer_queue", None)
     transaction.end()
     writers = g.pop("queued_writer", None)
     if writers is not None:
