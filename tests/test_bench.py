@@ -95,3 +95,16 @@ def test_bench_run_on_postgres_measures_on_a_database_of_its_own_and_drops_it(tm
         assert op["count"] > 0 and op["errors"] == 0, (op["key"], op["statuses"])
     assert result["meta"]["database"] == "PostgreSQL"
     assert bench_databases() <= before
+
+
+def test_the_instruction_counter_drives_the_benchmarks_requests_through_the_app(app, token):
+    """The in-process driver ``bench.instructions`` runs under callgrind: the benchmark's
+    own requests, answered as the benchmark expects (no valgrind needed here)."""
+    from bench import operations
+    from bench.instructions import drive
+
+    expected = {op.key: op.ok for op in operations.USER_OPS}
+    for key in ("service_provider_config", "filter_miss", "post_user"):
+        statuses = drive(app, key, 5, token, users=1)
+        assert sum(statuses.values()) == 5
+        assert set(statuses) <= set(expected[key]), (key, statuses)
