@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from . import operations as ops
+from .run import SCIM_HEADERS
 from .seed import Scale
 from .seed import seed_directory
 from .servers import ROOT
@@ -41,10 +42,6 @@ from .servers import willow_env
 #: minutes under callgrind).
 DEFAULT_OPS = [op.key for op in ops.USER_OPS if op.key != "list_walk"]
 WARM_UP = 50
-SCIM_HEADERS = {
-    "Accept": "application/scim+json",
-    "Content-Type": "application/scim+json; charset=utf-8",
-}
 _COLLECTED = re.compile(r"Collected : (\d+)")
 
 

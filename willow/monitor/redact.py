@@ -275,8 +275,12 @@ def _header_rule(name: str) -> tuple[bool, bool]:
 
 def _add_header(rv: dict[str, str], name: str, value: str) -> None:
     dropped, secret = _header_rule(name)
-    if dropped:
-        return
+    if not dropped:
+        _put_header(rv, name, value, secret)
+
+
+def _put_header(rv: dict[str, str], name: str, value: str, secret: bool) -> None:
+    """Store a kept header, hidden when secret; a repeated one is joined with ", "."""
     if secret:
         value = REDACTED
     rv[name] = f"{rv[name]}, {value}" if name in rv else value
@@ -322,11 +326,8 @@ def redact_environ_headers(environ: Mapping[str, Any]) -> dict[str, str]:
         if rule is None:
             continue  # server and middleware keys (wsgi.input, willow.path_as_sent)
         name, dropped, secret, kept_empty = rule
-        if dropped or not (value or kept_empty):
-            continue
-        if secret:
-            value = REDACTED
-        rv[name] = f"{rv[name]}, {value}" if name in rv else value
+        if not dropped and (value or kept_empty):
+            _put_header(rv, name, value, secret)
     return rv
 
 
