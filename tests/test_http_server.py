@@ -6,13 +6,13 @@ clients."""
 from __future__ import annotations
 
 import socket
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask import Flask
 from flask import Response
 
+from tests.threaded_waitress import running
 from willow.http_server import QuietChannel
 from willow.http_server import create
 
@@ -43,11 +43,8 @@ def server():
     srv = create(
         _app(), host="127.0.0.1", port=0, threads=4, outbuf_high_watermark=262144
     )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield srv
-    srv.close()
-    thread.join(5)
+    with running(srv):
+        yield srv
 
 
 def _read_response(sock: socket.socket, buffer: bytearray) -> tuple[bytes, bytes]:

@@ -9,7 +9,6 @@ session and get a fresh browser context (cookies, storage) and server per test. 
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
@@ -58,15 +57,13 @@ def live_server(app):
     free port in a background thread; yields the base URL."""
     from waitress.server import create_server
 
+    from tests.threaded_waitress import running
+
     server = create_server(
         app, host="127.0.0.1", port=0, threads=4, clear_untrusted_proxy_headers=True
     )
-    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    server.task_dispatcher.shutdown()
-    thread.join(timeout=5)
+    with running(server):
+        yield f"http://127.0.0.1:{server.effective_port}"
 
 
 @pytest.fixture

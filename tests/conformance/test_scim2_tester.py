@@ -14,7 +14,6 @@ can be reproduced (the ``uuid4`` strings it also uses only differ in their text)
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -23,7 +22,8 @@ from httpx2 import Client
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status
 from scim2_tester import check_server
-from waitress import wasyncore
+
+from tests.threaded_waitress import running
 
 SEED = 7643
 #: Every check that must have run at least once, per resource type; a tester that stops
@@ -79,18 +79,8 @@ PASSING = {Status.SUCCESS, Status.COMPLIANT, Status.ACCEPTABLE}
 def base_url(app) -> Iterator[str]:
     """A waitress server for ``app`` on a free port of 127.0.0.1, in a thread."""
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
+    with running(server):
         yield f"http://127.0.0.1:{server.effective_port}/scim/v2"
-    finally:
-        # Close the listener, the trigger and any connection still open from inside the
-        # server's own loop (closing them from here would race with its poll); with its
-        # map empty, the loop returns.
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-        thread.join(timeout=10)
-        server.task_dispatcher.shutdown()
-        assert not thread.is_alive(), "the waitress server did not stop"
 
 
 @pytest.fixture
