@@ -87,6 +87,10 @@ def _int(settings: Settings, name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, got {raw!r} (from {where})") from None
 
 
+def _optional_int(settings: Settings, name: str) -> int | None:
+    return _int(settings, name, 0) if settings.get(name) is not None else None
+
+
 def _bool(settings: Settings, name: str, default: bool) -> bool:
     raw = settings.get(name)
     if raw is None:
@@ -113,6 +117,9 @@ class Config:
     WILLOW_HOST = SETTINGS.get("WILLOW_HOST") or "127.0.0.1"
     WILLOW_PORT = _int(SETTINGS, "WILLOW_PORT", 8000)
     WILLOW_THREADS = _int(SETTINGS, "WILLOW_THREADS", 8)
+    #: /scim requests that run at once (the others wait their turn; 0: no limit). Unset:
+    #: 1 on SQLite, no limit on PostgreSQL (willow/request_gate.py says why).
+    WILLOW_SCIM_CONCURRENCY = _optional_int(SETTINGS, "WILLOW_SCIM_CONCURRENCY")
     #: External base URL (e.g. https://app.withwillow.ai) for meta.location behind a proxy.
     WILLOW_PUBLIC_URL = SETTINGS.get("WILLOW_PUBLIC_URL")
     #: Address of the reverse proxy whose X-Forwarded-* headers are trusted.

@@ -163,9 +163,12 @@ def register_tracing(app: Flask) -> None:
 
 
 def register_middleware(app: Flask) -> None:
-    from .middleware import init_app
+    from . import middleware
+    from . import request_gate
 
-    init_app(app)
+    # The gate first, so that it sees the path after the normaliser's rewriting.
+    request_gate.init_app(app)
+    middleware.init_app(app)
 
 
 def register_access_log(app: Flask) -> None:

@@ -1,0 +1,143 @@
+"""``willow.request_gate``: how many /scim requests run at once, and in which order the
+others get their turn."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from config import TestingConfig
+from willow import create_app
+from willow.request_gate import FifoGate
+from willow.request_gate import ScimGate
+
+
+def _wait_until(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.001)
+
+
+def test_waiting_holders_are_admitted_in_the_order_they_came():
+    gate = FifoGate(1)
+    order: list[str] = []
+    gate.acquire()
+
+    def take(name: str) -> None:
+        with gate:
+            order.append(name)
+
+    threads = []
+    for queued, name in enumerate(["first", "second", "third"], start=1):
+        thread = threading.Thread(target=take, args=(name,))
+        thread.start()
+        threads.append(thread)
+        _wait_until(lambda n=queued: len(gate._waiting) == n)  # noqa: SLF001
+    gate.release()
+    for thread in threads:
+        thread.join(5)
+    assert order == ["first", "second", "third"]
+
+
+def test_a_gate_admits_as_many_holders_as_it_has_slots():
+    gate = FifoGate(2)
+    inside = 0
+    most = 0
+    lock = threading.Lock()
+
+    def hold() -> None:
+        nonlocal inside, most
+        with gate:
+            with lock:
+                inside += 1
+                most = max(most, inside)
+            time.sleep(0.02)
+            with lock:
+                inside -= 1
+
+    threads = [threading.Thread(target=hold) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert most == 2
+
+
+def test_a_holder_that_raises_gives_its_slot_back():
+    gate = FifoGate(1)
+    with pytest.raises(RuntimeError), gate:
+        raise RuntimeError("the view failed")
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (gate.acquire(), done.set()))
+    thread.start()
+    assert done.wait(5)
+
+
+def test_a_gate_without_slots_is_refused():
+    with pytest.raises(ValueError):
+        FifoGate(0)
+
+
+def _concurrency_of(path: str, requests: int, gate: FifoGate) -> int:
+    """How many requests for ``path`` the gated app ran at once, at most."""
+    inside = 0
+    most = 0
+    lock = threading.Lock()
+
+    def app(environ, start_response):
+        nonlocal inside, most
+        with lock:
+            inside += 1
+            most = max(most, inside)
+        time.sleep(0.05)
+        with lock:
+            inside -= 1
+        start_response("200 OK", [])
+        return [b""]
+
+    gated = ScimGate(app, gate)
+    threads = [
+        threading.Thread(target=gated, args=({"PATH_INFO": path}, lambda *a: None))
+        for _ in range(requests)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    return most
+
+
+def test_scim_requests_take_turns_and_other_requests_do_not_wait():
+    gate = FifoGate(1)
+    assert _concurrency_of("/scim/v2/Users", 4, gate) == 1
+    assert _concurrency_of("/admin/tokens", 4, gate) > 1
+
+
+def test_sqlite_runs_one_scim_request_at_a_time_and_postgresql_has_no_limit(app, backend):
+    expected = 1 if backend == "sqlite" else 0
+    assert app.extensions["willow_scim_concurrency"] == expected
+    layers = []
+    layer = app.wsgi_app
+    while layer is not None:
+        layers.append(type(layer))
+        layer = getattr(layer, "wsgi_app", None)
+    assert (ScimGate in layers) is (backend == "sqlite")
+
+
+@pytest.mark.parametrize(("setting", "slots"), [(0, 0), (3, 3)])
+def test_the_setting_overrides_the_database_default(database_url, setting, slots):
+    app = create_app(
+        TestingConfig,
+        {"SQLALCHEMY_DATABASE_URI": database_url, "WILLOW_SCIM_CONCURRENCY": setting},
+    )
+    assert app.extensions["willow_scim_concurrency"] == slots
+
+
+def test_scim_requests_are_answered_through_the_gate(client, token):
+    response = client.get(
+        "/scim/v2/ServiceProviderConfig", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200
