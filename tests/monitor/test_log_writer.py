@@ -170,3 +170,50 @@ def test_a_connection_lost_while_idle_is_replaced_and_the_row_written(app, org, 
         assert list(terminated) == [True]
     writer.submit(row(org.id, "after"))
     assert [r["request_id"] for r in logged()] == ["before", "after"]
+
+
+def test_a_batch_keeps_every_value_as_a_row_written_on_its_own_keeps_it(
+    app, org, writer, logged
+):
+    """On SQLite a batch is one INSERT of a JSON array of rows: text of any kind, the
+    float duration, timestamps, NULLs and JSON columns read back as the row-by-row INSERT
+    stores them."""
+    when = utcnow()
+    fields = {
+        "created_at": when,
+        "path": "/scim/v2/Users/123",
+        "resource_id": "123",
+        "resource_label": "Zoë 😀 \u2028 \"quoted\" \\ back",
+        "query_string": "filter=userName eq \"a\tb\"\n",
+        "duration_ms": 12.345678,
+        "request_headers": {"User-Agent": "Okta ✓", "X-Empty": ""},
+        "request_body": '{"userName":"zoë"}',
+        "warnings": ["first", "second ✓"],
+        "changes": [{"attribute": "name.givenName", "before": None, "after": "Zoë"}],
+        "status_code": 201,
+    }
+    writer.submit(row(org.id, "alone", **fields))
+    assert writer.flush(timeout=10)
+    writer.stop()  # the next three are handed over before the thread starts: one batch
+    batches: list[int] = []
+    original = writer._insert
+
+    def insert(params):
+        batches.append(len(params))
+        original(params)
+
+    writer._insert = insert
+    for name in ("batch-1", "batch-2", "batch-3"):
+        writer._pending.append(row(org.id, name, **fields))
+        writer._submitted += 1
+    writer.submit(row(org.id, "batch-4", **fields))
+    assert writer.flush(timeout=10)
+    assert batches == [4]
+    rows = {r["request_id"]: r for r in logged()}
+    alone = {k: v for k, v in rows.pop("alone").items() if k not in ("id", "request_id")}
+    assert len(rows) == 4
+    for batched in rows.values():
+        assert {k: v for k, v in batched.items() if k not in ("id", "request_id")} == alone
+    assert alone["resource_label"] == fields["resource_label"]
+    assert alone["duration_ms"] == fields["duration_ms"]
+    assert alone["request_headers"] == fields["request_headers"]
