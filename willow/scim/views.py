@@ -69,6 +69,7 @@ def _end_transaction() -> None:
 @bp.after_request
 def finish(response):
     _end_transaction()
+    g.scim_transaction_ended = True
     record_token_use()
     return response
 
@@ -76,8 +77,9 @@ def finish(response):
 @bp.teardown_request
 def release(exc: BaseException | None = None) -> None:  # noqa: ARG001
     """A request that ended without a response (an error in an after_request hook) must
-    not keep the writers' queue."""
-    _end_transaction()
+    not keep the writers' queue. After ``finish`` there is nothing left to end."""
+    if not g.pop("scim_transaction_ended", False):
+        _end_transaction()
 
 
 @bp.get("")
@@ -94,7 +96,7 @@ def root():
 def _refuse_filter() -> None:
     """RFC 7644 §4: a filter on a discovery endpoint SHOULD be answered with 403, so a
     client never believes the conditions it asked for were applied."""
-    if "filter" in request.args:
+    if request.environ.get("QUERY_STRING") and "filter" in request.args:
         raise Forbidden("Filtering is not supported on this discovery endpoint.")
 
 
