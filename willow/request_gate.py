@@ -14,12 +14,15 @@ So on SQLite one /scim request runs at a time by default, the others queued in a
 order; the waitress threads still read and write sockets for all of them. On PostgreSQL
 there is no limit by default: a request waits for its database round trips, and other
 requests' Python work runs meanwhile. The console and the health check are never queued
-here, so a slow console page does not hold the IdP's requests up.
+here, so a slow console page does not hold the IdP's requests up. A request's duration in
+the request log (and the access log) counts from its arrival here, so a wait for its turn
+shows as the IdP saw it.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -63,6 +66,11 @@ class FifoGate:
         self.release()
 
 
+#: WSGI environ key: when the request reached the gate (``time.perf_counter()``). The
+#: request log counts its duration from there, so time spent waiting for a turn shows.
+ARRIVED = "willow.scim_arrived"
+
+
 class ScimGate:
     """WSGI middleware: /scim requests pass ``gate`` (the view, its database work and the
     request log's row); everything else goes straight through. The response body is
@@ -75,6 +83,7 @@ class ScimGate:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if not environ.get("PATH_INFO", "").startswith("/scim"):
             return self.wsgi_app(environ, start_response)
+        environ[ARRIVED] = time.perf_counter()
         with self.gate:
             return self.wsgi_app(environ, start_response)
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from flask import Flask
 from flask import g
+from flask import request
 
 from .errors import is_scim_request
+from .request_gate import ARRIVED
 from .scim import audit
 
 
@@ -18,7 +20,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def start_trace() -> None:
         if is_scim_request():
-            audit.start()
+            audit.start(request.environ.get(ARRIVED))
 
     @app.after_request
     def add_request_id(response):

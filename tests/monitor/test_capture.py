@@ -435,3 +435,31 @@ def test_a_change_whose_log_row_cannot_be_written_is_not_applied(app, scim, monk
     assert rv.status_code == 500
     monkeypatch.undo()
     assert scim.get('/Users?filter=userName eq "nolog@example.com"').get_json()["totalResults"] == 0
+
+
+def test_time_a_request_waited_for_its_turn_counts_in_its_logged_duration(
+    app, client, token, logged, backend
+):
+    """On SQLite /scim requests run one at a time (``willow.request_gate``): a request
+    that waited for another shows the wait, as the IdP saw it."""
+    import threading
+
+    from willow.request_gate import ScimGate
+
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL runs /scim requests side by side: no waiting for a turn")
+    layer = app.wsgi_app
+    while not isinstance(layer, ScimGate):
+        layer = layer.wsgi_app
+    headers = {"Authorization": f"Bearer {token}"}
+    layer.gate.acquire()  # another request's turn
+    done = threading.Event()
+    thread = threading.Thread(
+        target=lambda: (client.get("/scim/v2/ServiceProviderConfig", headers=headers), done.set())
+    )
+    thread.start()
+    assert not done.wait(0.3)
+    layer.gate.release()
+    assert done.wait(10)
+    [row] = logged()
+    assert row["duration_ms"] >= 300

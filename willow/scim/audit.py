@@ -57,9 +57,10 @@ class Audit:
     logged: bool = False
 
 
-def start() -> Audit:
-    """Open the record of the current request."""
-    rv = g.scim_audit = Audit()
+def start(arrived: float | None = None) -> Audit:
+    """Open the record of the current request; ``arrived`` (``time.perf_counter()``) when
+    it reached the server, if it waited for its turn before this (``request_gate``)."""
+    rv = g.scim_audit = Audit() if arrived is None else Audit(started=arrived)
     return rv
 
 
