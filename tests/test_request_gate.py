@@ -42,28 +42,42 @@ def test_waiting_holders_are_admitted_in_the_order_they_came():
     assert order == ["first", "second", "third"]
 
 
-def test_a_gate_admits_as_many_holders_as_it_has_slots():
-    gate = FifoGate(2)
-    inside = 0
-    most = 0
-    lock = threading.Lock()
+class _AtOnce:
+    """Counts how many threads are inside it at once, at most."""
 
-    def hold() -> None:
-        nonlocal inside, most
-        with gate:
-            with lock:
-                inside += 1
-                most = max(most, inside)
-            time.sleep(0.02)
-            with lock:
-                inside -= 1
+    def __init__(self) -> None:
+        self.inside = 0
+        self.most = 0
+        self._lock = threading.Lock()
 
-    threads = [threading.Thread(target=hold) for _ in range(6)]
+    def __enter__(self) -> None:
+        with self._lock:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            self.inside -= 1
+
+
+def _run_in_threads(target, count: int) -> None:
+    threads = [threading.Thread(target=target) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(5)
-    assert most == 2
+
+
+def test_a_gate_admits_as_many_holders_as_it_has_slots():
+    gate = FifoGate(2)
+    at_once = _AtOnce()
+
+    def hold() -> None:
+        with gate, at_once:
+            time.sleep(0.02)
+
+    _run_in_threads(hold, 6)
+    assert at_once.most == 2
 
 
 def test_a_holder_that_raises_gives_its_slot_back():
@@ -83,31 +97,17 @@ def test_a_gate_without_slots_is_refused():
 
 def _concurrency_of(path: str, requests: int, gate: FifoGate) -> int:
     """How many requests for ``path`` the gated app ran at once, at most."""
-    inside = 0
-    most = 0
-    lock = threading.Lock()
+    at_once = _AtOnce()
 
     def app(environ, start_response):
-        nonlocal inside, most
-        with lock:
-            inside += 1
-            most = max(most, inside)
-        time.sleep(0.05)
-        with lock:
-            inside -= 1
+        with at_once:
+            time.sleep(0.05)
         start_response("200 OK", [])
         return [b""]
 
     gated = ScimGate(app, gate)
-    threads = [
-        threading.Thread(target=gated, args=({"PATH_INFO": path}, lambda *a: None))
-        for _ in range(requests)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(5)
-    return most
+    _run_in_threads(lambda: gated({"PATH_INFO": path}, lambda *a: None), requests)
+    return at_once.most
 
 
 def test_scim_requests_take_turns_and_other_requests_do_not_wait():
