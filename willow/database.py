@@ -38,7 +38,7 @@ def resolve_database_url(app: Flask) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             "postgresql+psycopg://" + url[len("postgresql://") :]
         )
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+    if uses_sqlite(app):
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         # Waitress serves from several threads; each gets its own connection.
         options.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
@@ -56,15 +56,21 @@ def keep_a_connection_per_thread(app: Flask) -> None:
     request — on SQLite that is a file open, the schema parsed again and the pragmas, on
     PostgreSQL a new server process."""
     url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if url.startswith("sqlite") and (":memory:" in url or url.rstrip("/") == "sqlite:"):
+    if uses_sqlite(app) and (":memory:" in url or url.rstrip("/") == "sqlite:"):
         return  # one shared in-memory database: SQLAlchemy picks a pool without sizes
     threads = int(app.config.get("WILLOW_THREADS") or 8)
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     # On SQLite each thread also keeps its SCIM requests' connection between requests
     # (scim.transaction), beside the pooled ones its other work checks out.
-    pooled = threads + 2 if not url.startswith("sqlite") else 2 * threads + 2
+    pooled = 2 * threads + 2 if uses_sqlite(app) else threads + 2
     options.setdefault("pool_size", pooled)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def uses_sqlite(app: Flask) -> bool:
+    """Whether the app's database (its URL, once ``resolve_database_url`` has set it) is
+    SQLite."""
+    return app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
 
 
 def display_url(url: str) -> str:
@@ -193,7 +199,7 @@ class WriterQueue:
 def init_writer_queue(app: Flask) -> None:
     """On SQLite, one WriterQueue per application (its request threads and the
     request-log writer); none on PostgreSQL, whose row locks need no help."""
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+    if uses_sqlite(app):
         app.extensions["willow_sqlite_writers"] = WriterQueue()
 
 

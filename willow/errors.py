@@ -33,8 +33,12 @@ _HTTP_TO_SCIM = {
 }
 
 
+def is_scim_path(path: str) -> bool:
+    return path == "/scim" or path.startswith("/scim/")
+
+
 def is_scim_request() -> bool:
-    return request.path == "/scim" or request.path.startswith("/scim/")
+    return is_scim_path(request.path)
 
 
 def render_scim_error(error: scim_errors.ScimError):

@@ -29,6 +29,9 @@ from collections.abc import Iterable
 
 from flask import Flask
 
+from .database import uses_sqlite
+from .errors import is_scim_path
+
 
 class FifoGate:
     """Admits at most ``slots`` holders; the others wait and are admitted in the order
@@ -81,7 +84,7 @@ class ScimGate:
         self.gate = gate
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if not environ.get("PATH_INFO", "").startswith("/scim"):
+        if not is_scim_path(environ.get("PATH_INFO", "")):
             return self.wsgi_app(environ, start_response)
         environ[ARRIVED] = time.perf_counter()
         with self.gate:
@@ -93,7 +96,7 @@ def concurrency(app: Flask) -> int:
     configured = app.config.get("WILLOW_SCIM_CONCURRENCY")
     if configured is not None:
         return max(0, int(configured))
-    return 1 if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") else 0
+    return 1 if uses_sqlite(app) else 0
 
 
 def init_app(app: Flask) -> None:
