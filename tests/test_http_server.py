@@ -1,20 +1,27 @@
 """The waitress server of ``python app.py`` (``willow.http_server``): a connection whose
 task is running is not polled for output, and every response still arrives whole —
 small, streamed past the output high-water mark, pipelined, and under concurrent
-clients."""
+clients; /scim requests have a lane of their own when their concurrency is limited."""
 
 from __future__ import annotations
 
+import json
 import socket
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask import Flask
 from flask import Response
+from flask import request
 
 from tests.threaded_waitress import running
+from willow.http_server import LaneDispatcher
 from willow.http_server import QuietChannel
 from willow.http_server import create
+from willow.http_server import is_scim_target
+from willow.request_gate import ARRIVED
 
 CHUNK = b"x" * 65536
 
@@ -112,3 +119,99 @@ def test_concurrent_keep_alive_clients_get_every_response(server):
     for bodies in results:
         assert bodies[:25] == [b'{"ok":true}\n'] * 25
         assert bodies[25] == CHUNK * 64
+
+
+# -- the /scim lane (LaneDispatcher) -------------------------------------------------
+
+
+def _lane_app(release: threading.Event) -> Flask:
+    app = Flask("lane-test")
+    app.extensions["willow_scim_concurrency"] = 1
+
+    @app.get("/scim/v2/thread")
+    def scim_thread():
+        return {"thread": threading.current_thread().name}
+
+    @app.get("/scim/v2/hold")
+    def hold():
+        release.wait(10)
+        return {"held": True}
+
+    @app.get("/scim/v2/waited")
+    def waited():
+        return {"waited": time.perf_counter() - request.environ[ARRIVED]}
+
+    @app.get("/admin/thread")
+    def admin_thread():
+        return {"thread": threading.current_thread().name}
+
+    return app
+
+
+@pytest.fixture
+def lane():
+    release = threading.Event()
+    srv = create(_lane_app(release), host="127.0.0.1", port=0, threads=4)
+    with running(srv):
+        yield srv, release
+    release.set()
+
+
+def _json(port: int, path: str) -> dict:
+    return json.loads(_get(port, [path])[0])
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/scim/v2/Users", True),
+        ("/scim", True),
+        ("//scim/v2/Users", True),
+        ("/SCIM/V2/Users", True),
+        ("/admin/login", False),
+        ("/monitor/scim-logs", False),
+        ("/", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_a_scim_target_is_recognised_as_sent_before_the_path_is_normalised(path, expected):
+    assert is_scim_target(path) is expected
+
+
+def test_a_server_with_a_scim_limit_serves_scim_in_its_own_lane(lane):
+    srv, _ = lane
+    assert isinstance(srv.task_dispatcher, LaneDispatcher)
+    port = srv.effective_port
+    assert _json(port, "/scim/v2/thread")["thread"].startswith("willow-scim-")
+    assert _json(port, "/admin/thread")["thread"].startswith("waitress-")
+
+
+def test_a_server_without_a_scim_limit_has_no_lane():
+    srv = create(_app(), host="127.0.0.1", port=0, threads=2)
+    try:
+        assert not isinstance(srv.task_dispatcher, LaneDispatcher)
+    finally:
+        srv.close()
+
+
+def test_a_long_scim_request_does_not_hold_up_the_console_and_the_next_one_logs_its_wait(
+    lane, caplog
+):
+    srv, release = lane
+    port = srv.effective_port
+    with ThreadPoolExecutor(3) as pool:
+        held = pool.submit(_json, port, "/scim/v2/hold")
+        time.sleep(0.2)  # the lane's one thread is now inside /hold
+        queued = pool.submit(_json, port, "/scim/v2/waited")
+        # The console is answered while the lane is busy.
+        assert _json(port, "/admin/thread")["thread"].startswith("waitress-")
+        time.sleep(0.3)
+        assert not queued.done()
+        release.set()
+        assert held.result(10) == {"held": True}
+        # Its wait in the lane's queue counts, as the request log's duration counts it.
+        assert queued.result(10)["waited"] >= 0.3
+    # Waiting for the lane is the design: waitress's "Task queue depth" warning is not
+    # logged for it.
+    assert not [r for r in caplog.records if r.name == "waitress.queue"]

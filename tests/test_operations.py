@@ -371,6 +371,39 @@ def test_access_lines_go_straight_to_willows_own_writer_when_it_is_the_only_hand
     )
 
 
+def test_an_access_line_counts_a_wait_in_the_scim_lanes_queue():
+    import io
+    import time
+
+    from willow.access_log import AccessLog
+    from willow.access_log import BatchedLines
+    from willow.access_log import logger
+    from willow.request_gate import ARRIVED
+
+    stream = io.StringIO()
+    lines = BatchedLines(stream)
+    saved = logger.handlers[:], logger.propagate, logger.level
+    logger.handlers[:] = [lines]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+
+        def app(environ, start_response):
+            start_response("200 OK", [])
+            return []
+
+        # Queued 0.25 s ago by the lane (willow.http_server), answered at once now.
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/scim/v2/Users",
+                   "REMOTE_ADDR": "::1", ARRIVED: time.perf_counter() - 0.25}
+        AccessLog(app, lines)(environ, lambda status, headers, exc_info=None: None)
+        lines.flush()
+    finally:
+        logger.handlers[:], logger.propagate, _ = saved
+        logger.setLevel(saved[2])
+    duration = re.search(r" 200 ([\d.]+)ms", stream.getvalue())
+    assert duration is not None and float(duration.group(1)) >= 250
+
+
 def test_request_ids_are_distinct_version_4_uuids_in_hex():
     import uuid
 

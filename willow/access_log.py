@@ -24,6 +24,7 @@ from flask import Flask
 
 from .middleware import PATH_AS_SENT
 from .monitor.redact import redact_query
+from .request_gate import ARRIVED
 
 logger = logging.getLogger("willow.access")
 
@@ -65,7 +66,9 @@ class AccessLog:
         self.lines = lines
 
     def __call__(self, environ, start_response):
-        started = time.perf_counter()
+        # From the request's arrival in the /scim lane's queue, when it waited there
+        # (willow.http_server), so that the line shows the wait the client saw.
+        started = environ.get(ARRIVED) or time.perf_counter()
         # The path as sent: PATH_INFO itself may be rewritten further in (the normaliser
         # keeps the original under PATH_AS_SENT).
         environ.setdefault(PATH_AS_SENT, environ.get("PATH_INFO", ""))

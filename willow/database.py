@@ -58,7 +58,10 @@ def keep_a_connection_per_thread(app: Flask) -> None:
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     if uses_sqlite(app) and (":memory:" in url or url.rstrip("/") == "sqlite:"):
         return  # one shared in-memory database: SQLAlchemy picks a pool without sizes
-    threads = int(app.config.get("WILLOW_THREADS") or 8)
+    from .request_gate import concurrency  # it asks this module which database it is
+
+    # Waitress's threads, and the ones of the /scim lane (willow.http_server).
+    threads = int(app.config.get("WILLOW_THREADS") or 8) + concurrency(app)
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     # On SQLite each thread also keeps its SCIM requests' connection between requests
     # (scim.transaction), beside the pooled ones its other work checks out.

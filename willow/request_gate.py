@@ -15,8 +15,13 @@ order; the waitress threads still read and write sockets for all of them. On Pos
 there is no limit by default: a request waits for its database round trips, and other
 requests' Python work runs meanwhile. The console and the health check are never queued
 here, so a slow console page does not hold the IdP's requests up. A request's duration in
-the request log (and the access log) counts from its arrival here, so a wait for its turn
-shows as the IdP saw it.
+the request log counts from its arrival here, so a wait for its turn shows as the IdP saw
+it.
+
+Under ``python app.py`` the /scim requests do not even reach the gate side by side: they
+have that many waitress threads of their own, and wait in those threads' queue
+(``willow.http_server.LaneDispatcher``), whose arrival time they carry here. The gate is
+what holds under any other WSGI server.
 """
 
 from __future__ import annotations
@@ -86,7 +91,8 @@ class ScimGate:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if not is_scim_path(environ.get("PATH_INFO", "")):
             return self.wsgi_app(environ, start_response)
-        environ[ARRIVED] = time.perf_counter()
+        # Set already when the request waited in the /scim lane's queue (http_server).
+        environ.setdefault(ARRIVED, time.perf_counter())
         with self.gate:
             return self.wsgi_app(environ, start_response)
 
