@@ -14,7 +14,8 @@ which sends anything the socket did not take. Past the output high-water mark th
 waits for the loop to drain the buffer, so there the loop polls as before.
 
 /scim requests have threads of their own when their number is limited
-(``WILLOW_SCIM_CONCURRENCY``, one on SQLite; ``willow.request_gate``): ``LaneDispatcher``.
+(``WILLOW_SCIM_CONCURRENCY``, one on SQLite, two on PostgreSQL; ``willow.request_gate``):
+``LaneDispatcher``.
 """
 
 from __future__ import annotations
