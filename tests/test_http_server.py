@@ -124,7 +124,7 @@ def test_concurrent_keep_alive_clients_get_every_response(server):
 # -- the /scim lane (LaneDispatcher) -------------------------------------------------
 
 
-def _lane_app(release: threading.Event) -> Flask:
+def _lane_app(entered: threading.Event, release: threading.Event) -> Flask:
     app = Flask("lane-test")
     app.extensions["willow_scim_concurrency"] = 1
 
@@ -134,6 +134,7 @@ def _lane_app(release: threading.Event) -> Flask:
 
     @app.get("/scim/v2/hold")
     def hold():
+        entered.set()
         release.wait(10)
         return {"held": True}
 
@@ -150,10 +151,10 @@ def _lane_app(release: threading.Event) -> Flask:
 
 @pytest.fixture
 def lane():
-    release = threading.Event()
-    srv = create(_lane_app(release), host="127.0.0.1", port=0, threads=4)
+    entered, release = threading.Event(), threading.Event()
+    srv = create(_lane_app(entered, release), host="127.0.0.1", port=0, threads=4)
     with running(srv):
-        yield srv, release
+        yield srv, entered, release
     release.set()
 
 
@@ -180,7 +181,7 @@ def test_a_scim_target_is_recognised_as_sent_before_the_path_is_normalised(path,
 
 
 def test_a_server_with_a_scim_limit_serves_scim_in_its_own_lane(lane):
-    srv, _ = lane
+    srv, _, _ = lane
     assert isinstance(srv.task_dispatcher, LaneDispatcher)
     port = srv.effective_port
     assert _json(port, "/scim/v2/thread")["thread"].startswith("willow-scim-")
@@ -198,11 +199,11 @@ def test_a_server_without_a_scim_limit_has_no_lane():
 def test_a_long_scim_request_does_not_hold_up_the_console_and_the_next_one_logs_its_wait(
     lane, caplog
 ):
-    srv, release = lane
+    srv, entered, release = lane
     port = srv.effective_port
     with ThreadPoolExecutor(3) as pool:
         held = pool.submit(_json, port, "/scim/v2/hold")
-        time.sleep(0.2)  # the lane's one thread is now inside /hold
+        assert entered.wait(10)  # the lane's one thread is now inside /hold
         queued = pool.submit(_json, port, "/scim/v2/waited")
         # The console is answered while the lane is busy.
         assert _json(port, "/admin/thread")["thread"].startswith("waitress-")
