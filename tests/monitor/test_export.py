@@ -60,6 +60,16 @@ def test_csv_is_produced_lazily_in_chunks():
     assert next(chunks).startswith(f"{export.CHUNK_ROWS},x")
 
 
+def test_a_chunk_of_rows_with_large_bodies_ends_past_its_size_limit():
+    """Rows of 100,000-character bodies: a chunk holds what passes the limit, plus the row
+    that passed it, not CHUNK_ROWS of them."""
+    body = "y" * 100_000
+    chunks = list(iter_csv(([i, body] for i in range(40)), header=["n", "body"]))
+    assert "".join(chunks).count(body) == 40
+    assert max(len(chunk) for chunk in chunks) < export.CHUNK_CHARS + len(body) + 100
+    assert len(chunks) > 10
+
+
 @pytest.mark.parametrize(
     ("start", "end", "expected"),
     [

@@ -455,9 +455,11 @@ EXPORT_COLUMNS = (
 )
 
 
-def export_rows(f: LogFilter, batch_size: int = 1000) -> Iterator[Row]:
+def export_rows(f: LogFilter, batch_size: int = 200) -> Iterator[Row]:
     """Every matching row, newest first, fetched ``batch_size`` at a time (a server-side
-    cursor on PostgreSQL), so memory stays flat however many rows match."""
+    cursor on PostgreSQL), so memory stays flat however many rows match. A batch holds up
+    to two capped bodies a row (``WILLOW_LOG_BODY_MAX_BYTES``): 200 rows, at most about
+    25 MB at the default cap."""
     stmt = _in_time_order(
         select(*EXPORT_COLUMNS).where(*conditions(f)), Log, ascending=False
     ).execution_options(yield_per=batch_size)
