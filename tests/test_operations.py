@@ -338,7 +338,9 @@ def test_a_command_on_an_unmigrated_database_says_so_without_a_traceback(tmp_pat
     assert "Traceback" not in result.output
 
 
-def test_access_lines_go_straight_to_willows_own_writer_when_it_is_the_only_handler():
+def _access_line(environ: dict, status: str, headers: list) -> str:
+    """The line the access log writes for one request answered with ``status`` and
+    ``headers``, with Willow's own writer as the logger's only handler."""
     import io
 
     from willow.access_log import AccessLog
@@ -354,53 +356,36 @@ def test_access_lines_go_straight_to_willows_own_writer_when_it_is_the_only_hand
     try:
 
         def app(environ, start_response):
-            start_response("204 No Content", [("X-Request-Id", "r1")])
+            start_response(status, headers)
             return []
 
-        AccessLog(app, lines)(
-            {"REQUEST_METHOD": "DELETE", "PATH_INFO": "/scim/v2/Users/1", "REMOTE_ADDR": "::1"},
-            lambda status, headers, exc_info=None: None,
-        )
-        lines.flush()
-    finally:
-        logger.handlers[:], logger.propagate, _ = saved
-        logger.setLevel(saved[2])
-    assert re.fullmatch(
-        r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ::1 "DELETE /scim/v2/Users/1" 204 [\d.]+ms req=r1\n',
-        stream.getvalue(),
-    )
-
-
-def test_an_access_line_counts_a_wait_in_the_scim_lanes_queue():
-    import io
-    import time
-
-    from willow.access_log import AccessLog
-    from willow.access_log import BatchedLines
-    from willow.access_log import logger
-    from willow.request_gate import ARRIVED
-
-    stream = io.StringIO()
-    lines = BatchedLines(stream)
-    saved = logger.handlers[:], logger.propagate, logger.level
-    logger.handlers[:] = [lines]
-    logger.propagate = False
-    logger.setLevel(logging.INFO)
-    try:
-
-        def app(environ, start_response):
-            start_response("200 OK", [])
-            return []
-
-        # Queued 0.25 s ago by the lane (willow.http_server), answered at once now.
-        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/scim/v2/Users",
-                   "REMOTE_ADDR": "::1", ARRIVED: time.perf_counter() - 0.25}
         AccessLog(app, lines)(environ, lambda status, headers, exc_info=None: None)
         lines.flush()
     finally:
         logger.handlers[:], logger.propagate, _ = saved
         logger.setLevel(saved[2])
-    duration = re.search(r" 200 ([\d.]+)ms", stream.getvalue())
+    return stream.getvalue()
+
+
+def test_access_lines_go_straight_to_willows_own_writer_when_it_is_the_only_handler():
+    line = _access_line(
+        {"REQUEST_METHOD": "DELETE", "PATH_INFO": "/scim/v2/Users/1", "REMOTE_ADDR": "::1"},
+        "204 No Content",
+        [("X-Request-Id", "r1")],
+    )
+    assert re.fullmatch(
+        r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ::1 "DELETE /scim/v2/Users/1" 204 [\d.]+ms req=r1\n',
+        line,
+    )
+
+
+def test_an_access_line_counts_a_wait_in_the_scim_lanes_queue():
+    from willow.request_gate import ARRIVED
+
+    # Queued 0.25 s ago by the lane (willow.http_server), answered at once now.
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/scim/v2/Users",
+               "REMOTE_ADDR": "::1", ARRIVED: time.perf_counter() - 0.25}
+    duration = re.search(r" 200 ([\d.]+)ms", _access_line(environ, "200 OK", []))
     assert duration is not None and float(duration.group(1)) >= 250
 
 
