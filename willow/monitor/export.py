@@ -53,7 +53,8 @@ CHUNK_ROWS = 500
 #: output buffer). Measured after a benchmark run: the export's first chunks (list pages
 #: and 100,000-member groups, newest first) took the server from 140 to 572 MB for a
 #: second, and left it at 202 MB; with this limit (and batches of 200 rows, queries.py)
-#: the peak was 221 MB and the export ran at 80,685 rows/s instead of 71,912.
+#: the peak was 217-221 MB, and the export's rate stayed within this machine's spread
+#: from run to run (47,000-81,000 rows/s).
 CHUNK_CHARS = 256 * 1024
 
 
