@@ -147,6 +147,12 @@ class Config:
     WILLOW_AUTH_FAILURE_LIMIT = _int(SETTINGS, "WILLOW_AUTH_FAILURE_LIMIT", 30)
     #: SCIM requests one API token may make per minute, per app process (0: no limit).
     WILLOW_TOKEN_RATE_LIMIT = _int(SETTINGS, "WILLOW_TOKEN_RATE_LIMIT", 0)
+    #: Console sign-in backoff (willow/sign_in_throttle.py): failures allowed from one
+    #: address at one email, and from one address at any, before each further attempt
+    #: waits 1, 2, 4, … seconds, up to the last setting (0: no waiting).
+    WILLOW_SIGN_IN_ACCOUNT_FAILURES = _int(SETTINGS, "WILLOW_SIGN_IN_ACCOUNT_FAILURES", 5)
+    WILLOW_SIGN_IN_ADDRESS_FAILURES = _int(SETTINGS, "WILLOW_SIGN_IN_ADDRESS_FAILURES", 20)
+    WILLOW_SIGN_IN_MAX_DELAY_SECONDS = _int(SETTINGS, "WILLOW_SIGN_IN_MAX_DELAY_SECONDS", 900)
     #: Console sessions end after this many minutes without a request, and at the latest
     #: this many hours after sign-in.
     WILLOW_SESSION_IDLE_MINUTES = _int(SETTINGS, "WILLOW_SESSION_IDLE_MINUTES", 30)

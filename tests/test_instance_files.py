@@ -12,7 +12,10 @@ from flask import Flask
 
 from willow import ensure_secret_key
 from willow.database import resolve_database_url
+from willow.instance_files import sqlite_file
 from willow.instance_files import write_private
+from willow.serve import SERVING_FILE
+from willow.serve import mark_serving
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
 
@@ -79,3 +82,67 @@ def test_database_files_left_readable_by_an_older_version_are_narrowed(instance_
         os.chmod(path + suffix, 0o644)
     resolve_database_url(instance_app)
     assert [mode(path + s) for s in ("", "-wal", "-shm")] == [0o600] * 3
+
+
+def test_a_sqlite_database_outside_the_instance_folder_is_created_owner_only(
+    instance_app, tmp_path
+):
+    """WILLOW_DATABASE_URL may put the file anywhere; SQLite alone would make it 0644."""
+    path = tmp_path / "elsewhere" / "willow.sqlite"
+    path.parent.mkdir()
+    instance_app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path.as_posix()}"
+    resolve_database_url(instance_app)
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE t (x)")
+        conn.execute("INSERT INTO t VALUES (1)")
+        conn.commit()
+        for suffix in ("", "-wal", "-shm"):
+            assert mode(f"{path}{suffix}") == 0o600, suffix
+    finally:
+        conn.close()
+
+
+def test_a_sqlite_database_outside_the_instance_folder_left_readable_is_narrowed(
+    instance_app, tmp_path
+):
+    path = tmp_path / "willow.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        open(f"{path}{suffix}", "wb").close()
+        os.chmod(f"{path}{suffix}", 0o644)
+    instance_app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path.as_posix()}"
+    resolve_database_url(instance_app)
+    assert [mode(f"{path}{s}") for s in ("", "-wal", "-shm")] == [0o600] * 3
+
+
+def test_a_mistyped_database_folder_is_not_created(instance_app, tmp_path):
+    path = tmp_path / "no-such-folder" / "willow.sqlite"
+    instance_app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path.as_posix()}"
+    resolve_database_url(instance_app)
+    assert not path.parent.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite://", None),
+        ("sqlite:///:memory:", None),
+        ("sqlite:///file:willow?mode=ro&uri=true", None),
+        ("postgresql://willow@db/willow", None),
+        ("sqlite:////srv/willow/willow.sqlite", "/srv/willow/willow.sqlite"),
+        ("sqlite:///willow.sqlite", "willow.sqlite"),
+    ],
+)
+def test_sqlite_file_names_only_real_database_files(url, expected):
+    rv = sqlite_file(url)
+    assert (rv.as_posix() if rv is not None else None) == expected
+
+
+def test_the_serving_record_in_the_instance_folder_is_owner_only(instance_app):
+    instance_app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+    mark_serving(instance_app)
+    assert mode(os.path.join(instance_app.instance_path, SERVING_FILE)) == 0o600
+    mark_serving(instance_app)  # a second start replaces it, still owner-only
+    assert mode(os.path.join(instance_app.instance_path, SERVING_FILE)) == 0o600
+    assert os.listdir(instance_app.instance_path) == [SERVING_FILE]

@@ -92,3 +92,42 @@ def test_the_sso_migration_keeps_token_creators_and_console_sessions(app, org):
             sessions = conn.execute(sa.text("SELECT console_user_id FROM console_sessions")).all()
     assert creator == 7
     assert [tuple(s) for s in sessions] == [(7,)]
+
+
+def test_dropping_the_lockout_columns_keeps_token_creators_and_console_sessions(app, org):
+    """The sign-in throttle migration rebuilds console_users on SQLite too."""
+    before_throttle = "3d44cdfc1311"
+    now = utcnow()
+    with app.app_context():
+        downgrade(revision=before_throttle)
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO console_users (id, organization_id, email, password_hash, role,"
+                    " created_at, failed_login_count, locked_until) VALUES (7, :org,"
+                    " 'a@example.com', 'x', 'admin', :now, 5, :now)"
+                ),
+                {"org": org.id, "now": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO api_tokens (organization_id, name, scopes, prefix, digest,"
+                    " created_at, created_by_id) VALUES (:org, 't', 'scim', 'wsk_', 'd', :now, 7)"
+                ),
+                {"org": org.id, "now": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO console_sessions (console_user_id, digest, created_at,"
+                    " last_seen_at, expires_at) VALUES (7, 'sess', :now, :now, :now)"
+                ),
+                {"now": now},
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            creator = conn.execute(sa.text("SELECT created_by_id FROM api_tokens")).scalar()
+            sessions = conn.execute(sa.text("SELECT console_user_id FROM console_sessions")).all()
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("console_users")}
+    assert creator == 7
+    assert [tuple(s) for s in sessions] == [(7,)]
+    assert not columns & {"failed_login_count", "failed_login_window_start", "locked_until"}

@@ -1,17 +1,17 @@
-"""Console sign-in: who is signed in, the ``login_required`` decorator, and the lockout rule.
+"""Console sign-in: who is signed in, the ``login_required`` decorator, and password checks.
 
 Sessions are server-side (``willow.console_sessions``): the cookie holds a random session
 id, never the user's id, and every sign-in ends in ``sign_in(user)``. Sign-in answers one
-generic message for an unknown email, a wrong password and a locked account, so the form
-never tells an attacker which addresses exist.
+message for an unknown email and a wrong password, so the form never tells an attacker
+which addresses exist; repeated failures slow down the address making them
+(``willow.sign_in_throttle``), never the account.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import datetime
-from datetime import timedelta
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +29,7 @@ from werkzeug.security import generate_password_hash
 
 from . import console_sessions
 from . import models
+from . import sign_in_throttle
 from .console_sessions import current_session
 from .console_sessions import end_session
 from .console_sessions import start_session
@@ -36,12 +37,8 @@ from .console_users import normalise_email
 from .extensions import db
 from .models import ConsoleUser
 
-#: Failed sign-ins allowed for one account within FAILURE_WINDOW before it is locked.
-MAX_FAILED_ATTEMPTS = 5
-FAILURE_WINDOW = timedelta(minutes=15)
-LOCKOUT_PERIOD = timedelta(minutes=15)
-#: The only message a failed sign-in ever shows.
-SIGN_IN_FAILED = "Invalid email or password, or too many attempts. Try again later."
+#: The message of a wrong email or password, whichever it was.
+SIGN_IN_FAILED = "Wrong email or password."
 
 
 def current_console_user() -> ConsoleUser | None:
@@ -101,61 +98,53 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def is_locked(user: ConsoleUser, now: datetime) -> bool:
-    return user.locked_until is not None and user.locked_until > now
-
-
-def record_failure(user: ConsoleUser, now: datetime) -> None:
-    """Count a failed sign-in in the current window; the MAX_FAILED_ATTEMPTS-th locks the
-    account for LOCKOUT_PERIOD. Attempts during the lock do not extend it, so an attacker
-    cannot keep an admin out for longer than one period per burst."""
-    start = user.failed_login_window_start
-    if start is None or now - start >= FAILURE_WINDOW:
-        user.failed_login_window_start = now
-        user.failed_login_count = 0
-    user.failed_login_count = (user.failed_login_count or 0) + 1
-    if user.failed_login_count >= MAX_FAILED_ATTEMPTS:
-        user.locked_until = now + LOCKOUT_PERIOD
-
-
-def record_success(user: ConsoleUser, now: datetime) -> None:
-    user.failed_login_count = 0
-    user.failed_login_window_start = None
-    user.locked_until = None
-    user.last_login_at = now
-
-
 @functools.cache
 def _dummy_hash() -> str:
     return generate_password_hash("willow-timing-equaliser")
 
 
-def authenticate(email: str, password: str) -> ConsoleUser | None:
-    """The console user these credentials belong to, or None.
+@dataclass(frozen=True)
+class SignInResult:
+    """What a password sign-in came to: the user, or nothing, or a wait."""
 
-    Updates the lockout counters on the user (the caller commits). The row is locked for
-    the check so that concurrent guesses on PostgreSQL cannot lose a failure count.
-    An unknown email still costs one password hash, so response time does not reveal
-    which addresses exist.
+    user: ConsoleUser | None = None
+    #: Seconds the client must wait before trying again (``willow.sign_in_throttle``).
+    retry_after: int = 0
+
+
+def authenticate(email: str, password: str, address: str | None) -> SignInResult:
+    """Check credentials sent from client ``address``, under its sign-in throttle.
+
+    The caller commits (the throttle's counters changed). A throttled attempt is refused
+    before the account is even looked up, so it costs no password hash whether the account
+    exists or not; an attempt that goes ahead costs exactly one, for an unknown email too,
+    so response time does not reveal which addresses exist.
     """
-    now = models.utcnow()
+    email = normalise_email(email)
+    attempt = sign_in_throttle.begin_attempt(address, email)
+    if attempt.retry_after:
+        sign_in_throttle.drop_unused(attempt)
+        return SignInResult(retry_after=attempt.retry_after)
     # SSO accounts have no password: they are not found here whatever their address.
     user = db.session.scalars(
-        select(ConsoleUser)
-        .where(ConsoleUser.email == normalise_email(email), ConsoleUser.scim_user_id.is_(None))
-        .with_for_update()
+        select(ConsoleUser).where(ConsoleUser.email == email, ConsoleUser.scim_user_id.is_(None))
     ).first()
     if user is None:
         check_password_hash(_dummy_hash(), password)
-        return None
-    if is_locked(user, now):
-        check_password_hash(_dummy_hash(), password)
-        return None
+        sign_in_throttle.record_failure(attempt)
+        return SignInResult()
     if not check_password_hash(user.password_hash, password):
-        record_failure(user, now)
-        return None
-    record_success(user, now)
-    return user
+        sign_in_throttle.record_failure(attempt)
+        return SignInResult()
+    sign_in_throttle.record_success(attempt)
+    user.last_login_at = models.utcnow()
+    return SignInResult(user=user)
+
+
+def too_many_attempts(retry_after: int) -> str:
+    """The form message of a throttled sign-in (the same whether the account exists)."""
+    unit = "second" if retry_after == 1 else "seconds"
+    return f"Too many sign-in attempts from your address; try again in {retry_after} {unit}."
 
 
 def sign_in(user: ConsoleUser) -> None:

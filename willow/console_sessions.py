@@ -67,10 +67,18 @@ def is_live(row: ConsoleSession, now: datetime) -> bool:
 def start_session(user: ConsoleUser) -> ConsoleSession:
     """Sign ``user`` in with a fresh session, and commit.
 
-    Nothing from the cookie before sign-in survives (no session fixation). Expired
-    sessions of everyone are deleted here, so the table does not grow with abandoned ones.
+    Nothing from the cookie before sign-in survives (no session fixation): the browser
+    gets a new session id, and the session its cookie held before, whoever's it was, is
+    deleted, so an id planted or seen before sign-in is worth nothing after it. The
+    user's sessions in other browsers go on: an admin may work in several, and signing in
+    again proves nothing against them (a password change or Admin → Sessions ends them).
+    Expired sessions of everyone are deleted here, so the table does not grow with
+    abandoned ones.
     """
     now = models.utcnow()
+    previous = cookie.get(SESSION_ID_KEY)
+    if isinstance(previous, str) and previous:
+        db.session.execute(delete(ConsoleSession).where(ConsoleSession.digest == _digest(previous)))
     db.session.execute(
         delete(ConsoleSession).where(
             (ConsoleSession.expires_at <= now)

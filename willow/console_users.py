@@ -64,8 +64,4 @@ def change_password(user: ConsoleUser, password: str) -> int:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ConsoleUserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
     user.password_hash = generate_password_hash(password)
-    # A lockout caused by guesses at the old password does not outlive it.
-    user.failed_login_count = 0
-    user.failed_login_window_start = None
-    user.locked_until = None
     return end_sessions_of(user.id)

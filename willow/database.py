@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from .extensions import db
 from .instance_files import prepare_sqlite_file
+from .instance_files import sqlite_file
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: GET endpoints that write (e.g. the SSO callback, reached by the identity provider's
@@ -38,6 +39,10 @@ def resolve_database_url(app: Flask) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             "postgresql+psycopg://" + url[len("postgresql://") :]
         )
+    database_file = sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
+    if database_file is not None:
+        # Owner-only wherever WILLOW_DATABASE_URL puts it, not only in the instance folder.
+        prepare_sqlite_file(database_file, create_folder=False)
     if uses_sqlite(app):
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         # Waitress serves from several threads; each gets its own connection.

@@ -87,10 +87,6 @@ class ConsoleUser(db.Model):
     role: Mapped[str] = mapped_column(String(20), default="admin")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
-    #: Failed sign-ins in the current window, for the lockout rule.
-    failed_login_count: Mapped[int] = mapped_column(Integer, default=0)
-    failed_login_window_start: Mapped[datetime | None] = mapped_column(DateTime)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
 
     organization: Mapped[Organization] = relationship()
 
@@ -124,6 +120,20 @@ class ConsoleSession(db.Model):
     pending_token_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     user: Mapped[ConsoleUser] = relationship()
+
+
+class SignInThrottle(db.Model):
+    """Failed console sign-ins from one client address, or from one address at one email
+    (``willow.sign_in_throttle``). In the database, so every app server sees them."""
+
+    __tablename__ = "sign_in_throttles"
+
+    #: SHA-256 of what is counted (the address, or the address and the typed email): the
+    #: table never holds the addresses people typed, which may be mistyped passwords.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    #: None until the first failure; the next attempt waits from it.
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
 
 
 class RateLimitCounter(db.Model):

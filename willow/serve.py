@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from .database import describe_database
 from .database import display_url
 from .extensions import db
+from .instance_files import replace_private
 from .models import ApiToken
 from .models import ConsoleUser
 
@@ -79,7 +80,8 @@ def mark_serving(app: Flask) -> None:
         "database": display_url(app.config["SQLALCHEMY_DATABASE_URI"]),
     }
     try:
-        path.write_text(json.dumps(record), encoding="utf-8")
+        # Owner-only, like every file in the instance folder.
+        replace_private(path, json.dumps(record))
     except OSError:
         log.warning("could not write %s", path)
 

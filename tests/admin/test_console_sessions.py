@@ -78,6 +78,49 @@ def test_two_sign_ins_are_two_sessions_and_signing_out_one_keeps_the_other(app, 
     assert second.get("/admin/tokens").status_code == 200
 
 
+def test_signing_in_again_ends_the_browsers_previous_session(app, client, console):
+    """Session fixation: the session id the browser held before sign-in is dead after it."""
+    console.login()
+    before = cookie_value(client)
+    [old] = session_rows(app)
+    console.login()
+    [new] = session_rows(app)
+    assert new.digest != old.digest
+    client.set_cookie("session", before)
+    assert client.get("/admin/tokens").status_code == 302
+
+
+def test_signing_in_as_someone_else_ends_the_browsers_previous_session(app, client, console):
+    console.login()
+    before = cookie_value(client)
+    other = console.make_admin("other@example.com")
+    assert console.login(other).status_code == 302
+    assert [row.user.email for row in session_rows_with_users(app)] == [other]
+    client.set_cookie("session", before)
+    assert client.get("/admin/tokens").status_code == 302
+
+
+def test_signing_in_keeps_the_accounts_sessions_in_other_browsers(app, console):
+    first, second = app.test_client(), app.test_client()
+    email = console.make_admin("two@example.com")
+    login = {"email": email, "password": "correct horse battery staple"}
+    first.post("/admin/login", data=login)
+    second.post("/admin/login", data=login)
+    second.post("/admin/login", data=login)
+    assert len(session_rows(app)) == 2
+    assert first.get("/admin/tokens").status_code == 200
+    assert second.get("/admin/tokens").status_code == 200
+
+
+def session_rows_with_users(app) -> list[ConsoleSession]:
+    with app.app_context():
+        rows = db.session.scalars(
+            sa.select(ConsoleSession).options(sa.orm.joinedload(ConsoleSession.user))
+        ).all()
+        db.session.expunge_all()
+        return rows
+
+
 def test_idle_session_times_out(app, client, console, clock):
     console.login()
     clock.advance(minutes=29)

@@ -33,6 +33,7 @@ from ..console_auth import login_required
 from ..console_auth import safe_next
 from ..console_auth import sign_in
 from ..console_auth import sign_out
+from ..console_auth import too_many_attempts
 from ..console_sessions import current_session
 from ..console_sessions import end_sessions
 from ..console_sessions import find_organization_session
@@ -96,20 +97,26 @@ def login():
         if current_console_user() is not None:
             return redirect(form.next.data or url_for("admin.index"))
     error = None
+    status = 200
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
-        # The failure counters changed either way; keep them.
+        result = authenticate(form.email.data, form.password.data, request.remote_addr)
+        # The throttle's counters changed either way; keep them.
         db.session.commit()
-        if user is not None and not password_sign_in_allowed(user.organization_id, user.role):
+        user = result.user
+        if result.retry_after:
+            error, status = too_many_attempts(result.retry_after), 429
+        elif user is not None and not password_sign_in_allowed(user.organization_id, user.role):
             # Told only after the right password, so it reveals nothing to a guesser.
-            error = SSO_REQUIRED
+            error, status = SSO_REQUIRED, 401
         elif user is not None:
             sign_in(user)
             return redirect(safe_next(form.next.data) or url_for("admin.index"))
         else:
-            error = SIGN_IN_FAILED
-    status = 401 if error else 200
-    return render_template("admin/login.html", form=form, error=error), status
+            error, status = SIGN_IN_FAILED, 401
+    rv = make_response(render_template("admin/login.html", form=form, error=error), status)
+    if status == 429:
+        rv.headers["Retry-After"] = str(result.retry_after)
+    return rv
 
 
 @bp.post("/logout")
