@@ -19,33 +19,46 @@ runs, so the safe answer is the default one.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from flask import Flask
+from flask import Response
 from flask import abort
 from flask import current_app
 from flask import request
 
+from .errors import is_scim_path
+
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
 _WILDCARD_ADDRESSES = ("", "0.0.0.0", "::")
-_NAME = re.compile(r"[a-z0-9_.:-]+")
+#: A DNS name or IPv4 address, as Werkzeug also accepts it for building URLs.
+_NAME = re.compile(r"[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})*\.?")
+_PORT = re.compile(r"[1-9][0-9]{0,4}")
 _SHOWN_MAX = 100
 
 
 def host_name(host: str) -> str | None:
     """The name in a ``Host`` value (``Example.com:8000`` → ``example.com``,
-    ``[::1]:8000`` → ``::1``), or None when it is not one."""
+    ``[::1]:8000`` → ``::1``), or None when it is not a valid one."""
     host = host.strip().lower()
     if host.startswith("["):
         name, bracket, port = host[1:].partition("]")
         if not bracket:
             return None
+        try:
+            ipaddress.IPv6Address(name)
+        except ValueError:
+            return None
     else:
         name, colon, port = host.partition(":")
         port = colon + port
-    if port and not (port.startswith(":") and port[1:].isdigit()):
-        return None
-    if not name or not _NAME.fullmatch(name):
+        if len(name) > 253 or not _NAME.fullmatch(name):
+            return None
+        name = name.rstrip(".")  # "example.com." is example.com
+    if port and not (
+        port.startswith(":") and _PORT.fullmatch(port[1:]) and int(port[1:]) <= 65535
+    ):
         return None
     return name
 
@@ -67,12 +80,13 @@ def allowed_hosts(
 
 
 def host_allowed(host: str, allowed: tuple[str, ...] | None) -> bool:
-    """Whether a request whose ``Host`` is ``host`` may be served."""
-    if allowed is None:
-        return True
+    """Whether a request whose ``Host`` is ``host`` may be served: a valid name (even when
+    any is allowed: Werkzeug cannot build the console's URLs for another), and allowed."""
     name = host_name(host)
     if name is None:
         return False
+    if allowed is None:
+        return True
     for entry in allowed:
         if entry.startswith("."):
             if name == entry[1:] or name.endswith(entry):
@@ -82,20 +96,22 @@ def host_allowed(host: str, allowed: tuple[str, ...] | None) -> bool:
     return False
 
 
-def check_host() -> None:
+def check_host() -> Response | None:
     # HTTP/1.0 requests may come without a Host: URLs then use the server's own name.
     host = request.environ.get("HTTP_HOST")
     if host is None or host_allowed(host, current_app.extensions["willow_allowed_hosts"]):
-        return
+        return None
     shown = host if len(host) <= _SHOWN_MAX else host[:_SHOWN_MAX] + "…"
-    abort(
-        400,
-        description=(
-            f"This server does not answer to the host name {shown!r}. Its administrator "
-            "lists the names it answers to in WILLOW_ALLOWED_HOSTS, or sets its address "
-            "in WILLOW_PUBLIC_URL."
-        ),
+    detail = (
+        f"This server does not answer to the host name {shown!r}. Its administrator "
+        "lists the names it answers to in WILLOW_ALLOWED_HOSTS, or sets its address in "
+        "WILLOW_PUBLIC_URL."
     )
+    if is_scim_path(request.path):
+        abort(400, description=detail)
+    # Plain text, not the console's error page: that page's links are built for the
+    # request's host, which may be one Werkzeug cannot build URLs for.
+    return Response(detail + "\n", 400, mimetype="text/plain")
 
 
 def init_app(app: Flask) -> None:
