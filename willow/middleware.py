@@ -103,7 +103,7 @@ class ForwardedHeaders:
     """
 
     def __init__(self, wsgi_app, trusted: TrustedProxies):
-        self.direct = wsgi_app
+        self.wsgi_app = wsgi_app
         self.proxied = ProxyFix(wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
         self.trusted = trusted
         self._warned = False
@@ -115,7 +115,7 @@ class ForwardedHeaders:
             return self.proxied(environ, start_response)
         for key in FORWARDED_HEADERS:
             environ.pop(key, None)
-        return self.direct(environ, start_response)
+        return self.wsgi_app(environ, start_response)
 
     def _warn_once(self, peer: str | None) -> None:
         # The usual cause is a server that removed the headers before the app saw them,
