@@ -25,6 +25,7 @@ from tests.hardening.live import plain_url
 from willow import create_app
 from willow.extensions import db
 from willow.middleware import TrustedProxies
+from willow.middleware import normalise_forwarded
 from willow.middleware import parse_trusted_proxies
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,6 +80,29 @@ def test_the_app_does_not_start_with_a_trusted_proxy_it_cannot_read(database_url
 
 def test_no_setting_trusts_nobody():
     assert parse_trusted_proxies(None) == TrustedProxies()
+
+
+@pytest.mark.parametrize(
+    ("headers", "kept", "dropped"),
+    [
+        ({"HTTP_X_FORWARDED_FOR": "203.0.113.7"}, {"HTTP_X_FORWARDED_FOR": "203.0.113.7"}, []),
+        (
+            {"HTTP_X_FORWARDED_FOR": "198.51.100.1, 203.0.113.7"},
+            {"HTTP_X_FORWARDED_FOR": "203.0.113.7"},
+            [],
+        ),
+        ({"HTTP_X_FORWARDED_FOR": "[2001:DB8::1]"}, {"HTTP_X_FORWARDED_FOR": "2001:db8::1"}, []),
+        ({"HTTP_X_FORWARDED_FOR": "x" * 300}, {}, ["X-Forwarded-For"]),
+        ({"HTTP_X_FORWARDED_FOR": "203.0.113.7, "}, {}, ["X-Forwarded-For"]),
+        ({"HTTP_X_FORWARDED_PROTO": "HTTPS"}, {"HTTP_X_FORWARDED_PROTO": "https"}, []),
+        ({"HTTP_X_FORWARDED_PROTO": "https, http"}, {"HTTP_X_FORWARDED_PROTO": "http"}, []),
+        ({"HTTP_X_FORWARDED_PROTO": "javascript"}, {}, ["X-Forwarded-Proto"]),
+    ],
+)
+def test_forwarded_values_are_reduced_to_the_last_one_or_dropped(headers, kept, dropped):
+    environ = dict(headers)
+    assert normalise_forwarded(environ) == dropped
+    assert environ == kept
 
 
 # -- through the WSGI app ---------------------------------------------------------------
@@ -163,6 +187,26 @@ def test_anyone_but_the_trusted_proxy_cannot_forge_scheme_host_or_client(
     # Every forged client address lands in the sender's own bucket.
     assert _bad_token(client, "198.51.100.1", forwarded("203.0.113.7")) == 401
     assert _bad_token(client, "198.51.100.1", forwarded("203.0.113.8")) == 429
+
+
+def test_a_proxy_passing_on_a_clients_junk_gets_its_own_address_not_a_500(
+    app, proxied_app, make_token
+):
+    """Addresses are stored in 64-character columns (PostgreSQL enforces it)."""
+    client = proxied_app.test_client()
+    junk = {"X-Forwarded-For": "x" * 300, "X-Forwarded-Proto": "HTTPS"}
+    rv = client.get(
+        "/scim/v2/Users",
+        headers={"Authorization": f"Bearer {make_token()}", **junk},
+        environ_base={"REMOTE_ADDR": "10.0.0.5"},
+    )
+    assert rv.status_code == 200
+    assert rv.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert _bad_token(client, "10.0.0.5", junk) == 401
+    proxied_app.extensions["willow_request_log"].flush()
+    with proxied_app.app_context():
+        addresses = db.session.execute(sa.text("SELECT client_ip FROM scim_request_logs"))
+        assert set(addresses.scalars()) == {"10.0.0.5"}
 
 
 def test_a_request_from_the_proxy_without_x_forwarded_for_is_reported_once(

@@ -106,27 +106,66 @@ class ForwardedHeaders:
         self.wsgi_app = wsgi_app
         self.proxied = ProxyFix(wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
         self.trusted = trusted
-        self._warned = False
+        #: Proxy misconfigurations already logged: each once, not once per request.
+        self._warned: set[str] = set()
 
     def __call__(self, environ, start_response):
-        if self.trusted.trusts(environ.get("REMOTE_ADDR")):
-            if not self._warned and "HTTP_X_FORWARDED_FOR" not in environ:
-                self._warn_once(environ.get("REMOTE_ADDR"))
+        peer = environ.get("REMOTE_ADDR")
+        if self.trusted.trusts(peer):
+            if "HTTP_X_FORWARDED_FOR" not in environ:
+                # Usually a server that removed the headers before the app saw them, which
+                # nothing else would tell: every client then looks like the proxy.
+                self._warn_once(
+                    "missing",
+                    "a request from the trusted proxy %s carried no X-Forwarded-For: have the "
+                    "proxy send X-Forwarded-For/Proto/Host; under waitress-serve, start it "
+                    "with --no-clear-untrusted-proxy-headers, or waitress removes them",
+                    peer,
+                )
+            for name in normalise_forwarded(environ):
+                self._warn_once(
+                    name,
+                    "ignored %s from the trusted proxy %s: its last value is not an address "
+                    "or scheme (does the proxy pass on the client's own header?)",
+                    name,
+                    peer,
+                )
             return self.proxied(environ, start_response)
         for key in FORWARDED_HEADERS:
             environ.pop(key, None)
         return self.wsgi_app(environ, start_response)
 
-    def _warn_once(self, peer: str | None) -> None:
-        # The usual cause is a server that removed the headers before the app saw them,
-        # which nothing else would ever tell: every client then looks like the proxy.
-        self._warned = True
-        log.warning(
-            "a request from the trusted proxy %s carried no X-Forwarded-For: have the proxy "
-            "send X-Forwarded-For/Proto/Host; under waitress-serve, start it with "
-            "--no-clear-untrusted-proxy-headers, or waitress removes them",
-            peer,
-        )
+    def _warn_once(self, what: str, message: str, *args: object) -> None:
+        if what not in self._warned:
+            self._warned.add(what)
+            log.warning(message, *args)
+
+
+def normalise_forwarded(environ: dict) -> list[str]:
+    """Reduce ``X-Forwarded-For`` and ``X-Forwarded-Proto`` to the last value (the one a
+    single proxy hop wrote, and the only one used) in canonical form — an IP address
+    without brackets, ``http`` or ``https`` in lower case — or remove them when that value
+    is not one; return the names removed. A proxy that appends the client's address never
+    sends such values; one that passes the client's own header on would otherwise put
+    any text where addresses are stored (64-character columns) and any scheme into URLs."""
+    dropped = []
+    value = environ.get("HTTP_X_FORWARDED_FOR")
+    if value is not None:
+        try:
+            address = ipaddress.ip_address(value.rsplit(",", 1)[-1].strip().strip("[]"))
+            environ["HTTP_X_FORWARDED_FOR"] = str(address)
+        except ValueError:
+            del environ["HTTP_X_FORWARDED_FOR"]
+            dropped.append("X-Forwarded-For")
+    value = environ.get("HTTP_X_FORWARDED_PROTO")
+    if value is not None:
+        scheme = value.rsplit(",", 1)[-1].strip().lower()
+        if scheme in ("http", "https"):
+            environ["HTTP_X_FORWARDED_PROTO"] = scheme
+        else:
+            del environ["HTTP_X_FORWARDED_PROTO"]
+            dropped.append("X-Forwarded-Proto")
+    return dropped
 
 
 def init_app(app: Flask) -> None:
