@@ -1,6 +1,8 @@
 """Entry point. ``python app.py`` applies pending migrations and serves with waitress.
 
-Also usable as ``flask --app app ...`` (CLI) and ``waitress-serve --call app:create_app``.
+Also usable as ``flask --app app ...`` (CLI) and ``waitress-serve --call app:create_app``
+(behind a reverse proxy add ``--no-clear-untrusted-proxy-headers``: the app itself decides
+whose ``X-Forwarded-*`` headers to believe, see ``willow.middleware``).
 Nothing here is POSIX-only: the same command runs a Windows on-prem host.
 """
 

@@ -122,8 +122,12 @@ class Config:
     WILLOW_SCIM_CONCURRENCY = _optional_int(SETTINGS, "WILLOW_SCIM_CONCURRENCY")
     #: External base URL (e.g. https://app.withwillow.ai) for meta.location behind a proxy.
     WILLOW_PUBLIC_URL = SETTINGS.get("WILLOW_PUBLIC_URL")
-    #: Address of the reverse proxy whose X-Forwarded-* headers are trusted.
+    #: Addresses or networks (comma list, ``*`` for any) of the reverse proxy whose
+    #: X-Forwarded-For/Proto/Host/Port are trusted (willow/middleware.py).
     WILLOW_TRUSTED_PROXY = SETTINGS.get("WILLOW_TRUSTED_PROXY")
+    #: Host names requests may be addressed to (comma list); unset: any when
+    #: WILLOW_PUBLIC_URL is set, else the local names only (willow/hosts.py).
+    WILLOW_ALLOWED_HOSTS = SETTINGS.get("WILLOW_ALLOWED_HOSTS")
     #: Largest SCIM request body accepted, in bytes (larger → 413).
     MAX_CONTENT_LENGTH = _int(SETTINGS, "WILLOW_MAX_BODY_BYTES", 1024 * 1024)
     #: Largest page a SCIM list returns (ServiceProviderConfig filter.maxResults).

@@ -163,12 +163,14 @@ def register_tracing(app: Flask) -> None:
 
 
 def register_middleware(app: Flask) -> None:
+    from . import hosts
     from . import middleware
     from . import request_gate
 
     # The gate first, so that it sees the path after the normaliser's rewriting.
     request_gate.init_app(app)
     middleware.init_app(app)
+    hosts.init_app(app)
 
 
 def register_access_log(app: Flask) -> None:

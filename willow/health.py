@@ -100,6 +100,9 @@ def check_install(app: Flask) -> list[Finding]:
         findings.append(_tokens())
     findings.append(_secret_key(app))
     findings.append(_public_url(app.config.get("WILLOW_PUBLIC_URL")))
+    findings.append(
+        _allowed_hosts(app.config.get("WILLOW_ALLOWED_HOSTS"), app.config.get("WILLOW_PUBLIC_URL"))
+    )
     return findings
 
 
@@ -151,6 +154,33 @@ def _public_url(url: str | None) -> Finding:
             "(IdPs are given base URL + /scim/v2)",
         )
     return Finding("ok", "Public URL", f"{url} (SCIM base URL {url.rstrip('/')}/scim/v2)")
+
+
+def _allowed_hosts(setting: str | None, public_url: str | None) -> Finding:
+    """Which Host names are served (willow/hosts.py): a warning where absolute URLs
+    would follow any Host, or where only the local names are served."""
+    from .hosts import LOCAL_NAMES
+    from .hosts import allowed_hosts
+
+    allowed = allowed_hosts(setting, public_url, None)
+    if allowed is None and not public_url:
+        return Finding(
+            "warn",
+            "Host names",
+            "WILLOW_ALLOWED_HOSTS is * and WILLOW_PUBLIC_URL is not set: resource locations "
+            "follow whatever Host header a request carries. Set WILLOW_PUBLIC_URL",
+        )
+    if allowed is None:
+        return Finding("ok", "Host names", "any (URLs are built from WILLOW_PUBLIC_URL)")
+    if not setting:
+        return Finding(
+            "warn",
+            "Host names",
+            f"only {', '.join(LOCAL_NAMES)} (and WILLOW_HOST) are served; requests for any "
+            "other name get 400, so that URLs never follow a forged Host header. Set "
+            "WILLOW_PUBLIC_URL, or list the server's names in WILLOW_ALLOWED_HOSTS",
+        )
+    return Finding("ok", "Host names", ", ".join(allowed))
 
 
 @bp.get("/healthz")

@@ -125,7 +125,12 @@ class LaneDispatcher:
 def create(app: Flask, **options: Any) -> Any:
     """A waitress server for ``app`` (``waitress.server.create_server`` options), whose
     connections are ``QuietChannel``s — also each listener's when it listens on several
-    addresses. /scim requests get a lane of their own when their concurrency is limited."""
+    addresses. /scim requests get a lane of their own when their concurrency is limited.
+
+    Proxy headers are left to the app (``willow.middleware.ForwardedHeaders``), which
+    honours them from ``WILLOW_TRUSTED_PROXY`` and removes them from anyone else: by
+    default waitress would remove them all before the app could see them."""
+    options.setdefault("clear_untrusted_proxy_headers", False)
     scim_threads = app.extensions.get("willow_scim_concurrency", 0)
     if scim_threads:
         options["_dispatcher"] = LaneDispatcher(options.get("threads", 4), scim_threads)

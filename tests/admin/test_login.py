@@ -172,7 +172,7 @@ def test_session_cookie_is_secure_when_the_request_came_over_https(client, conso
     rv = client.post(
         "/admin/login",
         data={"email": "admin@example.com", "password": "correct horse battery staple"},
-        base_url="https://willow.example",
+        base_url="https://localhost",
     )
     assert "Secure" in _session_cookie(rv)
 

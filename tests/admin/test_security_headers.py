@@ -160,3 +160,39 @@ def test_no_template_holds_inline_script_style_or_event_handlers():
     ]
     assert found == []
     assert len(list(templates.rglob("*.html"))) > 10
+
+
+# -- https and caching ------------------------------------------------------------------
+
+
+def test_https_answers_carry_strict_transport_security_without_subdomains(client, scim):
+    for rv in (
+        client.get("/admin/login", base_url="https://localhost"),
+        scim.get("/Users", base_url="https://localhost"),
+    ):
+        assert rv.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_plain_http_answers_carry_no_strict_transport_security(client, scim):
+    """A browser ignores it over http anyway; sending it would only mislead a reader."""
+    for rv in (client.get("/admin/login"), scim.get("/Users"), client.get("/healthz")):
+        assert "Strict-Transport-Security" not in rv.headers
+
+
+def test_no_cache_keeps_a_console_page(app, client, console_pages):
+    anonymous = app.test_client()
+    for url in ["/admin/login", *console_pages]:
+        rv = (anonymous if url == "/admin/login" else client).get(url)
+        assert rv.headers["Cache-Control"] == "no-store", url
+    assert client.get("/admin/tokens/new-page-that-is-not-there").headers["Cache-Control"] == (
+        "no-store"
+    )
+
+
+def test_static_files_and_scim_answers_keep_their_own_caching(client, scim):
+    with client.get("/static/css/willow.css") as css:
+        assert css.status_code == 200
+        assert css.headers["Cache-Control"] == "no-cache"  # Flask's: revalidate by ETag
+    with client.get("/favicon.ico") as icon:
+        assert icon.headers["Cache-Control"] == "no-cache"
+    assert "Cache-Control" not in scim.get("/Users").headers
