@@ -168,11 +168,20 @@ def test_an_error_callback_from_the_provider_is_refused_with_its_error(sso, idp)
     assert idp.token_requests == []
 
 
-def test_a_token_endpoint_error_is_refused(sso, idp):
+def test_a_token_endpoint_error_is_refused_and_its_text_kept_in_the_server_log_only(
+    sso, idp, caplog
+):
     idp.token_error = "invalid_grant"
     state, _ = begin(sso)
-    event = assert_refused(finish(sso, state), sso, "idp_error")
-    assert "invalid_grant" in event["detail"]
+    rv = finish(sso, state)
+    event = assert_refused(rv, sso, "idp_error")
+    assert "invalid_grant" not in event["detail"]
+    assert "invalid_grant" not in rv.get_data(as_text=True)
+    reference = event["detail"].rpartition("reference ")[2]
+    assert event["detail"].startswith("the identity provider refused the code exchange")
+    assert any(
+        reference in r.getMessage() and "invalid_grant" in r.getMessage() for r in caplog.records
+    )
 
 
 def test_an_unknown_user_is_refused_without_naming_any_account(sso, idp):
@@ -232,7 +241,9 @@ def test_an_unreachable_provider_at_the_callback_gets_a_clear_page_not_a_500(sso
     idp.stop()
     rv = finish(sso, state)
     event = assert_refused(rv, sso, "provider_unreachable", status=502, text="could not reach")
-    assert "token request failed" in event["detail"]
+    assert "could not reach the token endpoint" in event["detail"]
+    # The connection error's own text (address, errno) stays in the server log.
+    assert "Connection refused" not in event["detail"] and "see the server log" in event["detail"]
 
 
 def test_an_unreachable_provider_at_the_start_gets_a_clear_page_not_a_500(sso, idp):
