@@ -134,7 +134,7 @@ def set_domains(organization: Organization, domains: list[str]) -> None:
             continue
         held = _get(name)
         if held is not None:
-            raise DomainError(f"{name} is already claimed by another organization")
+            raise DomainError(f"the domain {name} is already claimed by another organization")
         _new_claim(organization.id, name)
     try:
         with db.session.begin_nested():
