@@ -100,7 +100,8 @@ def test_the_settings_page_refuses_another_organizations_domain_as_a_form_error(
         },
     )
     assert rv.status_code == 400
-    assert "The domain acme.example is already claimed by another organization" in rv.get_data(as_text=True)
+    body = rv.get_data(as_text=True)
+    assert "The domain acme.example is already claimed by another organization" in body
     assert domains(app) == {"acme.example": ("acme", False)}
 
 
