@@ -58,7 +58,8 @@ def redirect_uri_hint() -> str:
 @click.option(
     "--allowed-domains",
     default=None,
-    help='Email domains, e.g. "example.com example.org" (picks the organization at sign-in).',
+    help='Email domains, e.g. "example.com example.org" (once verified, they pick the '
+    "organization at sign-in; see sso domain).",
 )
 @click.option(
     "--require-sso/--no-require-sso",
