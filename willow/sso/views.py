@@ -82,7 +82,6 @@ def _render_settings(form: SsoSettingsForm, status: int = 200):
         domains=domains_of(org_id),
         txt_name=txt_name,
         txt_value=txt_value,
-        verify_form=VerifyDomainForm(formdata=None),
         events=events_page(org_id, request.args.get("page", 1, type=int)),
         reasons=REASONS,
     ), status
@@ -194,7 +193,8 @@ def _refuse(
     so that nobody can fill an organization's record, or the table, with forgeries."""
     test = purpose == PURPOSE_TEST
     if organization_id is None:
-        oidc.log.info("SSO sign-in refused without an organization: %s (%s)", code, detail)
+        # %r: the detail may carry text the request sent, newlines included.
+        oidc.log.info("SSO sign-in refused without an organization: %s (%r)", code, detail)
     else:
         record_event(
             organization_id, "refused", code, detail=detail, test=test, claims=claims,
