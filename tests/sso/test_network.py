@@ -3,8 +3,20 @@
 
 from __future__ import annotations
 
+import datetime
+import ssl
+import threading
+
 import pytest
+import requests
 import sqlalchemy as sa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from flask import Flask
+from werkzeug.serving import make_server
 
 from willow.extensions import db
 from willow.models import Organization
@@ -219,3 +231,62 @@ def test_the_connection_goes_to_the_checked_address(sso, fake_dns, crafting_prov
     crafting_provider.answer(nonce)
     assert finish(sso, state).status_code == 302
     assert crafting_provider.token_requests
+
+
+def _self_signed(tmp_path, host: str) -> tuple[str, str]:
+    """A certificate for ``host`` (its own CA) and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+@pytest.mark.parametrize(("cert_host", "verifies"), [("idp.test", True), ("other.test", False)])
+def test_https_to_the_checked_address_still_verifies_the_certificate_by_host_name(
+    tmp_path, cert_host, verifies
+):
+    cert, key = _self_signed(tmp_path, cert_host)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    idp = Flask("tls-idp")
+    idp.add_url_rule("/ping", view_func=lambda: "pong")
+    server = make_server("127.0.0.1", 0, idp, ssl_context=context)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    rules = network.Policy(
+        allow_private=True, allow_http_loopback=False, resolver=lambda host: ["127.0.0.1"]
+    )
+    try:
+        with network.guarded_session(rules)() as session:
+            url = f"https://idp.test:{server.server_port}/ping"
+            if verifies:
+                rv = session.request("GET", url, withhold_token=True, verify=cert, timeout=5)
+                assert rv.text == "pong"
+            else:
+                with pytest.raises(requests.exceptions.SSLError):
+                    session.request("GET", url, withhold_token=True, verify=cert, timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
