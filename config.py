@@ -102,6 +102,10 @@ def _bool(settings: Settings, name: str, default: bool) -> bool:
     raise SystemExit(f"{name} must be 1 or 0 (true/false), got {raw!r}")
 
 
+def _optional_bool(settings: Settings, name: str) -> bool | None:
+    return _bool(settings, name, False) if settings.get(name) is not None else None
+
+
 SETTINGS = read_settings()
 
 
@@ -161,6 +165,17 @@ class Config:
     #: this many hours after sign-in.
     WILLOW_SESSION_IDLE_MINUTES = _int(SETTINGS, "WILLOW_SESSION_IDLE_MINUTES", 30)
     WILLOW_SESSION_MAX_HOURS = _int(SETTINGS, "WILLOW_SESSION_MAX_HOURS", 12)
+    #: SSO identity providers on private or loopback addresses (an on-prem IdP on the
+    #: internal network). Unset: allowed while there is one organization, refused once
+    #: there are several (willow/sso/network.py). Link-local (metadata) is always refused.
+    WILLOW_SSO_ALLOW_PRIVATE = _optional_bool(SETTINGS, "WILLOW_SSO_ALLOW_PRIVATE")
+    #: An SSO identity provider over plain http:// on this machine (development, tests).
+    WILLOW_SSO_ALLOW_HTTP_LOOPBACK = _bool(SETTINGS, "WILLOW_SSO_ALLOW_HTTP_LOOPBACK", False)
+    #: Not WILLOW_* settings but callables an app may be given (the tests pass fakes, as
+    #: their network is loopback only): ``(host) -> [addresses]`` for the SSO connection
+    #: checks, ``(name) -> [TXT strings]`` for domain verification. None: DNS.
+    WILLOW_SSO_ADDRESS_RESOLVER = None
+    WILLOW_SSO_TXT_RESOLVER = None
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -175,3 +190,5 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     WILLOW_LOG_PRUNE_INTERVAL = 0
     WILLOW_ACCESS_LOG = False
+    # The tests' OpenID providers run on http://localhost (tests/sso/providers.py).
+    WILLOW_SSO_ALLOW_HTTP_LOOPBACK = True

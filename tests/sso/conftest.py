@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from willow.extensions import db
 from willow.models import Organization
+from willow.sso.domains import DnsUnavailable
 from willow.sso.models import SsoSignInEvent
 from willow.sso.settings import configure_sso
 
@@ -105,6 +106,35 @@ class SsoActions:
                                             "subject", "email", "scim_user_id", "role", "test")}
                 for r in rows
             ]
+
+
+class FakeDns:
+    """DNS for the app under test (this machine's network is loopback only): the
+    addresses of host names, and the TXT records of names; ``txt_down`` makes TXT
+    lookups fail as a DNS outage does."""
+
+    def __init__(self) -> None:
+        self.addresses: dict[str, list[str]] = {"localhost": ["127.0.0.1"]}
+        self.txt: dict[str, list[str]] = {}
+        self.txt_down = False
+        self.lookups: list[str] = []
+
+    def resolve(self, host: str) -> list[str]:
+        self.lookups.append(host)
+        return list(self.addresses.get(host, []))
+
+    def resolve_txt(self, name: str) -> list[str]:
+        if self.txt_down:
+            raise DnsUnavailable(f"DNS lookup of {name} failed: Timeout")
+        return list(self.txt.get(name, []))
+
+
+@pytest.fixture
+def fake_dns(app) -> FakeDns:
+    dns = FakeDns()
+    app.config["WILLOW_SSO_ADDRESS_RESOLVER"] = dns.resolve
+    app.config["WILLOW_SSO_TXT_RESOLVER"] = dns.resolve_txt
+    return dns
 
 
 @pytest.fixture

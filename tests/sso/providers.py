@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import requests
 from flask import Flask
 from flask import jsonify
+from flask import redirect
 from flask import request
 from joserfc import jwt
 from joserfc.jwk import KeySet
@@ -115,6 +116,10 @@ class CraftingProvider:
         self.signing_key = new_key("k1")
         self.published: list[RSAKey] = [self.signing_key]
         self.next_claims: dict[str, Any] = {}
+        #: Keys of the discovery document to change (e.g. a token_endpoint elsewhere).
+        self.discovery_overrides: dict[str, Any] = {}
+        #: Answer the discovery request with a redirect to this URL instead.
+        self.discovery_redirect: str | None = None
         self.token_error: str | None = None
         self.jwks_requests = 0
         self.token_requests: list[dict[str, str]] = []
@@ -129,6 +134,8 @@ class CraftingProvider:
         self.thread.start()
 
     def _discovery(self):
+        if self.discovery_redirect:
+            return redirect(self.discovery_redirect)
         return jsonify(
             {
                 "issuer": self.issuer,
@@ -138,6 +145,7 @@ class CraftingProvider:
                 "id_token_signing_alg_values_supported": ["RS256"],
                 "response_types_supported": ["code"],
                 "subject_types_supported": ["public"],
+                **self.discovery_overrides,
             }
         )
 

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from willow.extensions import db
 from willow.models import Group
 from willow.sso.models import SsoConfig
+from willow.sso.models import SsoDomain
 from willow.sso.secrets import decrypt_secret
 
 from .providers import free_port
@@ -27,7 +28,9 @@ def test_sso_configure_reads_discovery_and_stores_the_secret_encrypted(
         config = db.session.scalars(sa.select(SsoConfig)).one()
         assert config.issuer == mock_provider.issuer
         assert config.provider_metadata["token_endpoint"].startswith(mock_provider.issuer)
-        assert config.allowed_domains == "example.com corp.io"
+        assert [d.domain for d in db.session.scalars(sa.select(SsoDomain))] == [
+            "example.com", "corp.io"
+        ]
         assert "top-secret-value" not in config.client_secret_encrypted
         assert decrypt_secret(config.client_secret_encrypted) == "top-secret-value"
 

@@ -159,6 +159,8 @@ def test_with_several_sso_organizations_the_email_domain_picks_one(
     assert runner.invoke(args=["org", "create", "acme", "--name", "Acme"]).exit_code == 0
     sso.configure(mock_provider.issuer, allowed_domains="default.example")
     sso.configure(crafting_provider.issuer, org_slug="acme", allowed_domains="acme.example")
+    result = runner.invoke(args=["sso", "domain", "grant", "acme.example", "--org", "acme"])
+    assert result.exit_code == 0, result.output
     page = client.get("/admin/login").get_data(as_text=True)
     assert "Work email" in page
     rv = client.post("/admin/sso/start", data={"email": "someone@acme.example"})

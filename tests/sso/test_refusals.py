@@ -35,18 +35,26 @@ def finish(sso, state: str, **params):
     )
 
 
-def assert_refused(rv, sso, reason: str, status: int = 403, text: str | None = None):
+def assert_refused(
+    rv, sso, reason: str, status: int = 403, text: str | None = None, filed: bool = True
+):
+    """The refusal page says why; the refusal is filed in the organization's record
+    (``filed``) or, for a request tied to no sign-in this browser started, nowhere."""
     body = rv.get_data(as_text=True)
     assert rv.status_code == status, body
     assert f'data-reason="{reason}"' in body
     if text:
         assert text in body
     assert "Traceback" not in body
-    assert sso.events()[-1]["outcome"] == "refused"
-    assert sso.events()[-1]["reason"] == reason
+    events = sso.events()
+    if filed:
+        assert events[-1]["outcome"] == "refused"
+        assert events[-1]["reason"] == reason
+    else:
+        assert all(e["reason"] != reason for e in events), events
     # Nobody is signed in.
     assert sso.client.get("/admin/tokens").status_code == 302
-    return sso.events()[-1]
+    return events[-1] if filed else None
 
 
 def test_the_valid_token_of_the_crafting_provider_signs_alice_in(sso, idp):
@@ -144,7 +152,10 @@ def test_a_state_that_this_browser_did_not_start_is_refused(sso, idp, app):
     state, nonce = begin(sso)
     idp.answer(nonce)
     forged = finish(sso, "forged-state")
-    assert_refused(forged, sso, "state_mismatch", status=400, text="not started from this browser")
+    assert_refused(
+        forged, sso, "state_mismatch", status=400, text="not started from this browser",
+        filed=False,
+    )
     # The real state, but in another browser (no session): refused too.
     other_browser = app.test_client()
     rv = other_browser.get("/admin/sso/callback", query_string={"code": "c", "state": state})
@@ -157,7 +168,7 @@ def test_a_state_is_used_once(sso, idp):
     idp.answer(nonce)
     assert finish(sso, state).status_code == 302
     sso.client.post("/admin/logout")
-    assert_refused(finish(sso, state), sso, "state_mismatch", status=400)
+    assert_refused(finish(sso, state), sso, "state_mismatch", status=400, filed=False)
 
 
 def test_an_error_callback_from_the_provider_is_refused_with_its_error(sso, idp):
@@ -168,11 +179,20 @@ def test_an_error_callback_from_the_provider_is_refused_with_its_error(sso, idp)
     assert idp.token_requests == []
 
 
-def test_a_token_endpoint_error_is_refused(sso, idp):
+def test_a_token_endpoint_error_is_refused_and_its_text_kept_in_the_server_log_only(
+    sso, idp, caplog
+):
     idp.token_error = "invalid_grant"
     state, _ = begin(sso)
-    event = assert_refused(finish(sso, state), sso, "idp_error")
-    assert "invalid_grant" in event["detail"]
+    rv = finish(sso, state)
+    event = assert_refused(rv, sso, "idp_error")
+    assert "invalid_grant" not in event["detail"]
+    assert "invalid_grant" not in rv.get_data(as_text=True)
+    reference = event["detail"].rpartition("reference ")[2]
+    assert event["detail"].startswith("the identity provider refused the code exchange")
+    assert any(
+        reference in r.getMessage() and "invalid_grant" in r.getMessage() for r in caplog.records
+    )
 
 
 def test_an_unknown_user_is_refused_without_naming_any_account(sso, idp):
@@ -191,17 +211,56 @@ def test_an_unverified_email_does_not_match(sso, idp):
     assert "not verified" in event["detail"]
 
 
-def test_a_verified_work_email_matches_when_sub_is_not_the_external_id(sso, idp):
+def test_a_verified_email_of_a_user_whose_external_id_is_another_sub_is_refused(sso, idp):
+    """Alice's externalId is her account at the provider: another account there that
+    carries her email is not her."""
     state, nonce = begin(sso)
     idp.answer(nonce, sub="another-id", email="ALICE@example.com", email_verified=True)
+    rv = finish(sso, state)
+    event = assert_refused(rv, sso, "subject_mismatch", text="not the one your Willow user")
+    assert event["detail"] == "matched by email = userName; the user's externalId is another sub"
+    assert event["scim_user_id"] == sso.alice
+
+
+def test_the_first_sso_sign_in_binds_the_sub_and_another_sub_is_refused_later(sso, idp):
+    bob = sso.provision("bob@example.com", emails=["bob@example.com"])
+    sso.push_group("Willow Members", [bob], role="member")
+    state, nonce = begin(sso)
+    idp.answer(nonce, sub="bob-first", email="bob@example.com", email_verified=True)
     assert finish(sso, state).status_code == 302
     assert sso.events()[-1]["detail"] == "matched by email = userName"
+    sso.client.post("/admin/logout")
+
+    state, nonce = begin(sso)
+    idp.answer(nonce, sub="bob-second", email="bob@example.com", email_verified=True)
+    event = assert_refused(finish(sso, state), sso, "subject_mismatch")
+    assert "bound to another sub" in event["detail"]
+
+    # The bound sub still signs in.
+    state, nonce = begin(sso)
+    idp.answer(nonce, sub="bob-first", email="bob@example.com", email_verified=True)
+    assert finish(sso, state).status_code == 302
+
+
+def test_a_test_sign_in_does_not_bind_the_sub(sso, idp, console):
+    bob = sso.provision("bob@example.com")
+    sso.push_group("Willow Members", [bob], role="member")
+    console.login()
+    params = query_of(sso.client.post("/admin/sso/test").headers["Location"])
+    idp.answer(params["nonce"], sub="bob-test", email="bob@example.com", email_verified=True)
+    assert finish(sso, params["state"]).status_code == 302
+    assert sso.events()[-1]["outcome"] == "success"
+    console.logout()
+    state, nonce = begin(sso)
+    idp.answer(nonce, sub="bob-real", email="bob@example.com", email_verified=True)
+    assert finish(sso, state).status_code == 302
 
 
 def test_email_matching_is_limited_to_the_allowed_domains(sso, idp):
     sso.configure(idp.issuer, allowed_domains="corp.example.org")
+    sso.provision("carol@example.com", emails=["carol@example.com"], groups=["Carol's"])
     state, nonce = begin(sso)
-    idp.answer(nonce, sub="another-id", email="alice@example.com", email_verified=True)
+    idp.answer(nonce, sub="carol-id", email="carol@example.com", email_verified=True)
     event = assert_refused(finish(sso, state), sso, "no_match")
     assert "not an allowed domain" in event["detail"]
 
@@ -232,7 +291,9 @@ def test_an_unreachable_provider_at_the_callback_gets_a_clear_page_not_a_500(sso
     idp.stop()
     rv = finish(sso, state)
     event = assert_refused(rv, sso, "provider_unreachable", status=502, text="could not reach")
-    assert "token request failed" in event["detail"]
+    assert "could not reach the token endpoint" in event["detail"]
+    # The connection error's own text (address, errno) stays in the server log.
+    assert "Connection refused" not in event["detail"] and "see the server log" in event["detail"]
 
 
 def test_an_unreachable_provider_at_the_start_gets_a_clear_page_not_a_500(sso, idp):

@@ -3,7 +3,9 @@ OpenID provider, with the console role their pushed groups grant.
 
 - ``models``: the settings and sign-in record tables; ``settings``: saving and reading them;
   ``secrets``: the client secret's encryption; ``oidc``: the OpenID Connect relying party
-  (Authlib); ``matching``: who the provider's claims belong to and their role; ``access``:
+  (Authlib); ``network``: where Willow may connect for it (https, no internal or metadata
+  addresses); ``domains``: the organizations' verified email domains; ``matching``: who the
+  provider's claims belong to (and the ``sub`` bound to them) and their role; ``access``:
   the check repeated on every console request; ``events`` / ``outcomes``: the record of
   every sign-in and the reasons shown; ``views`` / ``cli``: the console page, the sign-in
   flow and the ``sso`` commands.

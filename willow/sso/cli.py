@@ -1,4 +1,5 @@
-"""``flask --app app sso configure|show|disable``: single sign-on from the command line.
+"""``flask --app app sso configure|show|disable`` and ``sso domain grant|list|verify|remove``:
+single sign-on from the command line.
 
 The shapes are part of the product (scripts rely on them); each command wraps the same
 functions as the console's Single sign-on page.
@@ -13,6 +14,14 @@ from flask.cli import AppGroup
 from ..extensions import db
 from ..organizations import OrganizationError
 from ..organizations import require_organization
+from .domains import DnsUnavailable
+from .domains import DomainError
+from .domains import domains_of
+from .domains import grant_domain
+from .domains import remove_domain
+from .domains import txt_name
+from .domains import txt_value
+from .domains import verify_domain
 from .settings import SsoSettingsError
 from .settings import configure_sso
 from .settings import disable_sso
@@ -49,7 +58,8 @@ def redirect_uri_hint() -> str:
 @click.option(
     "--allowed-domains",
     default=None,
-    help='Email domains, e.g. "example.com example.org" (picks the organization at sign-in).',
+    help='Email domains, e.g. "example.com example.org" (once verified, they pick the '
+    "organization at sign-in; see sso domain).",
 )
 @click.option(
     "--require-sso/--no-require-sso",
@@ -98,7 +108,7 @@ def sso_show(org_slug: str | None) -> None:
         ("issuer", config.issuer),
         ("client id", config.client_id),
         ("client secret", "set (stored encrypted, not shown)"),
-        ("allowed domains", config.allowed_domains or "any"),
+        ("allowed domains", " ".join(_domain_label(d) for d in domains_of(org.id)) or "any"),
         ("require sso", "yes" if config.require_sso else "no"),
         ("redirect uri", redirect_uri_hint()),
         ("authorization endpoint", metadata.get("authorization_endpoint", "")),
@@ -107,6 +117,10 @@ def sso_show(org_slug: str | None) -> None:
     ]
     for name, value in rows:
         click.echo(f"{name}: {value}")
+
+
+def _domain_label(domain) -> str:
+    return domain.domain + ("" if domain.verified_at else " (not verified)")
 
 
 @sso_cli.command("disable")
@@ -119,3 +133,67 @@ def sso_disable(org_slug: str | None) -> None:
         click.echo(f"Disabled SSO for organization {org.slug}.")
     else:
         click.echo(f"SSO was not enabled for organization {org.slug}.")
+
+
+@sso_cli.group("domain")
+def domain_cli() -> None:
+    """Email domains: which organization a work email signs in to."""
+
+
+@domain_cli.command("grant")
+@click.argument("domain")
+@click.option("--org", "org_slug", default=None, help="Organization slug (default: default).")
+def domain_grant(domain: str, org_slug: str | None) -> None:
+    """Give DOMAIN to the organization, verified, without a DNS record (the operator's
+    word for it); taken from another organization if one held it."""
+    org = _organization(org_slug)
+    try:
+        row, previous = grant_domain(org, domain)
+    except DomainError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    moved = f" (taken from organization {previous})" if previous else ""
+    click.echo(f"Granted {row.domain} to organization {org.slug}, verified{moved}.")
+
+
+@domain_cli.command("list")
+@click.option("--org", "org_slug", default=None, help="Organization slug (default: default).")
+def domain_list(org_slug: str | None) -> None:
+    """The organization's domains, their status, and the TXT record that verifies each."""
+    org = _organization(org_slug)
+    rows = domains_of(org.id)
+    if not rows:
+        click.echo(f"Organization {org.slug} has no SSO email domains.")
+    for row in rows:
+        if row.verified_at:
+            click.echo(f"{row.domain}: verified by {row.verified_by}")
+        else:
+            click.echo(
+                f"{row.domain}: not verified; TXT {txt_name(row.domain)} "
+                f"\"{txt_value(row.verification_token)}\""
+            )
+
+
+@domain_cli.command("verify")
+@click.argument("domain")
+@click.option("--org", "org_slug", default=None, help="Organization slug (default: default).")
+def domain_verify(domain: str, org_slug: str | None) -> None:
+    """Look up DOMAIN's TXT record now, as the console's Verify now button does."""
+    org = _organization(org_slug)
+    try:
+        row = verify_domain(org.id, domain)
+    except (DomainError, DnsUnavailable) as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"{row.domain} is verified for organization {org.slug}.")
+
+
+@domain_cli.command("remove")
+@click.argument("domain")
+def domain_remove(domain: str) -> None:
+    """Remove DOMAIN from whichever organization holds it."""
+    row = remove_domain(domain)
+    if row is None:
+        _fail(f"no organization holds {domain}")
+    db.session.commit()
+    click.echo(f"Removed {row.domain}.")

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from flask import has_request_context
 from flask import request
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
 
 from ..extensions import db
 from .models import SsoSignInEvent
+
+#: Rows of the record per page of the Single sign-on page.
+PER_PAGE = 50
+#: Pages past this one are not asked for: the OFFSET of a page number from the URL
+#: would overflow the database's integers.
+MAX_PAGE = 100_000
 
 
 def record_event(
@@ -45,10 +50,14 @@ def record_event(
     return event
 
 
-def recent_events(organization_id: int, limit: int = 50) -> Sequence[SsoSignInEvent]:
-    return db.session.scalars(
+def events_page(organization_id: int, page: int, per_page: int = PER_PAGE) -> Pagination:
+    """One page of the organization's record, newest first (a page past the end is
+    empty, never an error)."""
+    return db.paginate(
         select(SsoSignInEvent)
         .where(SsoSignInEvent.organization_id == organization_id)
-        .order_by(SsoSignInEvent.created_at.desc(), SsoSignInEvent.id.desc())
-        .limit(limit)
-    ).all()
+        .order_by(SsoSignInEvent.created_at.desc(), SsoSignInEvent.id.desc()),
+        page=min(max(page, 1), MAX_PAGE),
+        per_page=per_page,
+        error_out=False,
+    )

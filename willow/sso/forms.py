@@ -32,6 +32,12 @@ class SsoSettingsForm(FlaskForm):
     require_sso = BooleanField("Require SSO")
 
 
+class VerifyDomainForm(FlaskForm):
+    """The "Verify now" button of one domain."""
+
+    domain = HiddenField(validators=[DataRequired(), Length(max=253)])
+
+
 class SsoStartForm(FlaskForm):
     email = EmailField("Work email", validators=[Optional(), Length(max=320)], filters=[_strip])
     next = HiddenField()

@@ -3,7 +3,10 @@
 Only a SCIM-provisioned user of the organization: found by the ID token's ``sub`` equal
 to the user's ``externalId`` (Okta and JumpCloud send their user id in both), else by a
 verified ``email`` claim equal to the userName or to a work or primary email, compared
-case-insensitively. The user must be active and not deleted, and their console role is
+case-insensitively. Either way the ``sub`` must be the user's: the one bound to them at
+their first SSO sign-in (``SsoSubject``), or before that their ``externalId`` when the
+provider set one; so a second account at the provider that carries the same email cannot
+sign in as them. The user must be active and not deleted, and their console role is
 the highest role their groups grant (admin > member > viewer, ``willow.access``).
 The same decision is taken again on every console request of an SSO account.
 """
@@ -16,6 +19,7 @@ from typing import Any
 from sqlalchemy import exists
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..access import effective_roles
 from ..extensions import db
@@ -23,6 +27,7 @@ from ..models import ROLES
 from ..models import ConsoleUser
 from ..models import User
 from ..models import UserValue
+from .models import SsoSubject
 
 
 @dataclass
@@ -92,6 +97,47 @@ def find_user(organization_id: int, claims: dict[str, Any], allowed_domains: lis
     if len(by_user_name) + len(by_email) > 1:
         return Match(None, detail=f"several users match email {email}")
     return Match(None, detail=f"no user with this sub as externalId or email {email}")
+
+
+def bound_subject(user: User, issuer: str) -> str | None:
+    return db.session.scalars(
+        select(SsoSubject.subject).where(
+            SsoSubject.scim_user_id == user.id, SsoSubject.issuer == issuer
+        )
+    ).first()
+
+
+def subject_refusal(user: User, issuer: str, claims: dict[str, Any]) -> str | None:
+    """Why the ID token's ``sub`` is not this user's (detail for the admins), or None."""
+    sub = claims.get("sub")
+    bound = bound_subject(user, issuer)
+    if bound is not None:
+        return None if sub == bound else "the user is bound to another sub at this provider"
+    if user.external_id and sub != user.external_id:
+        return "the user's externalId is another sub"
+    return None
+
+
+def bind_subject(user: User, issuer: str, sub: str) -> bool:
+    """Bind the user to ``sub`` at their first sign-in through ``issuer`` (the caller
+    commits); False when they are bound to another one, which a concurrent first
+    sign-in may have just done."""
+    bound = bound_subject(user, issuer)
+    if bound is not None:
+        return bound == sub
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                SsoSubject(
+                    organization_id=user.organization_id,
+                    scim_user_id=user.id,
+                    issuer=issuer,
+                    subject=sub[:256],
+                )
+            )
+    except IntegrityError:
+        return bound_subject(user, issuer) == sub
+    return True
 
 
 def refusal_for(user: User) -> tuple[str | None, str | None]:

@@ -1,5 +1,6 @@
-"""Tables of single sign-on: each organization's OpenID Connect settings, and the record
-of every SSO sign-in (success or refusal, with its reason)."""
+"""Tables of single sign-on: each organization's OpenID Connect settings, its email
+domains, the provider subject each user is bound to, and the record of every SSO sign-in
+(success or refusal, with its reason)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import String
 from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -34,9 +36,6 @@ class SsoConfig(db.Model):
     issuer: Mapped[str] = mapped_column(String(1024))
     client_id: Mapped[str] = mapped_column(String(512))
     client_secret_encrypted: Mapped[str] = mapped_column(Text)
-    #: Space-separated lower-case email domains (empty: any). They pick the organization
-    #: at sign-in on multi-organization installs and limit matching by email.
-    allowed_domains: Mapped[str] = mapped_column(String(2048), default="")
     #: Endpoints read from the discovery document when the settings were saved.
     provider_metadata: Mapped[dict] = mapped_column(JSON, default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -45,9 +44,43 @@ class SsoConfig(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    @property
-    def domain_list(self) -> list[str]:
-        return self.allowed_domains.split() if self.allowed_domains else []
+
+class SsoDomain(db.Model):
+    """An email domain an organization claims (``willow.sso.domains``). A domain belongs
+    to one organization only (unique across all of them); it limits matching by email
+    at once, but picks the organization at sign-in only once verified (a DNS TXT record
+    with ``verification_token``, or granted by the operator on the command line)."""
+
+    __tablename__ = "sso_domains"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    #: Lower case, without a trailing dot.
+    domain: Mapped[str] = mapped_column(String(253), unique=True)
+    verification_token: Mapped[str] = mapped_column(String(64))
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: ``dns`` or ``operator``.
+    verified_by: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SsoSubject(db.Model):
+    """The provider's ``sub`` a user signed in with first (per issuer): later sign-ins
+    with another ``sub`` are refused, whatever email they carry."""
+
+    __tablename__ = "sso_subjects"
+    __table_args__ = (UniqueConstraint("scim_user_id", "issuer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    scim_user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    issuer: Mapped[str] = mapped_column(String(1024))
+    subject: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class SsoSignInEvent(db.Model):

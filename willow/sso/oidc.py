@@ -5,8 +5,14 @@ Authlib does the protocol work (authorization code flow with PKCE S256, ``state`
 ``nonce`` kept in the session, the code exchange, and the ID token's signature checked
 against the provider's JWKS, fetched again when a token names a key it has not seen, which
 is how providers rotate keys). This module only adds Willow's rules around it: the issuer
-must be https (http only on loopback, for tests), the ID token's ``iss`` and ``aud`` are
-required and compared exactly, and the clock skew allowed on ``exp``/``iat`` is small.
+and every endpoint of the discovery document pass ``willow.sso.network``'s checks (https,
+no internal addresses) when saved, and every request goes through its guarded session;
+the ID token's ``iss`` and ``aud`` are required and compared exactly, and the clock skew
+allowed on ``exp``/``iat`` is small.
+
+What the provider answers in an error (a token endpoint's error text, a connection
+error) goes to the server log under a short reference, never to a page: shown to the
+admin who chose the URL, it would read back whatever answers at that address.
 
 Nothing here touches Willow's users: ``complete`` returns the verified claims, and
 ``willow.sso.matching`` decides who they belong to.
@@ -14,12 +20,13 @@ Nothing here touches Willow's users: ``complete`` returns the verified claims, a
 
 from __future__ import annotations
 
+import logging
+import secrets
 import threading
 import time
 from typing import Any
 
 import requests
-from authlib.common.security import is_secure_transport
 from authlib.integrations.base_client import MismatchingStateError
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import FlaskIntegration
@@ -27,8 +34,11 @@ from authlib.integrations.flask_client import FlaskOAuth2App
 from flask import session
 from joserfc import errors as jose_errors
 
+from . import network
 from .models import SsoConfig
 from .secrets import decrypt_secret
+
+log = logging.getLogger("willow.sso")
 
 SCOPE = "openid email profile"
 #: Seconds of clock difference tolerated on ``exp`` and ``iat`` (OpenID Connect Core §3.1.3.7).
@@ -41,6 +51,8 @@ METADATA_MAX_AGE = 3600
 STATE_NAME = "willow_sso"
 
 _REQUIRED_ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+#: Every URL of the discovery document Willow may use, checked like the issuer.
+_ENDPOINTS = (*_REQUIRED_ENDPOINTS, "userinfo_endpoint")
 
 
 class ProviderError(Exception):
@@ -61,39 +73,76 @@ def normalise_issuer(issuer: str) -> str:
     return issuer.strip().rstrip("/")
 
 
-def check_issuer_url(issuer: str) -> None:
-    if not issuer.startswith(("https://", "http://")) or not is_secure_transport(issuer):
-        raise ProviderError(
-            "the issuer URL must start with https:// (http:// only for localhost)"
-        )
+def log_upstream(what: str, text: str) -> str:
+    """Keep an upstream error in the server log; returns the reference a page may show."""
+    reference = secrets.token_hex(4)
+    log.warning("SSO %s (reference %s): %s", what, reference, text[:2000])
+    return reference
+
+
+def _unreachable(what: str, exc: requests.RequestException) -> ProviderError:
+    if isinstance(exc, network.AddressRefused):
+        return ProviderError(f"{what}: {exc}")
+    reference = log_upstream(f"could not reach {what}", f"{type(exc).__name__}: {exc}")
+    return ProviderError(f"could not reach {what}; see the server log, reference {reference}")
+
+
+def check_endpoints(rules: network.Policy, issuer: str, metadata: dict[str, Any]) -> None:
+    """Every URL the discovery document names passes the same rules as the issuer, and
+    resolves to allowed addresses now (checked again at each connection)."""
+    for key in ("issuer", *_ENDPOINTS):
+        url = issuer if key == "issuer" else metadata.get(key)
+        if url is None and key == "userinfo_endpoint":
+            continue
+        try:
+            rules.checked_address(url)
+        except requests.RequestException as exc:
+            raise _unreachable(f"the {key.replace('_', ' ')}", exc) from exc
 
 
 def fetch_discovery(issuer: str) -> dict[str, Any]:
     """The provider's discovery document (OpenID Connect Discovery 1.0 §4), checked:
-    its ``issuer`` must be the URL given (§4.3) and the endpoints Willow uses must be there."""
+    its ``issuer`` must be the URL given (§4.3), the endpoints Willow uses must be there,
+    and each must be a URL Willow may connect to (``willow.sso.network``)."""
     issuer = normalise_issuer(issuer)
-    check_issuer_url(issuer)
+    rules = network.policy()
+    try:
+        rules.check_url(issuer)
+    except network.AddressRefused as exc:
+        raise ProviderError(f"the issuer URL {exc}") from exc
     url = issuer + "/.well-known/openid-configuration"
     try:
-        rv = requests.get(url, timeout=HTTP_TIMEOUT, headers={"Accept": "application/json"})
+        with network.guarded_session(rules)() as session:
+            rv = session.request(
+                "GET",
+                url,
+                withhold_token=True,
+                timeout=HTTP_TIMEOUT,
+                headers={"Accept": "application/json"},
+            )
     except requests.RequestException as exc:
-        raise ProviderError(f"could not reach {url}: {type(exc).__name__}") from exc
-    if rv.status_code != 200:
-        raise ProviderError(f"{url} answered HTTP {rv.status_code}, not a discovery document")
+        raise _unreachable("the discovery document", exc) from exc
     try:
-        metadata = rv.json()
-    except ValueError as exc:
-        raise ProviderError(f"{url} did not answer JSON") from exc
+        metadata = rv.json() if rv.status_code == 200 else None
+    except ValueError:
+        metadata = None
     if not isinstance(metadata, dict):
-        raise ProviderError(f"{url} did not answer a JSON object")
+        reference = log_upstream(
+            "discovery document unusable", f"{url} answered HTTP {rv.status_code}: {rv.text}"
+        )
+        raise ProviderError(
+            f"{url} did not answer a discovery document; see the server log, "
+            f"reference {reference}"
+        )
     stated = metadata.get("issuer")
     if not isinstance(stated, str) or normalise_issuer(stated) != issuer:
-        raise ProviderError(
-            f"the discovery document names the issuer {stated!r}, not {issuer!r}"
-        )
+        raise ProviderError(f"the discovery document names another issuer than {issuer}")
     for key in _REQUIRED_ENDPOINTS:
         if not isinstance(metadata.get(key), str) or not metadata[key]:
             raise ProviderError(f"the discovery document has no {key}")
+    if not isinstance(metadata.get("userinfo_endpoint", ""), str):
+        raise ProviderError("the discovery document's userinfo_endpoint is not a URL")
+    check_endpoints(rules, issuer, metadata)
     keep = (
         "issuer",
         *_REQUIRED_ENDPOINTS,
@@ -143,6 +192,9 @@ def provider_metadata(config: SsoConfig) -> dict[str, Any]:
 
 
 def _client(config: SsoConfig, metadata: dict[str, Any]) -> FlaskOAuth2App:
+    rules = network.policy()
+    # The metadata may come from the cache, stored under other settings: check it again.
+    check_endpoints(rules, config.issuer, metadata)
     client = FlaskOAuth2App(
         FlaskIntegration(STATE_NAME),
         name=STATE_NAME,
@@ -156,6 +208,8 @@ def _client(config: SsoConfig, metadata: dict[str, Any]) -> FlaskOAuth2App:
     )
     # The shared cache entry: a JWKS fetched during this sign-in stays for the next one.
     client.server_metadata = metadata
+    # Token and JWKS requests through the guarded session (checked address, no redirect).
+    client.client_cls = network.guarded_session(rules)
     return client
 
 
@@ -210,10 +264,17 @@ def complete(config: SsoConfig) -> dict[str, Any]:
     except MismatchingStateError as exc:
         raise SignInError("state_mismatch", "no sign-in was started with this state") from exc
     except OAuthError as exc:
-        detail = exc.error + (f": {exc.description}" if exc.description else "")
-        raise SignInError("idp_error", detail[:500]) from exc
+        reference = log_upstream(
+            "token endpoint refused the code exchange",
+            exc.error + (f": {exc.description}" if exc.description else ""),
+        )
+        raise SignInError(
+            "idp_error",
+            "the identity provider refused the code exchange; see the server log, "
+            f"reference {reference}",
+        ) from exc
     except requests.RequestException as exc:
-        raise ProviderError(f"token request failed: {type(exc).__name__}") from exc
+        raise _unreachable("the token endpoint or the JWKS", exc) from exc
     except jose_errors.ExpiredTokenError as exc:
         raise SignInError("invalid_token", "ID token expired") from exc
     except jose_errors.InvalidKeyIdError as exc:
@@ -228,7 +289,11 @@ def complete(config: SsoConfig) -> dict[str, Any]:
         raise SignInError("invalid_token", f"ID token rejected: {exc.error}"[:500]) from exc
     except ValueError as exc:
         # A token response that is not JSON, or a JWKS that is not a key set.
-        raise SignInError("invalid_token", f"unreadable answer: {exc}"[:500]) from exc
+        reference = log_upstream("unreadable answer", str(exc))
+        raise SignInError(
+            "invalid_token",
+            f"unreadable answer from the provider; see the server log, reference {reference}",
+        ) from exc
     claims = token.get("userinfo")
     if claims is None:
         raise SignInError("invalid_token", "the token response has no ID token")

@@ -23,6 +23,11 @@ REASONS: dict[str, Reason] = {
         "this organization. Ask your administrator to assign you to the Willow app in the "
         "identity provider.",
     ),
+    "subject_mismatch": Reason(
+        "Another provider account",
+        "This identity provider account is not the one your Willow user signs in with. "
+        "Sign in with that account, or ask your administrator.",
+    ),
     "deactivated": Reason(
         "User deactivated",
         "Your Willow account is deactivated. Ask your administrator to reactivate it in "

@@ -3,21 +3,21 @@ read by the sign-in flow. The client secret is write-only: stored encrypted, nev
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Organization
 from ..models import utcnow
+from .domains import DomainError
+from .domains import parse_domains
+from .domains import set_domains
+from .domains import verified_organization_id
 from .models import SsoConfig
 from .oidc import ProviderError
 from .oidc import fetch_discovery
 from .oidc import metadata_cache
 from .oidc import normalise_issuer
 from .secrets import encrypt_secret
-
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 class SsoSettingsError(ValueError):
@@ -33,20 +33,6 @@ def get_sso_config(organization_id: int) -> SsoConfig | None:
 def enabled_sso_config(organization_id: int) -> SsoConfig | None:
     config = get_sso_config(organization_id)
     return config if config is not None and config.enabled else None
-
-
-def parse_domains(text: str | None) -> str:
-    """``"Example.com, @corp.example.org"`` → ``"example.com corp.example.org"``."""
-    domains: list[str] = []
-    for raw in re.split(r"[\s,;]+", text or ""):
-        domain = raw.strip().lower().lstrip("@").rstrip(".")
-        if not domain:
-            continue
-        if not _DOMAIN.match(domain):
-            raise SsoSettingsError(f"{raw!r} is not an email domain (e.g. example.com)")
-        if domain not in domains:
-            domains.append(domain)
-    return " ".join(domains)
 
 
 def configure_sso(
@@ -71,7 +57,10 @@ def configure_sso(
         raise SsoSettingsError("the client ID is required")
     if len(issuer) > 1024 or len(client_id) > 512:
         raise SsoSettingsError("the issuer URL or client ID is too long")
-    domains = parse_domains(allowed_domains) if allowed_domains is not None else None
+    try:
+        domains = parse_domains(allowed_domains) if allowed_domains is not None else None
+    except DomainError as exc:
+        raise SsoSettingsError(str(exc)) from exc
     config = get_sso_config(organization.id)
     secret = (client_secret or "").strip()
     if not secret and config is None:
@@ -81,14 +70,17 @@ def configure_sso(
     except ProviderError as exc:
         raise SsoSettingsError(f"the issuer's discovery document is unusable: {exc}") from exc
     if config is None:
-        config = SsoConfig(organization_id=organization.id, allowed_domains="")
+        config = SsoConfig(organization_id=organization.id)
         db.session.add(config)
     config.issuer = issuer
     config.client_id = client_id
     if secret:
         config.client_secret_encrypted = encrypt_secret(secret)
     if domains is not None:
-        config.allowed_domains = domains
+        try:
+            set_domains(organization, domains)
+        except DomainError as exc:
+            raise SsoSettingsError(str(exc)) from exc
     if require_sso is not None:
         config.require_sso = require_sso
     config.provider_metadata = metadata
@@ -137,9 +129,12 @@ def sso_organizations() -> list[tuple[Organization, SsoConfig]]:
 
 
 def organization_for_email(email: str) -> tuple[Organization, SsoConfig] | None:
-    """The SSO organization whose allowed domains include the email's domain."""
-    domain = email.strip().lower().rpartition("@")[2]
-    if not domain:
+    """The SSO organization whose *verified* email domains include the email's domain
+    (an unverified claim routes nobody: ``willow.sso.domains``)."""
+    organization_id = verified_organization_id(email)
+    if organization_id is None:
         return None
-    matches = [(o, c) for o, c in sso_organizations() if domain in c.domain_list]
-    return matches[0] if len(matches) == 1 else None
+    config = enabled_sso_config(organization_id)
+    if config is None:
+        return None
+    return db.session.get(Organization, organization_id), config

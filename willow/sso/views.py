@@ -11,7 +11,6 @@ from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import session
 from flask import url_for
 
 from ..console_auth import admin_required
@@ -20,15 +19,26 @@ from ..console_auth import safe_next
 from ..console_auth import sign_in
 from ..extensions import db
 from ..models import Organization
+from ..organizations import get_organization
 from . import oidc
 from .cli import CALLBACK_PATH
-from .events import recent_events
+from .domains import DnsUnavailable
+from .domains import DomainError
+from .domains import domain_names
+from .domains import domains_of
+from .domains import txt_name
+from .domains import txt_value
+from .domains import verify_domain
+from .events import events_page
 from .events import record_event
 from .forms import SsoSettingsForm
 from .forms import SsoStartForm
+from .forms import VerifyDomainForm
+from .matching import bind_subject
 from .matching import console_account
 from .matching import find_user
 from .matching import refusal_for
+from .matching import subject_refusal
 from .models import SsoConfig
 from .outcomes import REASONS
 from .outcomes import reason as reason_for
@@ -45,9 +55,6 @@ bp = Blueprint("sso", __name__, url_prefix="/admin/sso")
 
 PURPOSE_SIGN_IN = "sign-in"
 PURPOSE_TEST = "test"
-#: The organization of the sign-in this browser started last: files a refusal that has
-#: no usable state under the right organization's record.
-PENDING_ORG_KEY = "sso_pending_org"
 
 
 def redirect_uri() -> str:
@@ -65,12 +72,17 @@ def redirect_uri() -> str:
 def _render_settings(form: SsoSettingsForm, status: int = 200):
     org_id = current_console_user().organization_id
     config = get_sso_config(org_id)
+    org = db.session.get(Organization, org_id)
     return render_template(
         "sso/settings.html",
         form=form,
         config=config,
         redirect_uri=redirect_uri(),
-        events=recent_events(org_id),
+        sign_in_url=url_for("sso.start", org=org.slug, _external=True),
+        domains=domains_of(org_id),
+        txt_name=txt_name,
+        txt_value=txt_value,
+        events=events_page(org_id, request.args.get("page", 1, type=int)),
         reasons=REASONS,
     ), status
 
@@ -78,8 +90,10 @@ def _render_settings(form: SsoSettingsForm, status: int = 200):
 @bp.get("/")
 @admin_required
 def settings():
-    config = get_sso_config(current_console_user().organization_id)
+    org_id = current_console_user().organization_id
+    config = get_sso_config(org_id)
     form = SsoSettingsForm(formdata=None, obj=config)
+    form.allowed_domains.data = " ".join(domain_names(org_id))
     return _render_settings(form)
 
 
@@ -109,6 +123,34 @@ def save_settings():
         return _render_settings(form, 400)
     db.session.commit()
     flash("Single sign-on is saved and on. Use Test sign-in to check it.", "success")
+    return redirect(url_for("sso.settings"))
+
+
+@bp.post("/domains/verify")
+@admin_required
+def verify_domain_now():
+    """Look up a claimed domain's TXT record now ("Verify now")."""
+    form = VerifyDomainForm()
+    if not form.validate():
+        flash("Choose a domain to verify.", "error")
+        return redirect(url_for("sso.settings"))
+    try:
+        row = verify_domain(current_console_user().organization_id, form.domain.data)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(f"Not verified: {exc}.", "error")
+        return redirect(url_for("sso.settings"))
+    except DnsUnavailable as exc:
+        db.session.rollback()
+        reference = oidc.log_upstream("domain verification", str(exc))
+        flash(
+            "Not verified: DNS did not answer. Try again in a few minutes "
+            f"(see the server log, reference {reference}).",
+            "error",
+        )
+        return redirect(url_for("sso.settings"))
+    db.session.commit()
+    flash(f"{row.domain} is verified: sign-ins with its email addresses come here.", "success")
     return redirect(url_for("sso.settings"))
 
 
@@ -146,12 +188,19 @@ def _refuse(
     purpose: str = PURPOSE_SIGN_IN,
 ):
     """Record the refusal and answer the page that says why (or, for a test, go back to
-    the settings page with the result)."""
+    the settings page with the result). A refusal tied to no organization (no sign-in was
+    started with its state: anyone can send such a request) goes to the server log only,
+    so that nobody can fill an organization's record, or the table, with forgeries."""
     test = purpose == PURPOSE_TEST
-    record_event(
-        organization_id, "refused", code, detail=detail, test=test, claims=claims, user=user
-    )
-    db.session.commit()
+    if organization_id is None:
+        # %r: the detail may carry text the request sent, newlines included.
+        oidc.log.info("SSO sign-in refused without an organization: %s (%r)", code, detail)
+    else:
+        record_event(
+            organization_id, "refused", code, detail=detail, test=test, claims=claims,
+            user=user,
+        )
+        db.session.commit()
     reason = reason_for(code)
     if test and current_console_user() is not None:
         flash(f"Test sign-in refused: {reason.label}. {detail or ''}".strip(), "error")
@@ -165,7 +214,6 @@ def _begin(config: SsoConfig, purpose: str, next_url: str | None, login_hint: st
         "purpose": purpose,
         "next": next_url,
     }
-    session[PENDING_ORG_KEY] = config.organization_id
     try:
         url = oidc.begin(config, redirect_uri(), extra, login_hint=login_hint)
     except oidc.ProviderError as exc:
@@ -190,13 +238,21 @@ def _sso_choice() -> tuple[SsoConfig | None, bool]:
 def start():
     """Begin an SSO sign-in. GET serves links and IdP app tiles ("initiate login URI");
     POST is the sign-in page's button, with a work email when several organizations
-    use SSO."""
+    use SSO. ``?org=SLUG`` is the organization's own sign-in URL: it needs neither the
+    email nor a verified domain."""
     form = SsoStartForm(request.form if request.method == "POST" else request.args)
     if request.method == "POST" and not form.validate():
         return redirect(url_for("admin.login"))
     next_url = safe_next(form.next.data)
-    config, ask_email = _sso_choice()
     email = form.email.data or ""
+    slug = request.args.get("org", "")
+    if slug:
+        org = get_organization(slug[:64])
+        config = enabled_sso_config(org.id) if org is not None else None
+        if config is None:
+            return _refuse(None, "not_configured")
+        return _begin(config, PURPOSE_SIGN_IN, next_url, email or None)
+    config, ask_email = _sso_choice()
     if config is None and ask_email:
         found = organization_for_email(email) if email else None
         if found is None:
@@ -224,15 +280,13 @@ def callback():
     state = request.args.get("state")
     pending = oidc.pending_sign_in(state)
     if pending is None:
-        # Only to file the record under the organization this browser last tried.
-        org_hint = session.get(PENDING_ORG_KEY)
+        # Not filed under any organization: without a state this browser started, the
+        # request may come from anyone.
         if request.args.get("error") and not state:
             # RFC 6749 §4.1.2.1 asks providers to send the state back with errors too;
             # some do not. The refusal is the same whoever sent it.
-            return _refuse(org_hint, "idp_error", detail=_error_detail() + " (no state)")
-        return _refuse(
-            org_hint, "state_mismatch", detail="no sign-in was started with this state"
-        )
+            return _refuse(None, "idp_error", detail=_error_detail() + " (no state)")
+        return _refuse(None, "state_mismatch", detail="no sign-in was started with this state")
     org_id = pending.get("org_id")
     purpose = pending.get("purpose", PURPOSE_SIGN_IN)
     config = enabled_sso_config(org_id) if isinstance(org_id, int) else None
@@ -251,9 +305,15 @@ def callback():
     except SecretUnreadable as exc:
         return _refuse(org_id, "misconfigured", detail=str(exc), purpose=purpose)
 
-    match = find_user(org_id, claims, config.domain_list)
+    match = find_user(org_id, claims, domain_names(org_id))
     if match.user is None:
         return _refuse(org_id, "no_match", detail=match.detail, claims=claims, purpose=purpose)
+    mismatch = subject_refusal(match.user, config.issuer, claims)
+    if mismatch is not None:
+        return _refuse(
+            org_id, "subject_mismatch", detail=f"matched by {match.by}; {mismatch}",
+            claims=claims, user=match.user, purpose=purpose,
+        )
     code, role = refusal_for(match.user)
     if code is not None:
         return _refuse(
@@ -274,6 +334,11 @@ def callback():
             "success",
         )
         return redirect(url_for("sso.settings"))
+    if not bind_subject(match.user, config.issuer, claims["sub"]):
+        return _refuse(
+            org_id, "subject_mismatch", detail="bound to another sub meanwhile", claims=claims,
+            user=match.user,
+        )
     account = console_account(match.user, role)
     record_event(
         org_id, "success", "signed_in", detail=detail, claims=claims, user=match.user, role=role
