@@ -7,7 +7,7 @@ token); a domain listed by several organizations stays with the one that has the
 id, as no rule can tell which is right. sso_subjects binds a user to the provider's sub.
 
 Revision ID: 8a3351f943a1
-Revises: 3d44cdfc1311
+Revises: 1c6cde94efc1
 Create Date: 2026-12-07 02:15:47.242262
 
 """
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '8a3351f943a1'
-down_revision = '3d44cdfc1311'
+down_revision = '1c6cde94efc1'
 branch_labels = None
 depends_on = None
 

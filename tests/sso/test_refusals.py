@@ -153,7 +153,11 @@ def test_a_state_that_this_browser_did_not_start_is_refused(sso, idp, app):
     idp.answer(nonce)
     forged = finish(sso, "forged-state")
     assert_refused(
-        forged, sso, "state_mismatch", status=400, text="not started from this browser",
+        forged,
+        sso,
+        "state_mismatch",
+        status=400,
+        text="not started from this browser",
         filed=False,
     )
     # The real state, but in another browser (no session): refused too.
@@ -220,6 +224,20 @@ def test_a_verified_email_of_a_user_whose_external_id_is_another_sub_is_refused(
     event = assert_refused(rv, sso, "subject_mismatch", text="not the one your Willow user")
     assert event["detail"] == "matched by email = userName; the user's externalId is another sub"
     assert event["scim_user_id"] == sso.alice
+
+
+def test_an_entra_token_whose_oid_is_the_external_id_signs_in_despite_its_pairwise_sub(sso, idp):
+    """Entra's sub differs per application; its oid claim is the object id that Entra
+    provisioning sends as externalId."""
+    state, nonce = begin(sso)
+    idp.answer(
+        nonce,
+        sub="pairwise-sub",
+        oid=SUB,
+        email="alice@example.com",
+        email_verified=True,
+    )
+    assert finish(sso, state).status_code == 302
 
 
 def test_the_first_sso_sign_in_binds_the_sub_and_another_sub_is_refused_later(sso, idp):

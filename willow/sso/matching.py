@@ -5,7 +5,8 @@ to the user's ``externalId`` (Okta and JumpCloud send their user id in both), el
 verified ``email`` claim equal to the userName or to a work or primary email, compared
 case-insensitively. Either way the ``sub`` must be the user's: the one bound to them at
 their first SSO sign-in (``SsoSubject``), or before that their ``externalId`` when the
-provider set one; so a second account at the provider that carries the same email cannot
+provider set one (or Entra's ``oid`` claim, since Entra's ``sub`` differs for every
+application); so a second account at the provider that carries the same email cannot
 sign in as them. The user must be active and not deleted, and their console role is
 the highest role their groups grant (admin > member > viewer, ``willow.access``).
 The same decision is taken again on every console request of an SSO account.
@@ -113,7 +114,9 @@ def subject_refusal(user: User, issuer: str, claims: dict[str, Any]) -> str | No
     bound = bound_subject(user, issuer)
     if bound is not None:
         return None if sub == bound else "the user is bound to another sub at this provider"
-    if user.external_id and sub != user.external_id:
+    # Entra's sub is pairwise (one per application); its object id, which Entra
+    # provisioning commonly sends as externalId, comes in the oid claim.
+    if user.external_id and user.external_id not in (sub, claims.get("oid")):
         return "the user's externalId is another sub"
     return None
 
