@@ -64,9 +64,11 @@ def main(app: Flask) -> None:
         print(line)
     print("Press Ctrl+C to stop.", flush=True)
     install_stop_handlers(lambda: flush_request_log(app, timeout=4.0))
-    mark_serving(app)
     try:
+        mark_serving(app)
         server.run()  # returns on KeyboardInterrupt / SystemExit (see install_stop_handlers)
+    except KeyboardInterrupt:
+        pass  # a stop that came before waitress's loop started: as clean as one in it
     finally:
         unmark_serving(app)
         shut_down(app)

@@ -184,7 +184,14 @@ class LogWriter:
                     # every row costs each request a thread switch.
                     self._cond.notify_all()
         if inline:
-            self._write([row])
+            for lost in self._write([row]):
+                self.log.warning(
+                    "could not write the SCIM request log for %s %s (request id %s): the "
+                    "database is unavailable",
+                    lost.get("method"),
+                    lost.get("path"),
+                    lost.get("request_id"),
+                )
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every row handed over before this call is written (or reported as
