@@ -148,6 +148,8 @@ class Config:
     WILLOW_LOG_PRUNE_INTERVAL = _int(SETTINGS, "WILLOW_LOG_PRUNE_INTERVAL", 3600)
     #: Log rows waiting for the background writer; when it is full, requests wait for room.
     WILLOW_LOG_QUEUE_MAX_ROWS = _int(SETTINGS, "WILLOW_LOG_QUEUE_MAX_ROWS", 1000)
+    #: Seconds ``python app.py`` waits for an unreachable database before it gives up.
+    WILLOW_DB_WAIT_SECONDS = _int(SETTINGS, "WILLOW_DB_WAIT_SECONDS", 0)
     #: One line per HTTP request on standard output (0 turns it off).
     WILLOW_ACCESS_LOG = _bool(SETTINGS, "WILLOW_ACCESS_LOG", True)
     #: Failed bearer authentications one client address may make per minute before /scim

@@ -162,7 +162,7 @@ def test_check_fails_on_an_empty_database(tmp_path):
 
 
 def test_healthz_answers_and_readyz_checks_database_and_migrations(client, tmp_path):
-    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["status"] == "ready"
     empty = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/e.sqlite"})

@@ -51,7 +51,17 @@ def resolve_database_url(app: Flask) -> None:
         # checkout would be one more statement on every request, for nothing.
         options["pool_pre_ping"] = False
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    elif _postgres_without_connect_timeout(app.config["SQLALCHEMY_DATABASE_URI"]):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("connect_timeout", POSTGRES_CONNECT_TIMEOUT_S)
+        options["connect_args"] = connect_args
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     keep_a_connection_per_thread(app)
+
+
+def _postgres_without_connect_timeout(url: str) -> bool:
+    return url.startswith("postgresql") and "connect_timeout" not in make_url(url).query
 
 
 def keep_a_connection_per_thread(app: Flask) -> None:
@@ -106,6 +116,14 @@ def describe_database(app: Flask) -> str:
     return f"{url} ({why})"
 
 
+#: How long a SQLite statement waits for another process's lock before it fails with
+#: "database is locked" (answered 503, ``willow.database_faults``).
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Seconds a PostgreSQL connection attempt may take (unless the URL says otherwise): a
+#: database host that does not answer at all (no "connection refused") must not hold every
+#: request for the system's TCP timeout, two minutes or more, before its 503.
+POSTGRES_CONNECT_TIMEOUT_S = 10
+
 #: Pages the SQLite WAL may hold before a commit copies them back (see _sqlite_pragmas).
 WAL_CHECKPOINT_PAGES = 10_000
 
@@ -127,7 +145,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ARG00
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")

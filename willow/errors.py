@@ -3,6 +3,9 @@
 Under /scim every error, including the 404/405/413 that Werkzeug raises before any
 blueprint code runs, is a SCIM Error JSON (RFC 7644 §3.12). Console pages get HTML.
 Nothing ever shows a stack trace or SQL to the client.
+
+A database that cannot be reached or used (``willow.database_faults``) is answered 503
+with ``Retry-After``, on /scim and in the console alike: the request can be sent again.
 """
 
 from __future__ import annotations
@@ -13,7 +16,11 @@ from flask import Flask
 from flask import render_template
 from flask import request
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ServiceUnavailable
 
+from .database_faults import RETRY_AFTER_S
+from .database_faults import is_unavailable
+from .database_faults import reason
 from .extensions import db
 from .scim import audit
 from .scim import transaction
@@ -61,16 +68,53 @@ def _scim_error_for_http(exc: HTTPException) -> scim_errors.ScimError:
             # RFC 9110 §15.5.6: a 405 lists the methods the resource does support.
             error.headers["Allow"] = ", ".join(sorted(valid_methods))
         return error
-    error = scim_errors.ScimError(exc.description if exc.code and exc.code < 500 else None)
+    if (exc.code or 500) >= 500:
+        # Werkzeug's 500 for an error a handler raised: say what a 500 says.
+        original = getattr(exc, "original_exception", None)
+        if original is not None and is_unavailable(original):
+            return scim_errors.ServiceUnavailable(retry_after=RETRY_AFTER_S)
+        error = scim_errors.InternalError()
+    else:
+        error = scim_errors.ScimError(exc.description)
     error.status = exc.code or 500
     return error
 
 
 def _rollback() -> None:
+    """Undo the request's transaction. It never raises: on a lost connection the rollback
+    fails too, and an error raised here would turn the answer into another one."""
     if is_scim_request():
         transaction.rollback()  # the request's connection and the session
-    else:
+        # A log row written in the request's transaction (a change) went with it: the
+        # request log writes the row of the answer instead.
+        audit.current().logged = False
+        return
+    try:
         db.session.rollback()
+    except Exception:
+        log.debug("rollback failed; the session's connections are discarded", exc_info=True)
+        db.session.invalidate()
+
+
+def _unavailable(exc: Exception):
+    """503 with ``Retry-After``: a SCIM error, or the console's explaining page."""
+    log.warning(
+        "database unavailable on %s %s: %s (%s)",
+        request.method,
+        request.path,
+        reason(exc),
+        type(exc).__name__,
+    )
+    if is_scim_request():
+        audit.current().exception_name = type(exc).__name__
+        return render_scim_error(scim_errors.ServiceUnavailable(retry_after=RETRY_AFTER_S))
+    error = ServiceUnavailable(
+        "The database cannot be reached at the moment, so this page cannot be shown. "
+        "Try again in a few seconds."
+    )
+    # No signed-in user in the layout: its menu would read the account from the database.
+    rv = render_template("errors/error.html", error=error, console_user=None)
+    return rv, 503, {"Retry-After": str(RETRY_AFTER_S)}
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -92,6 +136,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
         _rollback()
+        if is_unavailable(exc):
+            return _unavailable(exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
         if is_scim_request():
             audit.current().exception_name = type(exc).__name__

@@ -1,9 +1,10 @@
 """Is this install ready for an IdP? ``/healthz``, ``/readyz`` and ``flask --app app check``.
 
-``/healthz`` says the process answers (a service manager restarts it when it does not);
-``/readyz`` says it can serve SCIM: the database answers and its schema is at the
-migrations' head (a load balancer sends no traffic until then). ``check`` reports the same
-and what else would break an IdP connection, in words, for an admin at a terminal.
+``/healthz`` says the process answers (a service manager restarts it when it does not),
+and whether the database does; ``/readyz`` says it can serve SCIM: the database answers
+and its schema is at the migrations' head (a load balancer sends no traffic until then).
+``check`` reports the same and what else would break an IdP connection, in words, for an
+admin at a terminal.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from flask import jsonify
 from sqlalchemy import select
 from sqlalchemy import text
 
+from .database_faults import RETRY_AFTER_S
+from .database_faults import reason
 from .extensions import db
 from .models import ApiToken
 from .models import utcnow
@@ -59,7 +62,7 @@ def readiness() -> tuple[bool, str]:
     try:
         current = database_revisions()
     except Exception as exc:
-        return False, f"database unreachable ({type(exc).__name__})"
+        return False, f"database unreachable ({reason(exc)})"
     if current != migration_heads():
         return False, "database schema is not at the migrations' head"
     return True, "ready"
@@ -77,9 +80,8 @@ def check_install(app: Flask) -> list[Finding]:
     try:
         current = database_revisions()
     except Exception as exc:
-        findings.append(
-            Finding("fail", "Database", f"cannot be reached: {type(exc).__name__}: {exc}")
-        )
+        # One line, the driver's reason and no SQL or traceback (the URL is on the first).
+        findings.append(Finding("fail", "Database", f"cannot be reached ({reason(exc)})"))
         return findings
     heads = migration_heads()
     if not current:
@@ -183,9 +185,28 @@ def _allowed_hosts(setting: str | None, public_url: str | None) -> Finding:
     return Finding("ok", "Host names", ", ".join(allowed))
 
 
+def database_status() -> tuple[bool, str]:
+    """``(answers, why)``: whether a ``SELECT 1`` goes through now."""
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        return False, reason(exc)
+    return True, "ok"
+
+
 @bp.get("/healthz")
 def healthz():
-    return jsonify(status="ok")
+    """Liveness: 200 while the process answers, also when the database does not (a
+    restart of the process would not bring it back, and the process recovers by itself
+    when it is back). The body says whether the database answers."""
+    answers, why = database_status()
+    if answers:
+        rv = jsonify(status="ok", database="ok")
+    else:
+        rv = jsonify(status="ok", database="unavailable", reason=why)
+    rv.headers["Cache-Control"] = "no-store"
+    return rv
 
 
 @bp.get("/readyz")
@@ -194,4 +215,6 @@ def readyz():
     rv = jsonify(status="ready" if ready else "not ready", reason=why)
     rv.status_code = 200 if ready else 503
     rv.headers["Cache-Control"] = "no-store"
+    if not ready:
+        rv.headers["Retry-After"] = str(RETRY_AFTER_S)
     return rv

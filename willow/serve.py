@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
@@ -22,10 +23,14 @@ from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from .database import describe_database
 from .database import display_url
+from .database_faults import reason
+from .database_faults import unreachable_line
 from .extensions import db
 from .instance_files import replace_private
 from .models import ApiToken
@@ -44,6 +49,7 @@ def main(app: Flask) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    wait_for_database(app)
     with app.app_context():
         upgrade()
         hints = first_run_hints(app)
@@ -59,12 +65,50 @@ def main(app: Flask) -> None:
         print(line)
     print("Press Ctrl+C to stop.", flush=True)
     install_stop_handlers(lambda: flush_request_log(app, timeout=4.0))
-    mark_serving(app)
     try:
+        mark_serving(app)
         server.run()  # returns on KeyboardInterrupt / SystemExit (see install_stop_handlers)
+    except KeyboardInterrupt:
+        pass  # a stop that came before waitress's loop started: as clean as one in it
     finally:
         unmark_serving(app)
         shut_down(app)
+
+
+def wait_for_database(
+    app: Flask,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Connect once before anything else uses the database, retrying for up to
+    ``WILLOW_DB_WAIT_SECONDS`` (a database started beside Willow, by the same service
+    manager or compose file, may still be starting). When it cannot be reached, exit with
+    status 1 and one line on standard error: where (no password) and why, not a
+    traceback of the migration that would have failed first."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    wait = max(0, app.config.get("WILLOW_DB_WAIT_SECONDS") or 0)
+    deadline = clock() + wait
+    waiting_said = False
+    while True:
+        try:
+            with app.app_context(), db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return
+        except SQLAlchemyError as exc:
+            error = exc
+        left = deadline - clock()
+        if left <= 0:
+            raise SystemExit(unreachable_line(url, error, wait))
+        if not waiting_said:
+            print(
+                f"Willow: waiting up to {wait} s for the database at {display_url(url)} "
+                f"({reason(error)})",
+                file=sys.stderr,
+                flush=True,
+            )
+            waiting_said = True
+        sleep(min(1.0, left))
 
 
 #: In the instance folder while ``python app.py`` serves: which database it serves, so that

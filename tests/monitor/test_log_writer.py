@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
+import psycopg
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 
 from willow.extensions import db
 from willow.models import utcnow
@@ -217,3 +220,100 @@ def test_a_batch_keeps_every_value_as_a_row_written_on_its_own_keeps_it(
     assert alone["resource_label"] == fields["resource_label"]
     assert alone["duration_ms"] == fields["duration_ms"]
     assert alone["request_headers"] == fields["request_headers"]
+
+
+class Outage:
+    """The writer's database unavailable (a lost connection on every insert) until
+    ``end()``: the writer's own retries then reach the real database."""
+
+    def __init__(self, writer) -> None:
+        self.down = True
+        self.tries = 0
+        original = writer._insert
+
+        def insert(params):
+            if self.down:
+                self.tries += 1
+                orig = psycopg.OperationalError("server closed the connection unexpectedly")
+                raise sa_exc.OperationalError("INSERT", {}, orig)
+            original(params)
+
+        writer._insert = insert
+
+    def end(self) -> None:
+        self.down = False
+
+
+def _written(logged, writer, timeout: float = 10.0) -> list[str]:
+    """Request ids in the log once the writer has written every held row (flush says
+    False at once while the database is unavailable)."""
+    deadline = time.monotonic() + timeout
+    while not writer.flush(timeout=1.0):
+        assert time.monotonic() < deadline, "the held rows were never written"
+        time.sleep(0.05)
+    return [r["request_id"] for r in logged()]
+
+
+def test_rows_are_held_while_the_database_is_unavailable_and_written_when_it_is_back(
+    app, org, writer, logged, caplog
+):
+    outage = Outage(writer)
+    with caplog.at_level(logging.WARNING):
+        for i in range(5):
+            writer.submit(row(org.id, f"r{i}"))
+        deadline = time.monotonic() + 10
+        while outage.tries < 2:  # it tried, and tried again
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert writer.flush(timeout=5) is False  # at once: the rows are held, not lost
+        writer.submit(row(org.id, "r5"))
+        outage.end()
+        assert _written(logged, writer) == [f"r{i}" for i in range(6)]
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("the database is unavailable (server closed the connection" in m for m in messages)
+    assert any("the database is back after" in m and "(0 dropped" in m for m in messages)
+    assert not any("could not write" in m for m in messages)
+    assert writer.dropped == 0
+
+
+def test_past_the_bound_rows_are_dropped_while_down_and_requests_never_wait(
+    app, org, writer, logged, caplog
+):
+    writer.max_pending = 3
+    outage = Outage(writer)
+    with caplog.at_level(logging.WARNING):
+        writer.submit(row(org.id, "first"))
+        deadline = time.monotonic() + 10
+        while True:
+            with writer._cond:  # the writer thread cannot take rows meanwhile
+                if writer._down_since is not None and writer._pending:
+                    started = time.monotonic()
+                    for i in range(10):
+                        writer.submit(row(org.id, f"r{i}"))  # at once: held or dropped
+                    # Not a wait for room: that would last as long as the outage.
+                    assert time.monotonic() - started < 1.0
+                    break
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        outage.end()
+        assert _written(logged, writer) == ["first", "r0", "r1"]
+    assert writer.dropped == 8
+    warnings = [r.getMessage() for r in caplog.records if "queue is full" in r.getMessage()]
+    assert len(warnings) == 1 and "request id r2" in warnings[0]
+    assert any("(8 dropped: the queue was full)" in r.getMessage() for r in caplog.records)
+
+
+def test_a_final_stop_while_the_database_is_unavailable_says_how_many_rows_are_lost(
+    app, org, writer, caplog
+):
+    Outage(writer)
+    writer.submit(row(org.id, "one"))
+    writer.submit(row(org.id, "two"))
+    with caplog.at_level(logging.WARNING):
+        writer.stop(timeout=10, final=True)
+    assert not writer._thread.is_alive()  # a stop does not wait for the database
+    assert any(
+        "2 SCIM request log rows were not written: the database is unavailable"
+        in r.getMessage()
+        for r in caplog.records
+    )

@@ -23,8 +23,10 @@ from flask import current_app
 from flask import request
 from sqlalchemy import String
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from ..database_faults import is_unavailable
 from ..errors import is_scim_request
 from ..extensions import db
 from ..json_limits import loads as load_json
@@ -35,11 +37,14 @@ from ..models import utcnow
 from ..scim import audit
 from ..scim.bearer import bearer_from_header
 from ..scim.bearer import read_token
+from ..scim.protocol.errors import ServiceUnavailable
 from ..scim.protocol.text import first_unstorable
 from ..scim.protocol.text import is_storable
 from ..scim.protocol.text import storable
+from ..tokens import hash_token
 from . import lookup
 from . import redact
+from .log_writer import TOKEN_DIGEST
 from .log_writer import LogWriter
 from .present import PATH_AS_SENT_NOTE
 
@@ -141,11 +146,12 @@ def build_row(response: Response) -> dict[str, Any]:
             resource_id = found_id
 
     error_detail = _error_detail(response, record) if status >= 400 else None
+    digest = None
     if record.token_id is not None:
         token_id, token_name = record.token_id, record.token_name
         organization_id = record.organization_id
     else:
-        token_id, token_name, organization_id = _token_from_header()
+        token_id, token_name, organization_id, digest = _token_from_header(record)
     if record.refusal is not None and status == 401:
         # Why, in the admin's words (scim.refusal); the IdP's answer said less.
         error_detail = record.refusal.text
@@ -202,6 +208,8 @@ def build_row(response: Response) -> dict[str, Any]:
     row = _storable_row(row)
     # The log writer's INSERT bypasses column defaults: fill the search key here.
     row["resource_label_key"] = label_key(row["resource_label"])
+    if digest is not None:
+        row[TOKEN_DIGEST] = digest
     # The path is indexed (the console's search): PostgreSQL refuses a B-tree entry over
     # about 2.7 kB, so it is also cut to its width in bytes of UTF-8, not only characters.
     encoded = row["path"].encode("utf-8", "replace")
@@ -297,17 +305,29 @@ def _error_detail(response: Response, record: audit.Audit) -> str | None:
     return detail
 
 
-def _token_from_header() -> tuple[int | None, str | None, int | None]:
+def _token_from_header(
+    record: audit.Audit,
+) -> tuple[int | None, str | None, int | None, str | None]:
     """The bearer token of a request the scim blueprint never saw: Werkzeug answers an
-    unknown route (404) or a wrong method (405) before any blueprint code runs."""
+    unknown route (404) or a wrong method (405) before any blueprint code runs; or of one
+    whose bearer check could not read the token, the database being unavailable. In that
+    case only the token's digest is known (the fourth value): the log writer looks the
+    token up when the database is back."""
     plaintext = bearer_from_header(request.headers.get("Authorization"))
     if plaintext is None:
-        return None, None, None
-    with db.engine.connect() as conn:
-        token = read_token(conn, plaintext)
+        return None, None, None, None
+    if isinstance(record.error, ServiceUnavailable):
+        return None, None, None, hash_token(plaintext)
+    try:
+        with db.engine.connect() as conn:
+            token = read_token(conn, plaintext)
+    except SQLAlchemyError as exc:
+        if not is_unavailable(exc):
+            raise
+        return None, None, None, hash_token(plaintext)
     if token is None:
-        return None, None, None
-    return token.id, token.name, token.organization_id
+        return None, None, None, None
+    return token.id, token.name, token.organization_id, None
 
 
 def write_row(row: dict[str, Any]) -> None:

@@ -22,6 +22,12 @@ What that trades, and how it is bounded:
 * A batch that fails is retried row by row, so one bad row cannot take others with it; a
   row that cannot be written is reported to the application log with its request id and
   never changes a response.
+* While the database is unavailable (``willow.database_faults``: a restart, a lost
+  connection, a locked file), rows are held in the queue and the writer tries again every
+  RETRY_S; when the database is back it writes them, so the requests answered 503 in that
+  window are in the log. Requests do not wait for room then (they would hang for the
+  whole outage): past WILLOW_LOG_QUEUE_MAX_ROWS held rows, each further row is dropped,
+  counted (``dropped``) and reported, once per outage, with a warning.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 import weakref
 from typing import Any
 
@@ -42,6 +49,8 @@ from sqlalchemy import insert
 from sqlalchemy import select
 
 from ..database import writer_queue
+from ..database_faults import is_unavailable
+from ..database_faults import reason
 from ..extensions import db
 from ..models import ApiToken
 from ..models import Organization
@@ -53,6 +62,9 @@ logger = logging.getLogger(__name__)
 COLUMNS = tuple(c.name for c in ScimRequestLog.__table__.columns if c.name != "id")
 #: The writer's connections' name on PostgreSQL (pg_stat_activity.application_name).
 APPLICATION_NAME = "willow-request-log"
+#: A row's key (not a column) for the digest of a bearer token that could not be looked
+#: up when the row was built, because the database was unavailable.
+TOKEN_DIGEST = "token_digest"
 #: Rows per INSERT transaction; more wait for the next one.
 BATCH_ROWS = 500
 #: How long the first row of a batch waits for others. Measured with one IdP sending
@@ -62,9 +74,15 @@ BATCH_ROWS = 500
 #: gathers tens of rows into one commit. It is also the longest an entry waits for its
 #: commit, unless the console asks for it (flush).
 BATCH_WINDOW_S = 0.1
+#: Seconds between tries while the database is unavailable.
+RETRY_S = 0.5
 
 # Lookups for the rare rows whose token or organization is not known yet (see _complete).
 _TOKEN = select(ApiToken.name, ApiToken.organization_id).where(ApiToken.id == bindparam("token_id"))
+# The token of a request answered while the database was unavailable (see _complete).
+_TOKEN_BY_DIGEST = select(ApiToken.id, ApiToken.name, ApiToken.organization_id).where(
+    ApiToken.digest == bindparam("digest")
+)
 # At most two organizations, to tell a single-organization (on-prem) install.
 _ORGANIZATIONS = select(Organization.id).order_by(Organization.id).limit(2)
 
@@ -133,6 +151,12 @@ class LogWriter:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._closed = False
+        #: When the database was found unavailable (time.monotonic()); None while it is up.
+        self._down_since: float | None = None
+        self._dropped_in_outage = 0
+        #: Rows dropped because the queue was full while the database was unavailable.
+        self.dropped = 0
+        self._unavailable: BaseException | None = None
         _open_writers.add(self)
 
     # -- request threads -------------------------------------------------------------
@@ -144,6 +168,9 @@ class LogWriter:
             if not inline:
                 self._start()
                 while len(self._pending) >= self.max_pending:
+                    if self._down_since is not None:
+                        self._drop(row)
+                        return
                     # Back-pressure: the database is behind; wait as a synchronous write
                     # would. Checking on the thread now and then: nothing else would wake
                     # this request if it had ended.
@@ -157,16 +184,27 @@ class LogWriter:
                     # every row costs each request a thread switch.
                     self._cond.notify_all()
         if inline:
-            self._write([row])
+            for lost in self._write([row]):
+                self.log.warning(
+                    "could not write the SCIM request log for %s %s (request id %s): the "
+                    "database is unavailable",
+                    lost.get("method"),
+                    lost.get("path"),
+                    lost.get("request_id"),
+                )
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every row handed over before this call is written (or reported as
-        failed). False when ``timeout`` seconds passed first."""
+        failed). False when ``timeout`` seconds passed first, or at once while the
+        database is unavailable (the rows are held; waiting would not write them)."""
         with self._cond:
             target = self._submitted
             self._flush_wanted = max(self._flush_wanted, target)
             self._cond.notify_all()
-            return self._cond.wait_for(lambda: self._finished >= target, timeout)
+            self._cond.wait_for(
+                lambda: self._finished >= target or self._down_since is not None, timeout
+            )
+            return self._finished >= target
 
     def stop(self, timeout: float = 10.0, *, final: bool = False) -> None:
         """Write what is queued and let the thread end; the next row starts it again.
@@ -180,6 +218,11 @@ class LogWriter:
             thread.join(timeout)
         with self._cond:
             self._stopping = False
+            held = len(self._pending)
+        if final and held:
+            self.log.warning(
+                "%d SCIM request log rows were not written: the database is unavailable", held
+            )
 
     def insert_in(self, conn, row: dict[str, Any]) -> None:
         """Insert ``row`` on ``conn`` (a Core connection), in its open transaction: the
@@ -207,40 +250,94 @@ class LogWriter:
                 self._cond.wait_for(lambda: self._pending or self._stopping)
                 if not self._pending:
                     return  # stopping, and everything is written
-                # Let the batch fill for a moment, unless someone waits for it.
-                self._cond.wait_for(
-                    lambda: (
-                        len(self._pending) >= min(BATCH_ROWS, self.max_pending)
-                        or self._stopping
-                        or self._flush_wanted > self._finished
-                    ),
-                    BATCH_WINDOW_S,
-                )
+                if self._down_since is not None:
+                    # Try again in a while; a stop tries once more at once.
+                    self._cond.wait_for(lambda: self._stopping, RETRY_S)
+                else:
+                    # Let the batch fill for a moment, unless someone waits for it.
+                    self._cond.wait_for(
+                        lambda: (
+                            len(self._pending) >= min(BATCH_ROWS, self.max_pending)
+                            or self._stopping
+                            or self._flush_wanted > self._finished
+                        ),
+                        BATCH_WINDOW_S,
+                    )
                 batch = self._pending[:BATCH_ROWS]
                 del self._pending[:BATCH_ROWS]
                 self._cond.notify_all()  # room for requests waiting on a full queue
+            held: list[dict[str, Any]] = batch
             try:
-                self._write(batch)
+                held = self._write(batch)
             finally:
                 with self._cond:
-                    self._finished += len(batch)
+                    self._finished += len(batch) - len(held)
+                    if held:
+                        self._pending[:0] = held  # first in line for the next try, in order
+                    self._availability_changed(down=bool(held))
                     self._cond.notify_all()
+            if held and self._stopping:
+                return  # the rows stay queued; the next row starts the thread again
 
-    def _write(self, rows: list[dict[str, Any]]) -> None:
+    def _write(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Insert ``rows`` in one transaction; if that fails, each row on its own, so that
-        only the rows that cannot be written are lost (and reported)."""
+        only the rows that cannot be written are lost (and reported). Returns the rows
+        not written because the database is unavailable: they are to be tried again."""
         try:
             self._insert([self._parameters(row) for row in rows])
-            return
-        except Exception:
+            return []
+        except Exception as exc:
+            if is_unavailable(exc):
+                self._unavailable = exc
+                return rows
             if len(rows) == 1:
                 self._report(rows[0])
-                return
-        for row in rows:
+                return []
+        for i, row in enumerate(rows):
             try:
                 self._insert([self._parameters(row)])
-            except Exception:
+            except Exception as exc:
+                if is_unavailable(exc):
+                    self._unavailable = exc
+                    return rows[i:]
                 self._report(row)
+        return []
+
+    def _availability_changed(self, *, down: bool) -> None:
+        """Note an outage's start and end, with a warning each (under ``_cond``)."""
+        if down and self._down_since is None:
+            self._down_since = time.monotonic()
+            self._dropped_in_outage = 0
+            self.log.warning(
+                "the database is unavailable (%s): the SCIM request log holds up to %d rows "
+                "until it is back",
+                reason(self._unavailable),
+                self.max_pending,
+            )
+        elif not down and self._down_since is not None:
+            self.log.warning(
+                "the database is back after %.1f s: the SCIM request log rows held meanwhile "
+                "are written (%d dropped: the queue was full)",
+                time.monotonic() - self._down_since,
+                self._dropped_in_outage,
+            )
+            self._down_since = None
+
+    def _drop(self, row: dict[str, Any]) -> None:
+        """A row past the queue's bound while the database is unavailable (under
+        ``_cond``)."""
+        self.dropped += 1
+        self._dropped_in_outage += 1
+        if self._dropped_in_outage == 1:
+            self.log.warning(
+                "the SCIM request log queue is full (%d rows) while the database is "
+                "unavailable: rows of further requests are dropped until it is back "
+                "(first: %s %s, request id %s)",
+                self.max_pending,
+                row.get("method"),
+                row.get("path"),
+                row.get("request_id"),
+            )
 
     def _report(self, row: dict[str, Any]) -> None:
         self.log.exception(
@@ -251,8 +348,10 @@ class LogWriter:
         )
 
     def _parameters(self, row: dict[str, Any]) -> Any:
-        if row["organization_id"] is None or (
-            row["token_id"] is not None and row["token_name"] is None
+        if (
+            row["organization_id"] is None
+            or (row["token_id"] is not None and row["token_name"] is None)
+            or TOKEN_DIGEST in row
         ):
             self._complete(row)
         params = dict(row)
@@ -299,6 +398,14 @@ class LogWriter:
         expired the token, or the request named no known token. Plain reads, through the
         writer's own engine: every connection the thread uses is closed when it stops."""
         with self.engine.connect() as conn:
+            if TOKEN_DIGEST in row:
+                # The request was answered while the database was unavailable: its token
+                # could not be read then (capture), only its digest was kept.
+                found = conn.execute(_TOKEN_BY_DIGEST, {"digest": row[TOKEN_DIGEST]}).first()
+                if found is not None:
+                    row["token_id"], row["token_name"] = found.id, found.name
+                    row["organization_id"] = found.organization_id
+                del row[TOKEN_DIGEST]
             if row["token_id"] is not None and (
                 row["token_name"] is None or row["organization_id"] is None
             ):

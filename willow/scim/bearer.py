@@ -11,9 +11,11 @@ from sqlalchemy import bindparam
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import models
 from .. import rate_limit
+from ..database_faults import is_unavailable
 from ..extensions import db
 from ..models import ApiToken
 from ..models import token_status
@@ -115,9 +117,15 @@ def record_token_use() -> None:
     if pending is None:
         return
     token_id, ip, agent = pending
-    with db.engine.begin() as conn:
-        conn.execute(
-            update(ApiToken)
-            .where(ApiToken.id == token_id)
-            .values(last_used_at=utcnow(), last_used_ip=ip, last_used_user_agent=agent)
-        )
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(
+                update(ApiToken)
+                .where(ApiToken.id == token_id)
+                .values(last_used_at=utcnow(), last_used_ip=ip, last_used_user_agent=agent)
+            )
+    except SQLAlchemyError as exc:
+        # The database went away after the request's own work, whose answer stands: a
+        # use not recorded now is recorded by the token's next request.
+        if not is_unavailable(exc):
+            raise

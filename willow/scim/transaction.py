@@ -16,6 +16,7 @@ PostgreSQL's connections still come from the pool, with its pre-ping, for every 
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from flask import g
@@ -28,6 +29,7 @@ from sqlalchemy.pool import QueuePool
 from ..database import MUTATING_METHODS
 from ..extensions import db
 
+log = logging.getLogger(__name__)
 
 def _autocommit(conn: Connection, on: bool) -> None:
     """psycopg's autocommit: on while a request only reads, so that each statement is one
@@ -134,11 +136,23 @@ def commit() -> None:
 
 
 def rollback() -> None:
+    """Undo what the request did. Never raises: it runs in the error handlers, where the
+    failure of a rollback on a lost connection would replace the answer being given. A
+    connection that cannot roll back is invalidated (its transaction is gone with it, and
+    the pool will not hand it out again)."""
     conn = g.get("scim_connection")
     if conn is not None:
-        conn.rollback()
+        try:
+            conn.rollback()
+        except Exception:
+            log.debug("rollback failed; the connection is discarded", exc_info=True)
+            conn.invalidate()
     if _session_in_use():
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except Exception:
+            log.debug("rollback failed; the session's connections are discarded", exc_info=True)
+            db.session.invalidate()
 
 
 def end() -> None:

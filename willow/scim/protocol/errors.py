@@ -142,6 +142,17 @@ class TooManyRequests(ScimError):
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
+class ServiceUnavailable(ScimError):
+    """The database cannot be reached or used right now (RFC 9110 §15.6.4): nothing was
+    carried out, and the same request may be sent again after ``Retry-After`` seconds."""
+
+    status = 503
+    default_detail = "The database is unavailable at the moment. Try again in a few seconds."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int):
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
 class InternalError(ScimError):
     status = 500
     default_detail = "The server could not complete the request."
