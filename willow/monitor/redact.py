@@ -22,6 +22,7 @@ import functools
 import json
 import re
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import Any
 
@@ -278,11 +279,23 @@ def redact_text(text: str) -> str:
 
 
 def _hide_values_of_secret_keys(text: str) -> str:
-    """One pass from left to right: each secret word found, the rest of its key read, its
-    separator and value read, the value replaced; the next search starts after all that,
-    so no character is read more than a few times."""
     pieces: list[str] = []
     copied = 0  # text[copied:] is still to be copied
+    for start, end, hidden in _secret_values(text):
+        pieces.append(text[copied:start])
+        pieces.append(hidden)
+        copied = end
+    if not pieces:
+        return text
+    pieces.append(text[copied:])
+    return "".join(pieces)
+
+
+def _secret_values(text: str) -> Iterator[tuple[int, int, str]]:
+    """``(start, end, replacement)`` of each value of a secret key in ``text``, in order.
+    One pass from left to right: each secret word found, the rest of its key read, its
+    separator and value read; the next search starts after all that, so no character
+    is read more than a few times."""
     at = 0
     while (word := _SECRET_HINT.search(text, at)) is not None:
         key_end = _KEY_REST.match(text, word.end()).end()
@@ -294,14 +307,8 @@ def _hide_values_of_secret_keys(text: str) -> str:
         start = separator.end()
         end, hidden = _value_end(text, start, kind)
         if end > start and text[start:end].strip():
-            pieces.append(text[copied:start])
-            pieces.append(hidden)
-            copied = end
+            yield start, end, hidden
         at = max(end, at)
-    if not pieces:
-        return text
-    pieces.append(text[copied:])
-    return "".join(pieces)
 
 
 def _value_end(text: str, start: int, kind: str) -> tuple[int, str]:
@@ -374,9 +381,10 @@ def _redacted(text: str) -> str:
         and (
             not text.lstrip().startswith(("{", "["))
             or json_may_name_secret(text)
-            # Single-quoted keys, which that check cannot see: not JSON, so the text
-            # patterns look at it ({'password': ...}, refused with a 400).
-            or "'" in text
+            # A key that check cannot see, unquoted or single-quoted ({'password': …},
+            # {password: …}): then the text is no JSON, and the text patterns look at
+            # it. (Or it is JSON with "token: …" inside a string: parsed, and kept.)
+            or next(_secret_values(text), None) is not None
         )
     ):
         redacted = _redact_json_or_text(text)
