@@ -135,4 +135,4 @@ def test_an_unauthenticated_request_full_of_secret_words_is_answered_quickly(cli
     rv = client.get("/scim/v2/Users?x=" + "password." * 2000)
     assert rv.status_code == 401
     assert len(logged()) == 1
-    assert time.process_time() - started < 2  # about 10 ms measured
+    assert time.process_time() - started < 2  # 4.6 ms measured (4.0 ms without the word)
