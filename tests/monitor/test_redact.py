@@ -354,6 +354,19 @@ def test_a_key_given_twice_is_stored_as_parsed():
     assert json.loads(stored) == {"userName": "a", "password": None}
 
 
+def test_a_patch_path_on_a_secret_attribute_hides_the_values_its_filter_compares():
+    body = {
+        "Operations": [
+            {"op": "replace", "path": 'password[value eq "s3cret"]', "value": "n3w"},
+            {"op": "replace", "path": 'emails[value eq "a@example.com"]', "value": "b"},
+        ]
+    }
+    assert redact_value(body)["Operations"] == [
+        {"op": "replace", "path": f'password[value eq "{REDACTED}"]', "value": REDACTED},
+        {"op": "replace", "path": 'emails[value eq "a@example.com"]', "value": "b"},
+    ]
+
+
 @pytest.mark.parametrize(
     "operation",
     [

@@ -212,6 +212,8 @@ def redact_value(value: Any) -> Any:
                 rv[key] = redact_filter(item)
             elif hide_value and isinstance(key, str) and key.lower() == "value":
                 rv[key] = _hide_leaves(item)
+            elif hide_value and isinstance(key, str) and key.lower() == "path":
+                rv[key] = _hide_compared_values(item) if isinstance(item, str) else item
             else:
                 rv[key] = redact_value(item)
         return rv
@@ -244,6 +246,12 @@ def _names_secret_path(operation: Mapping) -> bool:
             if any(is_secret_key(part) for part in attribute.split(".") if part):
                 return True
     return False
+
+
+def _hide_compared_values(path: str) -> str:
+    """A PATCH path of a secret attribute with the values its filter compares hidden:
+    ``password[value eq "hunter2"]`` (whatever the sub-attribute is called)."""
+    return _FILTER_COMPARISON.sub(lambda m: f'{m.group(1)}{m.group(2)}"{REDACTED}"', path)
 
 
 def redact_filter(text: str) -> str:
