@@ -137,7 +137,9 @@ def test_a_secret_word_in_a_value_alone_needs_no_rewriting():
 
 def test_non_json_bodies_are_stored_as_text():
     assert redact_body(b"plain text body", CAP) == "plain text body"
-    assert redact_body(b"\xff\xfe binary", CAP).endswith("binary")
+    # Invalid UTF-8 is replaced; (b"\xff\xfe" would be a UTF-16 byte-order mark: read as
+    # UTF-16, as the JSON parser reads it.)
+    assert redact_body(b"\xff\xc0 binary", CAP) == "\ufffd\ufffd binary"
     assert redact_text("nothing to hide") == "nothing to hide"
 
 
@@ -221,10 +223,19 @@ _PIECES = ['"', ":", " ", "\t", "a", "{", "}", ",", "\\", "token", "password", "
 
 
 def test_the_fast_json_secret_check_answers_as_the_regex_does():
+    """The regex (quadratic on a long string full of secret words, so only an oracle
+    here) states the rule; the check must give its answer on any text."""
     import random
+    import re
 
-    from willow.monitor.redact import _JSON_SECRET_HINT
+    from willow.monitor.redact import _HINT_WORDS
     from willow.monitor.redact import json_may_name_secret
+
+    words = "|".join(_HINT_WORDS)
+    oracle = re.compile(
+        r'"[^"]*(?:' + words + r')[^"]*"\s*:|"(?:path|filter)"\s*:\s*"[^"]*(?:' + words + ")",
+        re.IGNORECASE,
+    )
 
     rng = random.Random(7)
     texts = [
@@ -242,7 +253,7 @@ def test_the_fast_json_secret_check_answers_as_the_regex_does():
     texts += ["".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 14)))
               for _ in range(20000)]
     for text in texts:
-        assert json_may_name_secret(text) == (_JSON_SECRET_HINT.search(text) is not None), text
+        assert json_may_name_secret(text) == (oracle.search(text) is not None), text
 
 
 def test_the_fast_json_secret_check_stays_linear_on_a_text_full_of_secret_words():
@@ -283,3 +294,184 @@ def test_headers_read_from_the_environ_are_redacted_as_header_lists_are():
     # Twice: the second time every key's rule comes from the map.
     assert redact_environ_headers(environ) == expected
     assert redact_environ_headers(environ) == expected
+
+
+# -- bodies in other encodings, refused bodies -----------------------------------------
+
+_USER = {"userName": "alice@example.com", "password": "hunter2"}
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-8-sig"])
+def test_a_body_is_decoded_as_the_json_parser_decodes_it_before_redaction(encoding):
+    """json.loads reads UTF-16 and UTF-32 bytes (RFC 8259 §8.1), so Willow accepts them;
+    read as UTF-8 their keys hid from every check."""
+    stored = redact_body(json.dumps(_USER).encode(encoding), CAP)
+    assert json.loads(stored) == {"userName": "alice@example.com", "password": REDACTED}
+
+
+@pytest.mark.parametrize(
+    ("text", "leaked"),
+    [
+        ("{'userName': 'a', 'password': 'hunter two'}", "hunter two"),
+        ("{password: hunter2, userName: a}", "hunter2"),
+        ("<User><userName>a</userName><password>hunter two</password></User>", "hunter two"),
+        ('<User userName="a" password="hunter two"/>', "hunter two"),
+        ("userName=a&password=hunter+two&x=1", "hunter+two"),
+        ("password: correct horse\nuserName: a", "correct horse"),
+        ('{"userName": "a", "password": ["hunter2", "other"], "x"', "other"),
+        ('{"userName": "a", "secret": {"value": "hunter2"}, "x"', "hunter2"),
+        (
+            "--b\r\nContent-Disposition: form-data; name=\"userName\"\r\n\r\na\r\n"
+            "--b\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nhunter two\r\n"
+            "--b--\r\n",
+            "hunter two",
+        ),
+        (
+            "--b\r\nContent-Disposition: form-data; name=\"password\"; filename=\"p.txt\"\r\n"
+            "Content-Type: text/plain\r\n\r\nhunter two\r\n--b--\r\n",
+            "hunter two",
+        ),
+    ],
+)
+def test_secrets_in_refused_bodies_of_any_shape_are_hidden(text, leaked):
+    stored = redact_body(text.encode(), CAP)
+    assert leaked not in stored
+    assert REDACTED in stored
+
+
+def test_refused_bodies_keep_what_holds_no_secret():
+    assert redact_body(b"<User><userName>a</userName></User>", CAP) == (
+        "<User><userName>a</userName></User>"
+    )
+    stored = redact_body(b"<User><password>x</password>\n  <userName>a</userName></User>", CAP)
+    assert stored == f"<User><password>{REDACTED}</password>\n  <userName>a</userName></User>"
+
+
+def test_a_key_given_twice_is_stored_as_parsed():
+    """The parser keeps the last value; the text kept the first too."""
+    stored = redact_body(b'{"userName": "a", "password": "hunter2", "password": null}', CAP)
+    assert "hunter2" not in stored
+    assert json.loads(stored) == {"userName": "a", "password": None}
+
+
+def test_a_patch_path_on_a_secret_attribute_hides_the_values_its_filter_compares():
+    body = {
+        "Operations": [
+            {"op": "replace", "path": 'password[value eq "s3cret"]', "value": "n3w"},
+            {"op": "replace", "path": 'emails[value eq "a@example.com"]', "value": "b"},
+        ]
+    }
+    assert redact_value(body)["Operations"] == [
+        {"op": "replace", "path": f'password[value eq "{REDACTED}"]', "value": REDACTED},
+        {"op": "replace", "path": 'emails[value eq "a@example.com"]', "value": "b"},
+    ]
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        '{"op": "replace", "path": "password", "Path": "displayName", "value": "s3cret"}',
+        '{"op": "replace", "Path": "displayName", "path": "password", "value": "s3cret"}',
+        '{"op": "replace", "PATH": "displayName", "pAtH": "password", "VALUE": "s3cret"}',
+        '{"op": "replace", "path": "displayName", "Path": "password", "value": "a", '
+        '"Value": "s3cret"}',
+    ],
+)
+def test_a_patch_operation_with_several_paths_hides_every_value_if_any_names_a_secret(
+    operation,
+):
+    stored = redact_body('{"Operations": [' + operation + "]}", CAP)
+    assert "s3cret" not in stored
+    assert REDACTED in stored
+
+
+# -- API tokens, headers ---------------------------------------------------------------
+
+TOKEN = "wsk_AXiJWq19pHGNDjW3TqWI-bJu9zRVJkmo3pI4M21UpQ4"
+SHOWN = f"wsk_AXiJWq{REDACTED}"  # the display prefix the console shows, and no more
+
+
+@pytest.mark.parametrize(
+    ("body", "stored"),
+    [
+        (f'{{"displayName": "{TOKEN}"}}', f'{{"displayName": "{SHOWN}"}}'),
+        (f"note={TOKEN}&x=1", f"note={SHOWN}&x=1"),
+        (
+            '{"displayName": "wsk\\u005fAXiJWq19pHGNDjW3TqWI"}',
+            f'{{"displayName":"{SHOWN}"}}',
+        ),
+    ],
+)
+def test_an_api_token_is_hidden_anywhere_in_a_body(body, stored):
+    assert redact_body(body, CAP) == stored
+
+
+def test_an_api_token_is_hidden_anywhere_in_a_query_string():
+    assert redact_query(f"startIndex=1&x={TOKEN}") == f"startIndex=1&x={SHOWN}"
+    assert redact_query(f'filter=userName eq "{TOKEN}"') == f'filter=userName eq "{SHOWN}"'
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "X-Functions-Key",
+        "Ocp-Apim-Subscription-Key",
+        "X-Api-Key",
+        "X-Auth",
+        "X-Auth-Token",
+        "X-Hub-Signature-256",
+        "X-Session-Id",
+        "X-Client-Secret",
+        "X-Credential",
+        "X-Password",
+    ],
+)
+def test_headers_named_like_a_credential_are_hidden(name):
+    assert redact_headers([(name, "opaque-value")]) == {name: REDACTED}
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ("Bearer abc.def.ghi", f"Bearer {REDACTED}"),
+        ("bearer abc", f"bearer {REDACTED}"),
+        ("Basic aWRwOnNlY3JldA==", f"Basic {REDACTED}"),
+        ('Digest username="idp", response="6629fae4"', f"Digest {REDACTED}"),
+        ("Negotiate YIIJvwYGKwYBBQUCoIIJ", f"Negotiate {REDACTED}"),
+        ("SSWS 00abcdef", f"SSWS {REDACTED}"),
+        (f"{TOKEN}", SHOWN),
+        (f"note {TOKEN} end", f"note {SHOWN} end"),
+    ],
+)
+def test_credentials_are_hidden_by_their_shape_in_any_header(value, stored):
+    assert redact_headers([("X-Forwarded-Identity", value)]) == {"X-Forwarded-Identity": stored}
+
+
+def test_harmless_headers_stay_readable():
+    headers = [
+        ("User-Agent", "Okta SCIM Client 1.0.0"),
+        ("Content-Type", "application/scim+json; charset=utf-8"),
+        ("Accept", "application/scim+json"),
+        ("X-Request-Id", "3f2c9a"),
+        ("Host", "willow.example.com"),
+        ("Accept-Encoding", "gzip, deflate"),
+        ("X-Forwarded-For", "10.0.0.7"),
+        ("If-Match", 'W/"3"'),
+    ]
+    # Twice: the second time the values come from the set of known harmless values.
+    assert redact_headers(headers) == dict(headers)
+    assert redact_headers(headers) == dict(headers)
+
+
+def test_long_client_chosen_names_are_judged_without_being_cached():
+    from willow.monitor.redact import _cached_is_secret_key
+
+    before = _cached_is_secret_key.cache_info().currsize
+    assert is_secret_key("x" * 10_000 + "password")
+    assert not is_secret_key("y" * 10_000)
+    assert _cached_is_secret_key.cache_info().currsize == before
+
+
+def test_json_whose_values_read_like_secret_keys_is_stored_unchanged():
+    raw = '{"displayName": "Tokens: many", "title": "password=reset team"}'
+    assert redact_body(raw, CAP) == raw

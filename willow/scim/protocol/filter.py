@@ -428,8 +428,10 @@ _SIMPLE_COMPARISON = re.compile(r'\s*([^\s()\[\]"]+)\s+([A-Za-z]{2})\s+"([^"\\]*
 
 
 def _simple_comparison(text: str) -> Compare | None:
+    if len(text) > MAX_LENGTH:
+        return None  # the parser refuses it, before reading it
     match = _SIMPLE_COMPARISON.fullmatch(text)
-    if match is None or len(text) > MAX_LENGTH or not is_storable(text):
+    if match is None or not is_storable(text):
         return None
     name, op = match.group(1), match.group(2).lower()
     if op not in COMPARE_OPS or name.lower() in KEYWORDS:
