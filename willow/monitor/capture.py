@@ -44,6 +44,11 @@ from .log_writer import LogWriter
 from .present import PATH_AS_SENT_NOTE
 
 SCIM_BASE = "/scim/v2"
+#: Refused requests (401, 429) never reached a view: their bodies are of no use to debug
+#: an integration, and an anonymous sender could fill the log with them. At most this
+#: much of the request body (and query string) is kept, redacted.
+REFUSED_EXCERPT_BYTES = 256
+REFUSED = (401, 429)
 
 #: Collection segment (lower-cased) → resource type shown in the log.
 RESOURCE_TYPES = {
@@ -125,7 +130,9 @@ def build_row(response: Response) -> dict[str, Any]:
     path = req.path
     status = response.status_code
 
-    raw_request = _request_body(req)
+    counted = record.counted if status == 429 else None
+    # A counted refusal only raises its entry's count: its body is not even read.
+    raw_request = _request_body(req) if counted is None else None
     resource_type, resource_id, operation = classify(method, path)
     resource_type = record.resource_type or resource_type
     resource_id = record.resource_id or resource_id
@@ -158,6 +165,9 @@ def build_row(response: Response) -> dict[str, Any]:
         notes.insert(0, f"{PATH_AS_SENT_NOTE}{sent} (read as {path})")
     query = environ.get("QUERY_STRING")
     client_ip = req.remote_addr
+    body_bytes = REFUSED_EXCERPT_BYTES if status in REFUSED else max_bytes
+    if counted is not None:
+        error_detail = counted.text
 
     row: dict[str, Any] = {
         "created_at": utcnow() - timedelta(milliseconds=duration_ms),
@@ -181,7 +191,7 @@ def build_row(response: Response) -> dict[str, Any]:
         "user_agent": environ.get("HTTP_USER_AGENT") or None,
         "request_headers": redact.redact_environ_headers(environ),
         "request_body": (
-            redact.redact_body(raw_request, max_bytes)
+            redact.redact_body(raw_request, body_bytes)
             if isinstance(raw_request, bytes)
             else raw_request
         ),
@@ -191,7 +201,17 @@ def build_row(response: Response) -> dict[str, Any]:
         "changes": list(record.changes) or None,
         "notes": notes or None,
         "fingerprint": None,
+        "count_key": None,
+        "repeat_count": None,
     }
+    if status in REFUSED and row["query_string"]:
+        row["query_string"] = redact.truncate(row["query_string"], REFUSED_EXCERPT_BYTES)
+    if counted is not None:
+        # One entry per client (or token) and window: the log writer upserts on the key.
+        row["count_key"] = hashlib.sha256(
+            f"{counted.key}\x1f{counted.window_start.isoformat()}".encode()
+        ).hexdigest()
+        row["repeat_count"] = counted.number
     for column, width in _WIDTHS.items():
         value = row[column]
         if isinstance(value, str) and len(value) > width:

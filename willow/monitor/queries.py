@@ -54,6 +54,7 @@ LIST_COLUMNS = (
     Log.token_name,
     Log.error_detail,
     Log.fingerprint,
+    Log.repeat_count,
 )
 
 
