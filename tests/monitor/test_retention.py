@@ -142,6 +142,14 @@ def test_the_size_budget_prunes_the_oldest_entries_first(app, org):
     assert sorted(minutes_left(app)) == [1, 2, 3, 4, 5]
 
 
+def test_a_budget_of_several_gigabytes_is_compared_as_a_big_integer(app, org):
+    """PostgreSQL would refuse 4 GiB as an INTEGER parameter."""
+    add_weighed_logs(app, org.id, [1, 2, 3, 4], weight=1_500_000_000)
+    with app.app_context():
+        assert prune_to_budget(4 * 1024**3) == 2
+    assert sorted(minutes_left(app)) == [1, 2]
+
+
 def test_a_log_within_its_budget_is_left_alone(app, org):
     add_weighed_logs(app, org.id, [1, 2, 3], weight=1000)
     statements: list[str] = []

@@ -54,30 +54,29 @@ def prune_to_budget(max_bytes: int, *, batch_size: int = BATCH_SIZE) -> int:
     """Delete the oldest entries until the log weighs at most ``max_bytes``, ``batch_size``
     rows per transaction; returns how many were deleted. Needs an app context.
 
-    The newest entries that fit are found first, and every older one is deleted: two app
-    servers pruning at once find the same boundary instead of each deleting the excess."""
-    if log_bytes() <= max_bytes:
+    The newest entry to delete is found first (walking the time index from the oldest
+    entry: usually a small part of the log, what arrived since the last prune), then it
+    and every older entry are deleted. Two app servers pruning at once find the same
+    entry, instead of each deleting the excess."""
+    excess = log_bytes() - max_bytes
+    if excess <= 0:
         return 0
-    log = ScimRequestLog
-    newest_first = (
-        select(
-            log.created_at,
-            func.sum(log.stored_bytes)
-            .over(order_by=log.created_at.desc(), rows=(None, 0))
-            .label("kept"),
-        )
-    ).subquery()
-    boundary = (
-        select(newest_first.c.created_at)
-        .where(newest_first.c.kept > max_bytes)
-        .order_by(newest_first.c.created_at.desc())
-        .limit(1)
+    oldest_first = select(ScimRequestLog.created_at, ScimRequestLog.stored_bytes).order_by(
+        ScimRequestLog.created_at
     )
-    with db.engine.connect() as conn:
-        cutoff = conn.scalar(boundary)
-    if cutoff is None:
+    cutoff = None
+    with (
+        db.engine.connect() as conn,
+        conn.execution_options(yield_per=batch_size).execute(oldest_first) as rows,
+    ):
+        for created_at, weight in rows:
+            excess -= weight
+            if excess <= 0:
+                cutoff = created_at
+                break
+    if cutoff is None:  # entries were deleted meanwhile: the log is within its budget
         return 0
-    return _delete_oldest(log.created_at <= cutoff, batch_size)
+    return _delete_oldest(ScimRequestLog.created_at <= cutoff, batch_size)
 
 
 def _delete_oldest(condition: ColumnElement[bool], batch_size: int) -> int:
