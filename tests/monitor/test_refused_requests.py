@@ -4,6 +4,8 @@ minute are counted in one entry instead of stored one by one."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import timedelta
 
@@ -142,6 +144,9 @@ def test_the_console_shows_how_many_requests_a_counted_entry_stands_for(
     assert "not stored one by one" in page
     detail = client.get(f"/monitor/scim-logs/{counted['id']}").get_data(as_text=True)
     assert "37 in this entry" in detail
+    export = client.get("/monitor/scim-logs/export.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(export.lstrip("\ufeff"))))
+    assert [(r["status"], r["refused_count"]) for r in rows] == [("429", "37"), ("401", "")]
 
 
 def test_a_token_whose_prefix_matches_is_filed_under_its_organization_without_the_body(

@@ -453,6 +453,7 @@ EXPORT_COLUMNS = (
     _json_text(Log.warnings),
     Log.request_body,
     Log.response_body,
+    Log.repeat_count,
 )
 
 
