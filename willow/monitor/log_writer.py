@@ -273,13 +273,15 @@ class LogWriter:
             row["token_id"] is not None and row["token_name"] is None
         ):
             self._complete(row)
-        params = {**ROW_DEFAULTS, **row}
+        params = dict(row)
+        if "count_key" not in params:
+            params.update(ROW_DEFAULTS)
         for name, processor, none in self.processors:
             value = params[name]
             params[name] = none if value is None else processor(value)
         # Weighed as written: bodies, and the JSON the processors made (headers, changes).
         params["stored_bytes"] = ROW_BYTES + sum(
-            len(value) for value in params.values() if value.__class__ is str
+            [len(value) for value in params.values() if value.__class__ is str]
         )
         if self.order is not None:
             return [params[name] for name in self.order]
