@@ -76,6 +76,34 @@ def test_a_refused_request_keeps_only_an_excerpt_of_its_query_string(client, log
     assert len(row["query_string"].encode()) < REFUSED_EXCERPT_BYTES + 100
 
 
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_an_anonymous_request_to_an_unknown_route_keeps_only_an_excerpt(client, logged, method):
+    """Werkzeug answers 404/405 before the bearer check: without a known token such a
+    request is as anonymous as a 401."""
+    rv = client.open(
+        "/scim/v2/Nope" if method == "POST" else "/scim/v2/Users",
+        method=method,
+        data=BIG_BODY,
+        headers={"Content-Type": "application/scim+json"},
+    )
+    assert rv.status_code in (404, 405)
+    [row] = logged()
+    assert_excerpt_only(row)
+
+
+def test_a_known_token_on_an_unknown_route_keeps_the_body(client, logged, token):
+    """The IdP's own mistake (a wrong URL): the body helps to see what it meant to do."""
+    body = json.dumps({"userName": "alice", "pad": "p" * 1000})
+    rv = client.post(
+        "/scim/v2/Nope",
+        data=body,
+        headers={"Content-Type": "application/scim+json", "Authorization": f"Bearer {token}"},
+    )
+    assert rv.status_code == 404
+    [row] = logged()
+    assert json.loads(row["request_body"]) == json.loads(body)
+
+
 def test_an_accepted_request_keeps_its_body(client, logged, token):
     user = {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],

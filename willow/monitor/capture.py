@@ -45,8 +45,9 @@ from .present import PATH_AS_SENT_NOTE
 
 SCIM_BASE = "/scim/v2"
 #: Refused requests (401, 429) never reached a view: their bodies are of no use to debug
-#: an integration, and an anonymous sender could fill the log with them. At most this
-#: much of the request body (and query string) is kept, redacted.
+#: an integration, and an anonymous sender could fill the log with them. Nor could the
+#: anonymous requests Werkzeug answers before the bearer check (404, 405). Of those, at
+#: most this much of the request body (and query string) is kept, redacted.
 REFUSED_EXCERPT_BYTES = 256
 REFUSED = (401, 429)
 
@@ -165,7 +166,8 @@ def build_row(response: Response) -> dict[str, Any]:
         notes.insert(0, f"{PATH_AS_SENT_NOTE}{sent} (read as {path})")
     query = environ.get("QUERY_STRING")
     client_ip = req.remote_addr
-    body_bytes = REFUSED_EXCERPT_BYTES if status in REFUSED else max_bytes
+    excerpt_only = status in REFUSED or token_id is None
+    body_bytes = REFUSED_EXCERPT_BYTES if excerpt_only else max_bytes
     if counted is not None:
         error_detail = counted.text
 
@@ -204,7 +206,7 @@ def build_row(response: Response) -> dict[str, Any]:
         "count_key": None,
         "repeat_count": None,
     }
-    if status in REFUSED and row["query_string"]:
+    if excerpt_only and row["query_string"]:
         row["query_string"] = redact.truncate(row["query_string"], REFUSED_EXCERPT_BYTES)
     if counted is not None:
         # One entry per client (or token) and window: the log writer upserts on the key.
