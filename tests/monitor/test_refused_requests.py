@@ -104,6 +104,17 @@ def test_a_known_token_on_an_unknown_route_keeps_the_body(client, logged, token)
     assert json.loads(row["request_body"]) == json.loads(body)
 
 
+def test_a_refused_request_keeps_only_an_excerpt_of_its_headers(client, logged):
+    headers = {"Authorization": "Bearer wsk_wrong", "X-Big": "b" * 100_000}
+    headers.update({f"X-Many-{i}": "m" for i in range(100)})
+    assert client.get("/scim/v2/Users", headers=headers).status_code == 401
+    [row] = logged()
+    stored = row["request_headers"]
+    assert len(json.dumps(stored)) < 40 * (REFUSED_EXCERPT_BYTES + 100)
+    assert stored["X-Big"].startswith("b" * REFUSED_EXCERPT_BYTES)
+    assert stored["…"].endswith("more headers not stored")
+
+
 def test_an_accepted_request_keeps_its_body(client, logged, token):
     user = {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],

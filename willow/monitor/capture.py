@@ -206,8 +206,10 @@ def build_row(response: Response) -> dict[str, Any]:
         "count_key": None,
         "repeat_count": None,
     }
-    if excerpt_only and row["query_string"]:
-        row["query_string"] = redact.truncate(row["query_string"], REFUSED_EXCERPT_BYTES)
+    if excerpt_only:
+        if row["query_string"]:
+            row["query_string"] = redact.truncate(row["query_string"], REFUSED_EXCERPT_BYTES)
+        row["request_headers"] = _headers_excerpt(row["request_headers"])
     if counted is not None:
         # One entry per client (or token) and window: the log writer upserts on the key.
         row["count_key"] = hashlib.sha256(
@@ -233,6 +235,28 @@ def build_row(response: Response) -> dict[str, Any]:
         who = f"token:{token_id}" if token_id is not None else f"ip:{client_ip}"
         row["fingerprint"] = fingerprint(who, method, row["path"], status, error_detail)
     return row
+
+
+#: Headers an anonymous request's entry keeps (waitress accepts 256 KB of them).
+REFUSED_HEADERS = 32
+
+
+def _headers_excerpt(headers: dict[str, str]) -> dict[str, str]:
+    """At most REFUSED_HEADERS headers of at most REFUSED_EXCERPT_BYTES each, and a note
+    of how many more were sent, for an entry of an anonymous or refused request."""
+    if len(headers) <= REFUSED_HEADERS and all(
+        len(value) <= REFUSED_EXCERPT_BYTES // 4 for value in headers.values()
+    ):
+        # Nearly every request: nothing to cut (a quarter of the bytes in characters,
+        # since a character is at most 4 bytes of UTF-8), checked without encoding.
+        return headers
+    rv = {
+        name[:REFUSED_EXCERPT_BYTES]: redact.truncate(value, REFUSED_EXCERPT_BYTES)
+        for name, value in list(headers.items())[:REFUSED_HEADERS]
+    }
+    if len(headers) > REFUSED_HEADERS:
+        rv["…"] = f"{len(headers) - REFUSED_HEADERS} more headers not stored"
+    return rv
 
 
 def _storable_row(row: dict[str, Any]) -> dict[str, Any]:
