@@ -68,7 +68,7 @@ BATCH_ROWS = 500
 BATCH_WINDOW_S = 0.1
 #: What a row weighs in the size budget beyond its texts: its header, numbers, times, its
 #: entries in the log's indexes and the unused ends of its pages. Measured on SQLite with
-#: ``bench/log_size.py`` (10,000 requests), the budget's sum then came within 2 % of the
+#: ``bench/log_size.py`` (10,000 requests), the budget's sum then came within 3 % of the
 #: log table and its indexes, with small bodies (32 MB) and with 64 KB ones (165 MB).
 ROW_BYTES = 800
 #: Columns a row handed over may leave out (capture fills them; the writer weighs rows).
