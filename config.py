@@ -144,6 +144,8 @@ class Config:
     #: Request log: days kept, and the largest body stored (bigger ones are truncated).
     WILLOW_LOG_RETENTION_DAYS = _int(SETTINGS, "WILLOW_LOG_RETENTION_DAYS", 90)
     WILLOW_LOG_BODY_MAX_BYTES = _int(SETTINGS, "WILLOW_LOG_BODY_MAX_BYTES", 64 * 1024)
+    #: Size budget of the request log in MB (0: none): past it the oldest entries are pruned.
+    WILLOW_LOG_MAX_MB = _int(SETTINGS, "WILLOW_LOG_MAX_MB", 1024)
     #: Seconds between background prunes of the request log (0 disables the thread).
     WILLOW_LOG_PRUNE_INTERVAL = _int(SETTINGS, "WILLOW_LOG_PRUNE_INTERVAL", 3600)
     #: Log rows waiting for the background writer; when it is full, requests wait for room.

@@ -390,7 +390,17 @@ class ScimRequestLog(db.Model):
             sqlite_where=text("fingerprint IS NOT NULL"),
             postgresql_where=text("fingerprint IS NOT NULL"),
         ),
-        Index("ix_scim_logs_time", "created_at"),
+        # Retention walks it oldest first; the size budget sums stored_bytes from it alone
+        # (monitor/retention.py), without reading the wide rows.
+        Index("ix_scim_logs_time_size", "created_at", "stored_bytes"),
+        # One counted row per refused client (or token) and minute (monitor/capture.py).
+        Index(
+            "ix_scim_logs_count_key",
+            "count_key",
+            unique=True,
+            sqlite_where=text("count_key IS NOT NULL"),
+            postgresql_where=text("count_key IS NOT NULL"),
+        ),
         # The free-text search ``q``: a prefix of the lower-cased userName/displayName, and
         # a prefix of the path (see monitor/queries.py). Range scans on both databases;
         # the filter columns ride along so that ``q`` combined with other filters is
@@ -452,3 +462,11 @@ class ScimRequestLog(db.Model):
     notes: Mapped[list | None] = mapped_column(JSON)
     #: Hash of (token, method, path, status, error) for spotting an IdP retrying a failure.
     fingerprint: Mapped[str | None] = mapped_column(String(64))
+    #: What the row weighs in the log's size budget (WILLOW_LOG_MAX_MB): the bytes of its
+    #: texts and JSON as written, plus a fixed allowance for the row and its index entries.
+    stored_bytes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: A row that stands for many refused requests (429 past a limit) of one client address
+    #: or token in one window: that key, and how many requests it stands for. The first
+    #: refused request writes the row; the others only raise its count.
+    count_key: Mapped[str | None] = mapped_column(String(200))
+    repeat_count: Mapped[int | None] = mapped_column(Integer)

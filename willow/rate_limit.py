@@ -17,12 +17,17 @@ or None.
   default) is counted in memory, per app process: counting it in the database would add a
   write to every SCIM request, reads included (on SQLite, every GET would wait for the
   write lock). With N app servers a token can make up to N times the limit.
+
+A request refused past either limit is not logged row by row: it carries a
+``CountedRefusal`` on its record, and the request log keeps one entry per client address
+(or token) and window whose count says how many were refused (``monitor/capture.py``).
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 
@@ -38,11 +43,24 @@ from . import models
 from .extensions import db
 from .models import ApiToken
 from .models import RateLimitCounter
+from .scim import audit
 from .scim.protocol.errors import TooManyRequests
 
 WINDOW = timedelta(minutes=1)
 #: Counters of windows older than this are deleted as failures are counted.
 KEEP_COUNTERS = 10 * WINDOW
+
+
+@dataclass(frozen=True)
+class CountedRefusal:
+    """A request refused past a limit, as the request log counts it: one entry per
+    ``key`` and window, ``number`` the refusals of that window so far (this one included),
+    ``text`` what the entry says to the admin."""
+
+    key: str
+    window_start: datetime
+    number: int
+    text: str
 
 
 def enforce(token: ApiToken | None) -> None:
@@ -76,6 +94,15 @@ def _count_failed_authentication() -> None:
             delete(RateLimitCounter).where(RateLimitCounter.window_start < now - KEEP_COUNTERS)
         )
     if count > limit:
+        address = request.remote_addr or "an unknown address"
+        audit.current().counted = CountedRefusal(
+            key,
+            window_start,
+            count - limit,
+            f"Past the limit of {limit} failed authentications a minute "
+            f"(WILLOW_AUTH_FAILURE_LIMIT): the requests refused from {address} in the minute "
+            f"from {window_start:%H:%M:%S} UTC are counted in this entry, not stored one by one.",
+        )
         raise TooManyRequests(
             "Too many failed authentications from this address; retry later.",
             retry_after=_retry_after(window_start, now),
@@ -127,6 +154,14 @@ def _count_token_request(token_id: int) -> None:
     now = models.utcnow()
     count, window_start = current_app.extensions["willow_token_rate"].hit(token_id, now)
     if count > limit:
+        audit.current().counted = CountedRefusal(
+            f"token-rate:{token_id}",
+            window_start,
+            count - limit,
+            f"Past this token's limit of {limit} requests a minute (WILLOW_TOKEN_RATE_LIMIT): "
+            f"its requests refused by this app server in the minute from "
+            f"{window_start:%H:%M:%S} UTC are counted in this entry, not stored one by one.",
+        )
         raise TooManyRequests(
             f"This API token is limited to {limit} requests per minute; retry later.",
             retry_after=_retry_after(window_start, now),

@@ -213,10 +213,12 @@ def test_a_batch_keeps_every_value_as_a_row_written_on_its_own_keeps_it(
     assert writer.flush(timeout=10)
     assert batches == [4]
     rows = {r["request_id"]: r for r in logged()}
-    alone = {k: v for k, v in rows.pop("alone").items() if k not in ("id", "request_id")}
+    # The weight counts the request id's characters too.
+    differ = ("id", "request_id", "stored_bytes")
+    alone = {k: v for k, v in rows.pop("alone").items() if k not in differ}
     assert len(rows) == 4
     for batched in rows.values():
-        assert {k: v for k, v in batched.items() if k not in ("id", "request_id")} == alone
+        assert {k: v for k, v in batched.items() if k not in differ} == alone
     assert alone["resource_label"] == fields["resource_label"]
     assert alone["duration_ms"] == fields["duration_ms"]
     assert alone["request_headers"] == fields["request_headers"]
@@ -317,3 +319,17 @@ def test_a_final_stop_while_the_database_is_unavailable_says_how_many_rows_are_l
         in r.getMessage()
         for r in caplog.records
     )
+def test_a_counted_entry_keeps_the_highest_count_whatever_order_it_arrives_in(
+    writer, logged, org
+):
+    """Two app servers count one address's refusals (the counter is in the database) and
+    their writers may commit out of order: the entry's count never goes down."""
+    counted = {"status_code": 429, "count_key": "k" * 64}
+    writer.submit(row(org.id, "first", repeat_count=1, **counted))
+    writer.submit(row(org.id, "third", repeat_count=3, **counted))
+    assert writer.flush(timeout=10)
+    writer.submit(row(org.id, "second", repeat_count=2, **counted))
+    writer.submit(row(org.id, "other", repeat_count=1, status_code=429, count_key="o" * 64))
+    assert writer.flush(timeout=10)
+    rows = logged()
+    assert [(r["request_id"], r["repeat_count"]) for r in rows] == [("first", 3), ("other", 1)]

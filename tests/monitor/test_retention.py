@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -12,7 +13,9 @@ from willow.extensions import db
 from willow.models import ScimRequestLog
 from willow.models import utcnow
 from willow.monitor.retention import Pruner
+from willow.monitor.retention import log_bytes
 from willow.monitor.retention import prune_logs
+from willow.monitor.retention import prune_to_budget
 
 
 def add_logs(app, org_id: int, ages_in_days: list[float]) -> None:
@@ -115,3 +118,80 @@ def test_the_server_starts_the_pruner_on_its_first_request_only_when_enabled(app
         pruner.stop(timeout=10)
         with enabled.app_context():
             db.engine.dispose()
+
+
+# -- the size budget (WILLOW_LOG_MAX_MB) -------------------------------------------------
+
+
+def add_weighed_logs(app, org_id: int, ages_in_minutes: list[float], weight: int) -> None:
+    add_logs(app, org_id, [age / (24 * 60) for age in ages_in_minutes])
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(sa.update(ScimRequestLog).values(stored_bytes=weight))
+
+
+def minutes_left(app) -> list[int]:
+    return [round(float(p.rsplit("/", 1)[1]) * 24 * 60) for p in remaining_paths(app)]
+
+
+def test_the_size_budget_prunes_the_oldest_entries_first(app, org):
+    add_weighed_logs(app, org.id, [5, 1, 9, 3, 7, 2, 8, 4, 6, 10], weight=1000)
+    with app.app_context():
+        assert log_bytes() == 10_000
+        assert prune_to_budget(5_500, batch_size=2) == 5
+        assert log_bytes() == 5_000
+    assert sorted(minutes_left(app)) == [1, 2, 3, 4, 5]
+
+
+def test_a_budget_of_several_gigabytes_is_compared_as_a_big_integer(app, org):
+    """PostgreSQL would refuse 4 GiB as an INTEGER parameter."""
+    add_weighed_logs(app, org.id, [1, 2, 3, 4], weight=1_500_000_000)
+    with app.app_context():
+        assert prune_to_budget(4 * 1024**3) == 2
+    assert sorted(minutes_left(app)) == [1, 2]
+
+
+def test_a_log_within_its_budget_is_left_alone(app, org):
+    add_weighed_logs(app, org.id, [1, 2, 3], weight=1000)
+    statements: list[str] = []
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        assert prune_to_budget(3_000) == 0
+    assert not [s for s in statements if s.lstrip().upper().startswith("DELETE")]
+    assert len(remaining_paths(app)) == 3
+
+
+def test_the_pruner_keeps_the_log_within_the_budget_beside_the_retention(app, org):
+    app.config["WILLOW_LOG_RETENTION_DAYS"] = 90
+    app.config["WILLOW_LOG_MAX_MB"] = 1
+    add_logs(app, org.id, [200])  # past the retention
+    add_weighed_logs(app, org.id, [1, 2, 3, 4], weight=0)
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(sa.update(ScimRequestLog).values(stored_bytes=400 * 1024))
+    # The 200-day-old entry for its age, then the two oldest of 4 x 400 KB for the 1 MB.
+    assert Pruner(app, 60).prune_once() == 3
+    assert sorted(minutes_left(app)) == [1, 2]
+
+
+def test_a_budget_of_zero_keeps_every_entry(app, org):
+    app.config["WILLOW_LOG_MAX_MB"] = 0
+    add_weighed_logs(app, org.id, [1, 2], weight=10 * 1024 * 1024)
+    assert Pruner(app, 60).prune_once() == 0
+    assert len(remaining_paths(app)) == 2
+
+
+def test_cli_prune_applies_the_size_budget(app, runner, org):
+    app.config["WILLOW_LOG_MAX_MB"] = 1
+    add_weighed_logs(app, org.id, [1, 2, 3], weight=400 * 1024)
+    result = runner.invoke(args=["logs", "prune"])
+    assert result.exit_code == 0, result.output
+    assert "Deleted the 1 oldest entries to keep the log under 1 MB." in result.output
+    assert sorted(minutes_left(app)) == [1, 2]
+
+
+def test_the_log_writer_weighs_each_entry_by_what_it_stores(client, logged, token):
+    from willow.monitor.log_writer import ROW_BYTES
+
+    client.get("/scim/v2/Schemas", headers={"Authorization": f"Bearer {token}"})
+    [row] = logged()
+    texts = len(row["response_body"]) + len(row["path"]) + len(json.dumps(row["request_headers"]))
+    assert texts + ROW_BYTES < row["stored_bytes"] < texts + ROW_BYTES + 500

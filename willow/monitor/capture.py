@@ -49,6 +49,12 @@ from .log_writer import LogWriter
 from .present import PATH_AS_SENT_NOTE
 
 SCIM_BASE = "/scim/v2"
+#: Refused requests (401, 429) never reached a view: their bodies are of no use to debug
+#: an integration, and an anonymous sender could fill the log with them. Nor could the
+#: anonymous requests Werkzeug answers before the bearer check (404, 405). Of those, at
+#: most this much of the request body (and query string) is kept, redacted.
+REFUSED_EXCERPT_BYTES = 256
+REFUSED = (401, 429)
 
 #: Collection segment (lower-cased) → resource type shown in the log.
 RESOURCE_TYPES = {
@@ -130,7 +136,9 @@ def build_row(response: Response) -> dict[str, Any]:
     path = req.path
     status = response.status_code
 
-    raw_request = _request_body(req)
+    counted = record.counted if status == 429 else None
+    # A counted refusal only raises its entry's count: its body is not even read.
+    raw_request = _request_body(req) if counted is None else None
     resource_type, resource_id, operation = classify(method, path)
     resource_type = record.resource_type or resource_type
     resource_id = record.resource_id or resource_id
@@ -164,6 +172,10 @@ def build_row(response: Response) -> dict[str, Any]:
         notes.insert(0, f"{PATH_AS_SENT_NOTE}{sent} (read as {path})")
     query = environ.get("QUERY_STRING")
     client_ip = req.remote_addr
+    excerpt_only = status in REFUSED or token_id is None
+    body_bytes = REFUSED_EXCERPT_BYTES if excerpt_only else max_bytes
+    if counted is not None:
+        error_detail = counted.text
 
     row: dict[str, Any] = {
         "created_at": utcnow() - timedelta(milliseconds=duration_ms),
@@ -187,7 +199,7 @@ def build_row(response: Response) -> dict[str, Any]:
         "user_agent": environ.get("HTTP_USER_AGENT") or None,
         "request_headers": redact.redact_environ_headers(environ),
         "request_body": (
-            redact.redact_body(raw_request, max_bytes)
+            redact.redact_body(raw_request, body_bytes)
             if isinstance(raw_request, bytes)
             else raw_request
         ),
@@ -197,7 +209,19 @@ def build_row(response: Response) -> dict[str, Any]:
         "changes": list(record.changes) or None,
         "notes": notes or None,
         "fingerprint": None,
+        "count_key": None,
+        "repeat_count": None,
     }
+    if excerpt_only:
+        if row["query_string"]:
+            row["query_string"] = redact.truncate(row["query_string"], REFUSED_EXCERPT_BYTES)
+        row["request_headers"] = _headers_excerpt(row["request_headers"])
+    if counted is not None:
+        # One entry per client (or token) and window: the log writer upserts on the key.
+        row["count_key"] = hashlib.sha256(
+            f"{counted.key}\x1f{counted.window_start.isoformat()}".encode()
+        ).hexdigest()
+        row["repeat_count"] = counted.number
     for column, width in _WIDTHS.items():
         value = row[column]
         if isinstance(value, str) and len(value) > width:
@@ -219,6 +243,28 @@ def build_row(response: Response) -> dict[str, Any]:
         who = f"token:{token_id}" if token_id is not None else f"ip:{client_ip}"
         row["fingerprint"] = fingerprint(who, method, row["path"], status, error_detail)
     return row
+
+
+#: Headers an anonymous request's entry keeps (waitress accepts 256 KB of them).
+REFUSED_HEADERS = 32
+
+
+def _headers_excerpt(headers: dict[str, str]) -> dict[str, str]:
+    """At most REFUSED_HEADERS headers of at most REFUSED_EXCERPT_BYTES each, and a note
+    of how many more were sent, for an entry of an anonymous or refused request."""
+    if len(headers) <= REFUSED_HEADERS and all(
+        len(value) <= REFUSED_EXCERPT_BYTES // 4 for value in headers.values()
+    ):
+        # Nearly every request: nothing to cut (a quarter of the bytes in characters,
+        # since a character is at most 4 bytes of UTF-8), checked without encoding.
+        return headers
+    rv = {
+        name[:REFUSED_EXCERPT_BYTES]: redact.truncate(value, REFUSED_EXCERPT_BYTES)
+        for name, value in list(headers.items())[:REFUSED_HEADERS]
+    }
+    if len(headers) > REFUSED_HEADERS:
+        rv["…"] = f"{len(headers) - REFUSED_HEADERS} more headers not stored"
+    return rv
 
 
 def _storable_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -42,6 +42,8 @@ HEADER = (
     "warnings",
     "request_body",
     "response_body",
+    # Last, so the columns before keep their places: the refused requests an entry counts.
+    "refused_count",
 )
 # Cell types csv.writer renders as they are (None as an empty cell).
 _PLAIN = frozenset({int, float})

@@ -54,6 +54,7 @@ LIST_COLUMNS = (
     Log.token_name,
     Log.error_detail,
     Log.fingerprint,
+    Log.repeat_count,
 )
 
 
@@ -452,6 +453,7 @@ EXPORT_COLUMNS = (
     _json_text(Log.warnings),
     Log.request_body,
     Log.response_body,
+    Log.repeat_count,
 )
 
 

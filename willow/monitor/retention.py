@@ -1,4 +1,12 @@
-"""Retention of the request log: delete entries older than WILLOW_LOG_RETENTION_DAYS.
+"""Retention of the request log: delete entries older than WILLOW_LOG_RETENTION_DAYS, and
+the oldest entries past the size budget WILLOW_LOG_MAX_MB.
+
+The budget is weighed from ``stored_bytes``, each entry's weight as the log writer wrote
+it (its texts and JSON plus a fixed allowance for the row and its index entries), summed
+from the time index alone (``ix_scim_logs_time_size``): no wide row is read, on either
+database. The file sizes (SQLite's page count, PostgreSQL's ``pg_total_relation_size``)
+would be cheaper still, but they never shrink when entries are deleted (freed pages are
+reused, not returned), so a prune could not tell when it had deleted enough.
 
 Deletion runs in small batches, each in its own transaction, so that pruning a large
 backlog never holds SQLite's write lock (or a long PostgreSQL transaction) for long and
@@ -15,13 +23,16 @@ from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import delete
+from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy.sql import ColumnElement
 
 from ..extensions import db
 from ..models import ScimRequestLog
 from ..models import utcnow
 
 BATCH_SIZE = 1000
+MB = 1024 * 1024
 
 
 def prune_logs(
@@ -30,9 +41,48 @@ def prune_logs(
     """Delete log entries created more than ``older_than_days`` days ago, ``batch_size``
     rows per transaction; returns how many were deleted. Needs an app context."""
     cutoff = (now or utcnow()) - timedelta(days=older_than_days)
+    return _delete_oldest(ScimRequestLog.created_at < cutoff, batch_size)
+
+
+def log_bytes() -> int:
+    """What the log weighs in the size budget (the sum of its entries' ``stored_bytes``)."""
+    with db.engine.connect() as conn:
+        return conn.scalar(select(func.coalesce(func.sum(ScimRequestLog.stored_bytes), 0)))
+
+
+def prune_to_budget(max_bytes: int, *, batch_size: int = BATCH_SIZE) -> int:
+    """Delete the oldest entries until the log weighs at most ``max_bytes``, ``batch_size``
+    rows per transaction; returns how many were deleted. Needs an app context.
+
+    The newest entry to delete is found first (walking the time index from the oldest
+    entry: usually a small part of the log, what arrived since the last prune), then it
+    and every older entry are deleted. Two app servers pruning at once find the same
+    entry, instead of each deleting the excess."""
+    excess = log_bytes() - max_bytes
+    if excess <= 0:
+        return 0
+    oldest_first = select(ScimRequestLog.created_at, ScimRequestLog.stored_bytes).order_by(
+        ScimRequestLog.created_at
+    )
+    cutoff = None
+    with (
+        db.engine.connect() as conn,
+        conn.execution_options(yield_per=batch_size).execute(oldest_first) as rows,
+    ):
+        for created_at, weight in rows:
+            excess -= weight
+            if excess <= 0:
+                cutoff = created_at
+                break
+    if cutoff is None:  # entries were deleted meanwhile: the log is within its budget
+        return 0
+    return _delete_oldest(ScimRequestLog.created_at <= cutoff, batch_size)
+
+
+def _delete_oldest(condition: ColumnElement[bool], batch_size: int) -> int:
     oldest = (
         select(ScimRequestLog.id)
-        .where(ScimRequestLog.created_at < cutoff)
+        .where(condition)
         .order_by(ScimRequestLog.created_at)
         .limit(batch_size)
     )
@@ -86,20 +136,30 @@ class Pruner:
 
     def prune_once(self) -> int:
         days = self.app.config["WILLOW_LOG_RETENTION_DAYS"]
-        if days <= 0:
-            return 0
+        max_mb = self.app.config["WILLOW_LOG_MAX_MB"]
+        deleted = over_budget = 0
         try:
             with self.app.app_context():
-                deleted = prune_logs(days)
+                if days > 0:
+                    deleted = prune_logs(days)
+                if max_mb > 0:
+                    over_budget = prune_to_budget(max_mb * MB)
         except Exception:
             # A locked or unreachable database must not kill the thread: try next time.
             self.app.logger.exception("pruning the SCIM request log failed")
-            return 0
+            return deleted
         if deleted:
             self.app.logger.info(
                 "pruned %d SCIM request log entries older than %d days", deleted, days
             )
-        return deleted
+        if over_budget:
+            self.app.logger.info(
+                "pruned the %d oldest SCIM request log entries to keep the log under %d MB "
+                "(WILLOW_LOG_MAX_MB)",
+                over_budget,
+                max_mb,
+            )
+        return deleted + over_budget
 
 
 def init_app(app: Flask) -> None:
