@@ -51,6 +51,15 @@ class Organization(db.Model):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: The last provisioning event's sequence number (willow/events). A transaction that
+    #: writes events takes the next numbers by updating this row, which it then holds
+    #: until it commits: the organization's events become visible in sequence order.
+    event_sequence: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: Events up to this sequence number were removed by retention: a cursor before it
+    #: can no longer be read from without a gap.
+    events_pruned_through: Mapped[int] = mapped_column(
+        BigInteger, default=0, server_default="0"
+    )
 
 
 class ConsoleUser(db.Model):
@@ -470,3 +479,37 @@ class ScimRequestLog(db.Model):
     #: refused request writes the row; the others only raise its count.
     count_key: Mapped[str | None] = mapped_column(String(200))
     repeat_count: Mapped[int | None] = mapped_column(Integer)
+
+
+class Event(db.Model):
+    """A provisioning event (willow/events): one effect of a change, written in the
+    change's own transaction (a transactional outbox) and read by the events API and the
+    webhook deliveries. ``body`` is the event's JSON envelope exactly as it is delivered."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "sequence", name="uq_events_org_sequence"),
+        Index(
+            "ix_events_org_request",
+            "organization_id",
+            "request_id",
+            sqlite_where=text("request_id IS NOT NULL"),
+            postgresql_where=text("request_id IS NOT NULL"),
+        ),
+        Index("ix_events_occurred", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    #: The public id, the consumer's idempotency key ("evt_" and 32 hex digits).
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    #: Strictly increasing per organization (Organization.event_sequence).
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: The SCIM request log entry's request_id that caused it (None for console changes
+    #: that have no log entry).
+    request_id: Mapped[str | None] = mapped_column(String(32))
+    #: The token name or console user that made the change.
+    actor: Mapped[str | None] = mapped_column(String(320))
+    body: Mapped[str] = mapped_column(Text)
