@@ -36,6 +36,11 @@ from marshmallow import post_load
 from marshmallow import pre_load
 from marshmallow import validate
 
+from willow.numbers import INT64_MAX
+from willow.numbers import INT64_MIN
+from willow.numbers import NotAnInteger
+from willow.numbers import parse_integer
+
 from .errors import InvalidSyntax
 from .errors import InvalidValue
 from .errors import ScimError
@@ -80,23 +85,17 @@ def _note(text: str) -> None:
 
 
 class _Integer(fields.Field):
-    """A JSON integer, or a string holding one; 10.5 and true are refused, not truncated."""
+    """A JSON integer, or a string holding one, read by Willow's one number rule
+    (:func:`willow.numbers.parse_integer`); 10.5, true and "99_999" are refused, not
+    truncated. Values beyond 64 bits are kept at the 64-bit bound for the listing to clamp."""
 
-    default_error_messages = {"invalid": "Not a valid integer."}
+    default_error_messages = {"invalid": "Not an integer written with the digits 0-9."}
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            raise self.make_error("invalid")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                pass
-        raise self.make_error("invalid")
+        try:
+            return parse_integer(value, INT64_MIN, INT64_MAX, clamp=True)
+        except NotAnInteger:
+            raise self.make_error("invalid") from None
 
 
 class _AttributeNames(fields.Field):
