@@ -103,6 +103,9 @@ class _Patcher:
         self.doc = doc
         self.resource_id = resource_id
         self.notes: list[str] = []
+        #: Per multi-valued attribute, an index of its elements for ``add``, kept while
+        #: only ``add`` operations change the list (see :class:`_Elements`).
+        self.elements: dict[tuple[str | None, str], _Elements] = {}
 
     def note(self, text: str) -> None:
         add_note(self.notes, text)
@@ -275,6 +278,9 @@ class _Patcher:
         sub = _sub_attribute(attr, path.sub_attr, label) if path.sub_attr is not None else None
         if path.value_filter is not None:
             _check_filter(attr, path.value_filter, label)
+        if op == "add" and path.value_filter is None and sub is None:
+            self.add_elements(target, value)
+            return
         items: list[dict] = list(target.get() or [])
         touched: list[dict] = []
 
@@ -282,13 +288,8 @@ class _Patcher:
             if op == "remove":
                 items = self.remove_elements(attr, items, value, label, value_given)
             else:
-                new = normalize_value(attr, value, label=label, notes=self.notes) or []
-                if op == "replace":
-                    items = new
-                else:
-                    new = self.not_yet_present(new, items, label)
-                    items = items + new
-                touched = new
+                items = normalize_value(attr, value, label=label, notes=self.notes) or []
+                touched = items
         else:
             selected = [
                 e
@@ -324,15 +325,36 @@ class _Patcher:
         self.settle_primary(items, touched, label)
         target.set(items or None)
 
-    def not_yet_present(self, new: list[dict], items: list[dict], label: str) -> list[dict]:
-        """The added elements that no existing one already contains exactly."""
-        rv: list[dict] = []
+    def add_elements(self, target: _Target, value: Any) -> None:
+        """``add`` to a multi-valued attribute without a filter: append the elements that
+        no existing one already contains, and move ``primary`` to a new one that sets it.
+
+        Linear in the elements added, not in those already there: the list grows in place
+        and an index (:class:`_Elements`) answers "already present?" and "which is
+        primary?" across consecutive ``add`` operations, so 5,000 of them cost 5,000
+        small steps instead of 5,000 scans of a growing list."""
+        attr, label = target.attr, target.label
+        new = normalize_value(attr, value, label=label, notes=self.notes) or []
+        items = target.get() or []
+        key = (target.key, attr.name)
+        index = self.elements.get(key)
+        if index is None or index.items is not items:
+            index = self.elements[key] = _Elements(items)
+        added: list[dict] = []
         for element in new:
-            if any(all(e.get(k) == v for k, v in element.items()) for e in items + rv):
+            if index.contains(element):
                 self.note(f"{label} value already present; not added twice")
             else:
-                rv.append(element)
-        return rv
+                index.add(element)
+                added.append(element)
+        check_primary(added, label)
+        if any(e.get("primary") is True for e in added):
+            for element in index.take_primary(added):
+                element.pop("primary")
+                self.note(f"primary moved to the new {label} value")
+        target.set(items or None)
+        if target.get() is not items:
+            self.elements.pop(key, None)  # empty: the attribute is gone
 
     def remove_elements(
         self, attr: Attribute, items: list[dict], value: Any, label: str, value_given: bool
@@ -388,6 +410,63 @@ class _Patcher:
                 self.note(f"primary moved to the new {label} value")
 
 
+class _Elements:
+    """The elements of one multi-valued attribute, indexed by sub-attribute value.
+
+    ``add`` skips an element that an existing one contains (every sub-attribute equal):
+    the candidates are the elements sharing the new element's rarest sub-attribute value,
+    found by a dict lookup, instead of every element. The index is valid while its list is
+    the attribute's value and only :meth:`add` changes it; any other operation builds a new
+    list, and the next ``add`` builds a new index (one pass).
+    """
+
+    def __init__(self, items: list[dict]):
+        self.items = items
+        self.by_value: dict[tuple[str, Any], list[dict]] = {}
+        self.primary: list[dict] = []
+        for element in items:
+            self._index(element)
+
+    def _index(self, element: dict) -> None:
+        for pair in element.items():
+            if _hashable(pair[1]):
+                self.by_value.setdefault(pair, []).append(element)
+        if element.get("primary") is True:
+            self.primary.append(element)
+
+    def contains(self, new: dict) -> bool:
+        """Whether an element has every sub-attribute of ``new`` with an equal value."""
+        if not new:
+            return bool(self.items)
+        pairs = [pair for pair in new.items() if _hashable(pair[1])]
+        # Sub-attribute values are strings and booleans after normalisation; a value that
+        # cannot be hashed (none known) falls back to scanning every element.
+        candidates = (
+            min((self.by_value.get(p, ()) for p in pairs), key=len) if pairs else self.items
+        )
+        return any(all(e.get(k) == v for k, v in new.items()) for e in candidates)
+
+    def add(self, element: dict) -> None:
+        self.items.append(element)
+        self._index(element)
+
+    def take_primary(self, added: list[dict]) -> list[dict]:
+        """The elements that were primary before ``added``; the added primary becomes the
+        only one recorded."""
+        chosen = [e for e in added if e.get("primary") is True]
+        previous = [e for e in self.primary if not any(e is c for c in chosen)]
+        self.primary = chosen
+        return previous
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
 class _Target:
     """Where an attribute lives in the document: top level, or inside its extension."""
 
@@ -398,8 +477,11 @@ class _Target:
         self.label = label
 
     def get(self) -> Any:
+        """The value itself, not a copy: ``apply_patch`` works on its own deep copy of the
+        resource and returns nothing when an operation fails, so operations may change it
+        in place. (A copy per operation made 5,000 ``add`` operations quadratic.)"""
         container = self.doc if self.key is None else self.doc.get(self.key) or {}
-        return copy.deepcopy(container.get(self.attr.name))
+        return container.get(self.attr.name)
 
     def set(self, value: Any) -> None:
         if self.key is None:
