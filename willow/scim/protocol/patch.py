@@ -49,6 +49,7 @@ from .errors import InvalidPath
 from .errors import InvalidValue
 from .errors import Mutability
 from .errors import NoTarget
+from .errors import PayloadTooLarge
 from .filter import And
 from .filter import Compare
 from .filter import Filter
@@ -62,6 +63,7 @@ from .filter import parse_patch_path
 from .messages import PatchOperation
 from .normalize import add_note
 from .normalize import check_primary
+from .normalize import check_value_count
 from .normalize import find_schema_attribute
 from .normalize import normalize_resource
 from .normalize import normalize_single
@@ -74,6 +76,14 @@ from .schema import split_urn
 
 #: Optional in the schema, but never unassigned in Willow (see the module docstring).
 ALWAYS_ASSIGNED = frozenset({"active"})
+
+#: Most element comparisons one PATCH may make: a value-filter path tests each element of
+#: the attribute against each comparison of its filter, a path like ``emails.display``
+#: touches each element, and a remove with a value list (Entra) compares each element
+#: with each listed value. Without a bound, 1,000 operations with a two-term filter on a
+#: user's 1,000 emails took 5.3 s. IdP requests make tens (a few operations on a few
+#: emails); at this bound a PATCH spends well under a second comparing.
+MAX_WORK = 200_000
 
 
 def apply_patch(
@@ -103,12 +113,24 @@ class _Patcher:
         self.doc = doc
         self.resource_id = resource_id
         self.notes: list[str] = []
+        #: Element comparisons made so far (see :data:`MAX_WORK`).
+        self.work = 0
         #: Per multi-valued attribute, an index of its elements for ``add``, kept while
         #: only ``add`` operations change the list (see :class:`_Elements`).
         self.elements: dict[tuple[str | None, str], _Elements] = {}
 
     def note(self, text: str) -> None:
         add_note(self.notes, text)
+
+    def spend(self, comparisons: int) -> None:
+        """Count the element comparisons an operation is about to make; refuse the request
+        (before making them) past :data:`MAX_WORK`."""
+        self.work += comparisons
+        if self.work > MAX_WORK:
+            raise PayloadTooLarge(
+                f"The PATCH would compare more than {MAX_WORK:,} multi-valued attribute "
+                "values with its paths and values; send fewer operations per request."
+            )
 
     # --- operations -------------------------------------------------------------------
 
@@ -291,10 +313,13 @@ class _Patcher:
                 items = normalize_value(attr, value, label=label, notes=self.notes) or []
                 touched = items
         else:
+            # Each element is tested against each comparison of the filter.
+            self.spend(len(items) * (_terms(path.value_filter) if path.value_filter else 1))
+            case_exact = _case_exact(attr)
             selected = [
                 e
                 for e in items
-                if path.value_filter is None or matches(path.value_filter, e, _case_exact(attr))
+                if path.value_filter is None or matches(path.value_filter, e, case_exact)
             ]
             if op == "remove":
                 items = self.remove_selected(items, selected, sub, label)
@@ -322,6 +347,7 @@ class _Patcher:
                             element.clear()
                         element.update(copy.deepcopy(element_value or {}))
                     touched = selected
+        check_value_count(items, label)
         self.settle_primary(items, touched, label)
         target.set(items or None)
 
@@ -347,6 +373,7 @@ class _Patcher:
             else:
                 index.add(element)
                 added.append(element)
+        check_value_count(items, label)
         check_primary(added, label)
         if any(e.get("primary") is True for e in added):
             for element in index.take_primary(added):
@@ -365,6 +392,7 @@ class _Patcher:
                 self.note(f"{label} had no value to remove")
             return []
         listed = normalize_value(attr, value, label=label, notes=self.notes) or []
+        self.spend(len(items) * len(listed))
         kept = [e for e in items if not any(_has_all(e, t, attr) for t in listed)]
         if len(kept) == len(items):
             self.note(f"no {label} value matched the values to remove")
@@ -377,7 +405,8 @@ class _Patcher:
             self.note(f"no {label} value matched the path; nothing removed")
             return items
         if sub is None:
-            return [e for e in items if not any(e is s for s in selected)]
+            chosen = {id(e) for e in selected}
+            return [e for e in items if id(e) not in chosen]
         for element in selected:
             element.pop(sub.name, None)
         return [e for e in items if e]
@@ -400,12 +429,15 @@ class _Patcher:
 
     def settle_primary(self, items: list[dict], touched: list[dict], label: str) -> None:
         """RFC 7644 §3.5.2: setting primary on one value clears it on the others."""
-        check_primary([e for e in touched if e in items], label)
-        new = [e for e in touched if e.get("primary") is True]
+        # Sets of ids, not `in` on lists: an operation may touch every element, and list
+        # membership compares dicts one by one (1,000 such operations took 13 s).
+        present = {id(e) for e in items}
+        check_primary([e for e in touched if id(e) in present], label)
+        new = {id(e) for e in touched if e.get("primary") is True}
         if not new:
             return
         for element in items:
-            if element.get("primary") is True and not any(element is n for n in new):
+            if element.get("primary") is True and id(element) not in new:
                 element.pop("primary")
                 self.note(f"primary moved to the new {label} value")
 
@@ -511,6 +543,17 @@ def _sub_attribute(attr: Attribute, name: str | None, label: str) -> Attribute:
     if sub is None:
         raise InvalidPath(f"{label} has no sub-attribute {name!r}.")
     return sub
+
+
+def _terms(node: Filter) -> int:
+    """How many comparisons a value filter makes per element."""
+    if isinstance(node, And | Or):
+        return sum(_terms(term) for term in operands(node))
+    if isinstance(node, Not):
+        return _terms(node.expr)
+    if isinstance(node, ValuePath):
+        return _terms(node.filter)
+    return 1
 
 
 def _case_exact(attr: Attribute):
