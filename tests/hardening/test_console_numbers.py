@@ -63,3 +63,28 @@ def test_log_cursor_with_an_impossible_id_is_a_form_error(client, console, curso
     rv = client.get("/monitor/scim-logs", query_string={direction: cursor})
     assert rv.status_code == 400
     assert b"This page link is not valid" in rv.data
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"to": "9999-12-31"},
+        {"from": "9999-12-31T23:59"},
+        {"from": "0001-01-01"},
+        {"to": "0001-01-01"},
+    ],
+)
+@pytest.mark.parametrize("page", ["/monitor/scim-logs", "/monitor/scim-logs/export.csv"])
+def test_log_filter_dates_beyond_the_calendar_are_a_form_error(client, console, query, page):
+    """The day after `to=9999-12-31` and the chart's day before `to=0001-01-01` left
+    datetime's range: 500s."""
+    console.login()
+    rv = client.get(page, query_string=query)
+    assert rv.status_code == 400
+    assert b"out of range" in rv.data
+
+
+@pytest.mark.parametrize("query", [{"to": "1970-01-01"}, {"to": "9998-12-31"}])
+def test_log_filter_dates_at_the_ends_of_the_range_are_answered(client, console, query):
+    console.login()
+    assert client.get("/monitor/scim-logs", query_string=query).status_code == 200
