@@ -84,12 +84,11 @@ def test_search_request_start_index_past_every_result_is_an_empty_page(
     _empty_page(scim.post(where, body))
 
 
-def test_search_request_json_integer_past_the_int_digit_limit_is_answered(scim, user_id):
+def test_search_request_json_integer_past_the_int_digit_limit_is_a_400(scim, user_id):
+    """Python's JSON parser refuses integers of more than 4,300 digits before Willow's
+    number rule sees them: the body is answered as unreadable (400 invalidSyntax), not 500."""
     body = f'{{"schemas": ["{SEARCH_REQUEST}"], "startIndex": {PAST_INT_DIGIT_LIMIT}}}'
-    rv = scim.post("/Users/.search", body)
-    assert rv.status_code in (200, 400), rv.get_data(as_text=True)[:300]
-    if rv.status_code == 200:
-        _empty_page(rv)
+    _scim_error(scim.post("/Users/.search", body), 400, "invalidSyntax")
 
 
 @pytest.mark.parametrize("number", ["-" + ABOVE_64_BITS, "-" + PAST_INT_DIGIT_LIMIT, "0"])
@@ -158,12 +157,20 @@ def test_user_name_whose_lowered_copy_outgrows_its_column_is_an_invalid_value(sc
     _scim_error(scim.post("/Users", user_body(name)), 400, "invalidValue")
     op = {"op": "replace", "path": "userName", "value": name}
     _scim_error(scim.patch(f"/Users/{user_id}", patch_ops(op)), 400, "invalidValue")
+    _scim_error(scim.put(f"/Users/{user_id}", user_body(name)), 400, "invalidValue")
+    assert scim.get(f"/Users/{user_id}").get_json()["userName"] == "ada@example.com"
     assert scim.post("/Users", user_body("\u0130" * 128)).status_code == 201
 
 
 def test_group_name_whose_lowered_copy_outgrows_its_column_is_an_invalid_value(scim):
     rv = scim.post("/Groups", {"schemas": [GROUP], "displayName": "\u0130" * 240})
     _scim_error(rv, 400, "invalidValue")
+    gid = scim.post("/Groups", {"schemas": [GROUP], "displayName": "g"}).get_json()["id"]
+    op = {"op": "replace", "path": "displayName", "value": "\u0130" * 240}
+    _scim_error(scim.patch(f"/Groups/{gid}", patch_ops(op)), 400, "invalidValue")
+    body = {"schemas": [GROUP], "displayName": "\u0130" * 240}
+    _scim_error(scim.put(f"/Groups/{gid}", body), 400, "invalidValue")
+    assert scim.get(f"/Groups/{gid}").get_json()["displayName"] == "g"
     rv = scim.post("/Groups", {"schemas": [GROUP], "displayName": "\u0130" * 128})
     assert rv.status_code == 201
 
