@@ -13,6 +13,7 @@ from willow.scim.protocol.errors import InvalidFilter
 from willow.scim.protocol.errors import InvalidPath
 from willow.scim.protocol.filter import MAX_DEPTH
 from willow.scim.protocol.filter import MAX_LENGTH
+from willow.scim.protocol.filter import MAX_TERMS
 from willow.scim.protocol.filter import And
 from willow.scim.protocol.filter import AttrPath
 from willow.scim.protocol.filter import Compare
@@ -346,11 +347,69 @@ def test_pathological_unbalanced_input_fails_fast():
         parse_filter("[" * 5000)
 
 
-def test_long_or_chain_within_the_length_limit_parses_flat():
+def test_long_or_chain_within_the_term_limit_parses_flat():
     """Clients look up batches with `id eq .. or id eq ..`: chains are not nesting."""
-    terms = [f'id eq "{i:06d}"' for i in range(400)]
+    terms = [f'id eq "{i:06d}"' for i in range(MAX_TERMS)]
     node = parse_filter(" or ".join(terms))
-    assert operands(node) == [c("id", "eq", f"{i:06d}") for i in range(400)]
+    assert operands(node) == [c("id", "eq", f"{i:06d}") for i in range(MAX_TERMS)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # 600 `ne` terms in under 8 KB: SQLite's expression tree overflowed at 499.
+        " or ".join(["id ne 1"] * 600),
+        " or ".join(["title pr"] * (MAX_TERMS + 1)),
+        # Terms inside brackets count too.
+        'emails[' + " or ".join(['type eq "w"'] * MAX_TERMS) + '] or title pr',
+    ],
+    ids=["600-ne", "one-over", "in-brackets"],
+)
+def test_filter_with_more_terms_than_the_limit_is_refused(text):
+    assert len(text) <= MAX_LENGTH
+    with pytest.raises(InvalidFilter, match=f"more than {MAX_TERMS} comparisons"):
+        parse_filter(text)
+
+
+def test_patch_path_with_more_terms_than_the_limit_is_refused():
+    text = "emails[" + " or ".join(['type eq "w"'] * (MAX_TERMS + 1)) + "]"
+    with pytest.raises(InvalidPath, match="comparisons"):
+        parse_patch_path(text)
+
+
+@pytest.mark.parametrize(
+    "literal, expected",
+    [
+        ("0", 0),
+        ("-12", -12),
+        ("9223372036854775807", 2**63 - 1),
+        ("-9223372036854775808", -(2**63)),
+        ("1.5e3", 1500.0),
+        # A long decimal is a float, not an int: no int() digit limit applies.
+        ("0." + "1" * 5000, float("0." + "1" * 5000)),
+    ],
+)
+def test_number_literals_are_read_as_json_numbers(literal, expected):
+    assert parse_filter(f"title eq {literal}") == c("title", "eq", expected)
+
+
+@pytest.mark.parametrize(
+    "literal",
+    ["9223372036854775808", "-9223372036854775809", "9" * 4301, "9" * 50_000 + "0", "1e999"],
+    ids=["2^63", "-2^63-1", "4301-digits", "long", "inf"],
+)
+def test_number_literals_beyond_64_bits_are_invalid_filters(literal):
+    text = f"title eq {literal}"
+    with pytest.raises(InvalidFilter, match="out of range"):
+        parse_filter(text[:MAX_LENGTH] if len(text) > MAX_LENGTH else text)
+
+
+@pytest.mark.parametrize("literal", ["99_999", "\uff11\uff12", "\u0661\u0662"])
+def test_numbers_in_other_spellings_are_bare_words_not_numbers(literal):
+    """Only ASCII digits make a number (RFC 8259 §6); like any unquoted word, the rest is
+    read as a string (Entra's `externalId eq jyoung`)."""
+    word = literal.encode().decode("unicode_escape")
+    assert parse_filter(f"title eq {word}") == c("title", "eq", word)
 
 
 # --- PATCH paths (RFC 7644 §3.5.2) ------------------------------------------------------

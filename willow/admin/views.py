@@ -42,6 +42,10 @@ from ..console_sessions import stash_one_time_token
 from ..console_sessions import take_one_time_token
 from ..extensions import db
 from ..models import ApiToken
+from ..numbers import INT64_MAX
+from ..numbers import NotAnInteger
+from ..numbers import database_id
+from ..numbers import parse_integer
 from ..sso.settings import password_sign_in_allowed
 from ..tokens import SCOPES
 from ..tokens import TokenError
@@ -129,10 +133,27 @@ def _org_id() -> int:
     return current_console_user().organization_id
 
 
-def _get_token_or_404(token_id: int) -> ApiToken:
+def _page_number() -> int:
+    """``?page=`` by Willow's number rule: anything but a number is page 1; a page past the
+    last is empty, and the largest kept still gives an OFFSET both databases take."""
+    try:
+        return parse_integer(
+            request.args.get("page", "1"),
+            1,
+            INT64_MAX // directory_queries.PAGE_SIZE,
+            clamp=True,
+        )
+    except NotAnInteger:
+        return 1
+
+
+def _get_token_or_404(token_id: str) -> ApiToken:
     """A token of the signed-in admin's organization; any other id is simply not found."""
+    number = database_id(token_id)
+    if number is None:
+        abort(404)
     token = db.session.scalars(
-        select(ApiToken).where(ApiToken.id == token_id, ApiToken.organization_id == _org_id())
+        select(ApiToken).where(ApiToken.id == number, ApiToken.organization_id == _org_id())
     ).first()
     if token is None:
         abort(404)
@@ -203,9 +224,12 @@ def _refused_token_form() -> CreateTokenForm | None:
     return form
 
 
-@bp.get("/tokens/<int:token_id>/created")
+# Ids in console URLs use the string converter and Willow's number rule (database_id):
+# Werkzeug's <int:> reads any Unicode digits and any length, and an id beyond 64 bits
+# failed inside the database.
+@bp.get("/tokens/<token_id>/created")
 @admin_required
-def token_created(token_id: int):
+def token_created(token_id: str):
     token = _get_token_or_404(token_id)
     plaintext = take_one_time_token(token.id)
     rv = make_response(
@@ -216,9 +240,9 @@ def token_created(token_id: int):
     return rv
 
 
-@bp.route("/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
+@bp.route("/tokens/<token_id>/revoke", methods=["GET", "POST"])
 @admin_required
-def revoke_token_view(token_id: int):
+def revoke_token_view(token_id: str):
     token = _get_token_or_404(token_id)
     form = ConfirmForm()
     if form.validate_on_submit():
@@ -248,7 +272,7 @@ def directory_users():
     stmt = directory_queries.users_query(
         _org_id(), form.q.data or "", form.status.data or "", sort, descending
     )
-    page = directory_queries.paginate(stmt, request.args.get("page", 1, type=int))
+    page = directory_queries.paginate(stmt, _page_number())
     args = {"q": form.q.data or None, "status": form.status.data or None}
     return render_template(
         "admin/directory_users.html",
@@ -284,7 +308,7 @@ def directory_groups():
     org_id = _org_id()
     page = directory_queries.paginate(
         directory_queries.groups_query(org_id, form.q.data or ""),
-        request.args.get("page", 1, type=int),
+        _page_number(),
     )
     counts = directory_queries.member_counts(org_id, [group.id for (group,) in page.items])
     return render_template(
@@ -357,10 +381,11 @@ def sessions():
     )
 
 
-@bp.post("/sessions/<int:session_id>/end")
+@bp.post("/sessions/<session_id>/end")
 @admin_required
-def end_session_view(session_id: int):
-    row = find_organization_session(_org_id(), session_id)
+def end_session_view(session_id: str):
+    number = database_id(session_id)
+    row = find_organization_session(_org_id(), number) if number is not None else None
     if row is None:
         abort(404)
     form = ConfirmForm()

@@ -39,15 +39,29 @@ class MomentError(ValueError):
     pass
 
 
+#: The moments a filter may name. Outside them the page's own arithmetic (the day after a
+#: ``to`` date, the chart's 24 hours before it) left datetime's range: ``to=9999-12-31``
+#: and ``to=0001-01-01`` were 500s.
+EARLIEST = datetime(1970, 1, 1)
+LATEST = datetime(9999, 1, 1)
+
+
 def parse_moment(text: str, *, end: bool, now: datetime) -> datetime:
     """A ``from``/``to`` value as naive UTC.
 
     Accepted: a preset (``1h``, ``24h``, ``7d``: that long before now), a date
     (``2026-01-31``: the start of that day, or for ``to`` the start of the next, so the
     whole day is included), or a date-time to the minute or second, with ``T`` or a
-    space and an optional ``Z`` (``2026-01-31T14:30``). Times are UTC.
+    space and an optional ``Z`` (``2026-01-31T14:30``). Times are UTC, from 1970 to the
+    end of 9998.
     """
-    text = text.strip()
+    moment = _parse_moment(text.strip(), end=end, now=now)
+    if not EARLIEST <= moment <= LATEST:
+        raise MomentError(f"{text.strip()!r} is out of range: use a date from 1970 to 9998.")
+    return moment
+
+
+def _parse_moment(text: str, *, end: bool, now: datetime) -> datetime:
     if text in PRESETS:
         return now - PRESETS[text]
     if _DATE.match(text):
@@ -56,7 +70,7 @@ def parse_moment(text: str, *, end: bool, now: datetime) -> datetime:
         except ValueError:
             raise MomentError(f"{text!r} is not a valid date.") from None
         moment = datetime(day.year, day.month, day.day)
-        return moment + timedelta(days=1) if end else moment
+        return moment + timedelta(days=1) if end and moment < LATEST else moment
     value = text[:-1] if text.endswith(("Z", "z")) else text
     for fmt in _FORMATS:
         try:

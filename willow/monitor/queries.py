@@ -29,6 +29,8 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from ..extensions import db
 from ..models import ScimRequestLog
+from ..numbers import INT64_MAX
+from ..numbers import parse_integer
 from .sqltime import hour_bucket
 from .sqltime import iso_utc
 from .sqltime import shifted
@@ -85,7 +87,11 @@ class Cursor:
     @classmethod
     def decode(cls, text: str) -> Cursor:
         moment, _, ident = text.partition("_")
-        return cls(datetime.fromisoformat(moment).replace(tzinfo=None), int(ident))
+        # NotAnInteger and OutOfRange are ValueErrors: the form's "not a valid page link".
+        return cls(
+            datetime.fromisoformat(moment).replace(tzinfo=None),
+            parse_integer(ident, 1, INT64_MAX),
+        )
 
 
 @dataclass

@@ -19,6 +19,7 @@ from werkzeug.exceptions import NotFound
 from ..console_auth import current_console_user
 from ..console_auth import login_required
 from ..models import utcnow
+from ..numbers import database_id
 from . import export
 from . import queries
 from .chart import build_chart
@@ -83,11 +84,14 @@ def scim_logs():
     return rv
 
 
-@bp.get("/scim-logs/<int:entry_id>")
+# A string converter, not <int:>: Werkzeug's reads any Unicode digits and any length, and an
+# id beyond 64 bits failed inside the database. Willow's number rule decides instead.
+@bp.get("/scim-logs/<entry_id>")
 @login_required
-def log_entry(entry_id: int):
+def log_entry(entry_id: str):
     org_id = _org_id()
-    entry = queries.get_entry(org_id, entry_id)
+    number = database_id(entry_id)
+    entry = queries.get_entry(org_id, number) if number is not None else None
     # The filter of the list the admin came from (carried on its links): previous/next
     # step through that list. A filter that does not validate is simply not applied.
     form = LogFilterForm(formdata=request.args)
@@ -111,11 +115,12 @@ def log_entry(entry_id: int):
     )
 
 
-def _entry_not_found(entry_id: int, args: dict[str, str]):
+def _entry_not_found(entry_id: str, args: dict[str, str]):
     days = current_app.config["WILLOW_LOG_RETENTION_DAYS"]
     kept = f"Entries are kept for {days} days, so it may have been pruned. " if days > 0 else ""
+    shown = entry_id if len(entry_id) <= 24 else entry_id[:21] + "..."
     error = NotFound(
-        f"There is no SCIM log entry {entry_id} in your organization. {kept}"
+        f"There is no SCIM log entry {shown} in your organization. {kept}"
         "Links to entries of another organization are not shown either."
     )
     page = render_template(

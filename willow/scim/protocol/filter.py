@@ -26,6 +26,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from willow.numbers import INT64_MAX
+from willow.numbers import INT64_MIN
+from willow.numbers import OutOfRange
+from willow.numbers import parse_integer
+
 from .errors import InvalidFilter
 from .errors import InvalidPath
 from .schema import SCHEMAS
@@ -36,6 +41,12 @@ from .text import is_storable
 MAX_LENGTH = 8192
 #: Deepest nesting of parentheses, ``not`` and brackets accepted.
 MAX_DEPTH = 50
+#: Most comparisons (``attr op value``, ``attr pr``) in one filter or path, counting those
+#: inside brackets. IdPs send one to a few. SQLite refuses an expression tree deeper than
+#: 1,000 ("Expression tree is too large"): measured, ``or`` chains fail from 499 ``ne``
+#: terms (two nodes each) and from 986 to 998 of the other kinds, while 8,192 characters
+#: hold 600 ``ne`` terms. 200 leaves SQLite a 2.5x margin; PostgreSQL took 1,200 of each.
+MAX_TERMS = 200
 
 COMPARE_OPS = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"})
 ORDER_OPS = frozenset({"gt", "ge", "lt", "le"})
@@ -226,6 +237,7 @@ class _Parser:
         self.tokens = _tokenize(text, error)
         self.i = 0
         self.depth = 0
+        self.terms = 0
 
     # helpers
 
@@ -345,6 +357,12 @@ class _Parser:
 
     def comparison(self, path: AttrPath) -> Compare:
         tok = self.tok
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise self.error(
+                f"The {self.what} has more than {MAX_TERMS} comparisons (the one at position "
+                f"{tok.pos} is one too many); split it into several requests."
+            )
         op = tok.text.lower() if tok.kind == "word" else ""
         if op == "pr":
             self.advance()
@@ -380,12 +398,27 @@ class _Parser:
         if lowered == "null":
             return None
         if _NUMBER_RE.fullmatch(tok.text):
-            number = json.loads(tok.text)
-            if isinstance(number, float) and number in (float("inf"), float("-inf")):
-                raise self.error(f"The number at position {tok.pos} is out of range.")
-            return number
+            return self.number(tok)
         # Entra ID's unquoted values (externalId eq jyoung): a bare word is a string.
         return tok.text
+
+    def number(self, tok: _Token) -> int | float:
+        """A JSON number literal (RFC 8259 §6: ASCII digits only). An integer must fit 64
+        bits, the widest integer Willow stores, and is read by Willow's one number rule
+        (:func:`willow.numbers.parse_integer`), so thousands of digits never reach int()."""
+        out_of_range = self.error(
+            f"The number at position {tok.pos} is out of range; integers go from "
+            f"{INT64_MIN} to {INT64_MAX} (quote it to compare it as text)."
+        )
+        if not any(c in tok.text for c in ".eE"):
+            try:
+                return parse_integer(tok.text, INT64_MIN, INT64_MAX)
+            except OutOfRange:
+                raise out_of_range from None
+        number = float(tok.text)
+        if number in (float("inf"), float("-inf")):
+            raise out_of_range
+        return number
 
     def attr_path(self, inner: bool) -> AttrPath:
         tok = self.tok

@@ -6,6 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from willow.numbers import INT64_MAX
+from willow.numbers import NotAnInteger
+from willow.numbers import parse_integer
+
 from .errors import InvalidValue
 from .schema import LIST_RESPONSE_SCHEMA
 
@@ -23,17 +27,18 @@ class ListQuery:
     excluded_attributes: tuple[str, ...] = ()
 
 
-def _integer(name: str, raw: Any) -> int | None:
+def _integer(name: str, raw: Any, lowest: int, highest: int) -> int | None:
+    """``raw`` clamped to ``[lowest, highest]`` (RFC 7644 §3.4.2.4: a startIndex below 1 is
+    1, a negative count is 0); None when absent."""
     if raw is None or raw == "":
         return None
-    if isinstance(raw, bool):
-        raise InvalidValue(f"'{name}' must be an integer.")
-    if isinstance(raw, int):
-        return raw
     try:
-        return int(str(raw).strip())
-    except ValueError:
-        raise InvalidValue(f"'{name}' must be an integer, got {raw!r}.") from None
+        return parse_integer(raw, lowest, highest, clamp=True)
+    except NotAnInteger:
+        shown = raw if not isinstance(raw, str) or len(raw) <= 40 else raw[:37] + "..."
+        raise InvalidValue(
+            f"'{name}' must be an integer written with the digits 0-9, got {shown!r}."
+        ) from None
 
 
 def _names(raw: Any, name: str) -> tuple[str, ...]:
@@ -53,8 +58,10 @@ def build_query(params: Mapping[str, Any], max_results: int) -> ListQuery:
     capped (ServiceProviderConfig advertises the maximum); a negative count is read as 0.
     """
     lowered = {k.lower(): v for k, v in params.items()}
-    start = _integer("startIndex", lowered.get("startindex"))
-    count = _integer("count", lowered.get("count"))
+    # A startIndex past every possible result is an empty page, not an error: the largest
+    # one kept is the largest OFFSET (+1) both databases take.
+    start = _integer("startIndex", lowered.get("startindex"), 1, INT64_MAX)
+    count = _integer("count", lowered.get("count"), 0, max_results)
     order = lowered.get("sortorder")
     if order is not None and not isinstance(order, str):
         raise InvalidValue("'sortOrder' must be 'ascending' or 'descending'.")
@@ -69,8 +76,8 @@ def build_query(params: Mapping[str, Any], max_results: int) -> ListQuery:
         raise InvalidValue("'sortBy' must be an attribute name.")
     return ListQuery(
         filter=filter_text.strip() if filter_text and filter_text.strip() else None,
-        start_index=max(start or 1, 1),
-        count=max_results if count is None else min(max(count, 0), max_results),
+        start_index=start or 1,
+        count=max_results if count is None else count,
         sort_by=sort_by.strip() if sort_by and sort_by.strip() else None,
         descending=order == "descending",
         attributes=_names(lowered.get("attributes"), "attributes"),

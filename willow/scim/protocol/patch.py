@@ -49,6 +49,7 @@ from .errors import InvalidPath
 from .errors import InvalidValue
 from .errors import Mutability
 from .errors import NoTarget
+from .errors import PayloadTooLarge
 from .filter import And
 from .filter import Compare
 from .filter import Filter
@@ -62,6 +63,7 @@ from .filter import parse_patch_path
 from .messages import PatchOperation
 from .normalize import add_note
 from .normalize import check_primary
+from .normalize import check_value_count
 from .normalize import find_schema_attribute
 from .normalize import normalize_resource
 from .normalize import normalize_single
@@ -74,6 +76,14 @@ from .schema import split_urn
 
 #: Optional in the schema, but never unassigned in Willow (see the module docstring).
 ALWAYS_ASSIGNED = frozenset({"active"})
+
+#: Most element comparisons one PATCH may make: a value-filter path tests each element of
+#: the attribute against each comparison of its filter, a path like ``emails.display``
+#: touches each element, and a remove with a value list (Entra) compares each element
+#: with each listed value. Without a bound, 1,000 operations with a two-term filter on a
+#: user's 1,000 emails took 5.3 s. IdP requests make tens (a few operations on a few
+#: emails); at this bound a PATCH spends well under a second comparing.
+MAX_WORK = 200_000
 
 
 def apply_patch(
@@ -103,9 +113,24 @@ class _Patcher:
         self.doc = doc
         self.resource_id = resource_id
         self.notes: list[str] = []
+        #: Element comparisons made so far (see :data:`MAX_WORK`).
+        self.work = 0
+        #: Per multi-valued attribute, an index of its elements for ``add``, kept while
+        #: only ``add`` operations change the list (see :class:`_Elements`).
+        self.elements: dict[tuple[str | None, str], _Elements] = {}
 
     def note(self, text: str) -> None:
         add_note(self.notes, text)
+
+    def spend(self, comparisons: int) -> None:
+        """Count the element comparisons an operation is about to make; refuse the request
+        (before making them) past :data:`MAX_WORK`."""
+        self.work += comparisons
+        if self.work > MAX_WORK:
+            raise PayloadTooLarge(
+                f"The PATCH would compare more than {MAX_WORK:,} multi-valued attribute "
+                "values with its paths and values; send fewer operations per request."
+            )
 
     # --- operations -------------------------------------------------------------------
 
@@ -275,6 +300,9 @@ class _Patcher:
         sub = _sub_attribute(attr, path.sub_attr, label) if path.sub_attr is not None else None
         if path.value_filter is not None:
             _check_filter(attr, path.value_filter, label)
+        if op == "add" and path.value_filter is None and sub is None:
+            self.add_elements(target, value)
+            return
         items: list[dict] = list(target.get() or [])
         touched: list[dict] = []
 
@@ -282,18 +310,16 @@ class _Patcher:
             if op == "remove":
                 items = self.remove_elements(attr, items, value, label, value_given)
             else:
-                new = normalize_value(attr, value, label=label, notes=self.notes) or []
-                if op == "replace":
-                    items = new
-                else:
-                    new = self.not_yet_present(new, items, label)
-                    items = items + new
-                touched = new
+                items = normalize_value(attr, value, label=label, notes=self.notes) or []
+                touched = items
         else:
+            # Each element is tested against each comparison of the filter.
+            self.spend(len(items) * (_terms(path.value_filter) if path.value_filter else 1))
+            case_exact = _case_exact(attr)
             selected = [
                 e
                 for e in items
-                if path.value_filter is None or matches(path.value_filter, e, _case_exact(attr))
+                if path.value_filter is None or matches(path.value_filter, e, case_exact)
             ]
             if op == "remove":
                 items = self.remove_selected(items, selected, sub, label)
@@ -321,18 +347,41 @@ class _Patcher:
                             element.clear()
                         element.update(copy.deepcopy(element_value or {}))
                     touched = selected
+        check_value_count(items, label)
         self.settle_primary(items, touched, label)
         target.set(items or None)
 
-    def not_yet_present(self, new: list[dict], items: list[dict], label: str) -> list[dict]:
-        """The added elements that no existing one already contains exactly."""
-        rv: list[dict] = []
+    def add_elements(self, target: _Target, value: Any) -> None:
+        """``add`` to a multi-valued attribute without a filter: append the elements that
+        no existing one already contains, and move ``primary`` to a new one that sets it.
+
+        Linear in the elements added, not in those already there: the list grows in place
+        and an index (:class:`_Elements`) answers "already present?" and "which is
+        primary?" across consecutive ``add`` operations, so 5,000 of them cost 5,000
+        small steps instead of 5,000 scans of a growing list."""
+        attr, label = target.attr, target.label
+        new = normalize_value(attr, value, label=label, notes=self.notes) or []
+        items = target.get() or []
+        key = (target.key, attr.name)
+        index = self.elements.get(key)
+        if index is None or index.items is not items:
+            index = self.elements[key] = _Elements(items)
+        added: list[dict] = []
         for element in new:
-            if any(all(e.get(k) == v for k, v in element.items()) for e in items + rv):
+            if index.contains(element):
                 self.note(f"{label} value already present; not added twice")
             else:
-                rv.append(element)
-        return rv
+                index.add(element)
+                added.append(element)
+        check_value_count(items, label)
+        check_primary(added, label)
+        if any(e.get("primary") is True for e in added):
+            for element in index.take_primary(added):
+                element.pop("primary")
+                self.note(f"primary moved to the new {label} value")
+        target.set(items or None)
+        if target.get() is not items:
+            self.elements.pop(key, None)  # empty: the attribute is gone
 
     def remove_elements(
         self, attr: Attribute, items: list[dict], value: Any, label: str, value_given: bool
@@ -343,6 +392,7 @@ class _Patcher:
                 self.note(f"{label} had no value to remove")
             return []
         listed = normalize_value(attr, value, label=label, notes=self.notes) or []
+        self.spend(len(items) * len(listed))
         kept = [e for e in items if not any(_has_all(e, t, attr) for t in listed)]
         if len(kept) == len(items):
             self.note(f"no {label} value matched the values to remove")
@@ -355,7 +405,8 @@ class _Patcher:
             self.note(f"no {label} value matched the path; nothing removed")
             return items
         if sub is None:
-            return [e for e in items if not any(e is s for s in selected)]
+            chosen = {id(e) for e in selected}
+            return [e for e in items if id(e) not in chosen]
         for element in selected:
             element.pop(sub.name, None)
         return [e for e in items if e]
@@ -378,14 +429,75 @@ class _Patcher:
 
     def settle_primary(self, items: list[dict], touched: list[dict], label: str) -> None:
         """RFC 7644 §3.5.2: setting primary on one value clears it on the others."""
-        check_primary([e for e in touched if e in items], label)
-        new = [e for e in touched if e.get("primary") is True]
+        # Sets of ids, not `in` on lists: an operation may touch every element, and list
+        # membership compares dicts one by one (100 such operations on 1,000 emails took
+        # 1.3 s; 1,000 now take 0.5 s).
+        present = {id(e) for e in items}
+        check_primary([e for e in touched if id(e) in present], label)
+        new = {id(e) for e in touched if e.get("primary") is True}
         if not new:
             return
         for element in items:
-            if element.get("primary") is True and not any(element is n for n in new):
+            if element.get("primary") is True and id(element) not in new:
                 element.pop("primary")
                 self.note(f"primary moved to the new {label} value")
+
+
+class _Elements:
+    """The elements of one multi-valued attribute, indexed by sub-attribute value.
+
+    ``add`` skips an element that an existing one contains (every sub-attribute equal):
+    the candidates are the elements sharing the new element's rarest sub-attribute value,
+    found by a dict lookup, instead of every element. The index is valid while its list is
+    the attribute's value and only :meth:`add` changes it; any other operation builds a new
+    list, and the next ``add`` builds a new index (one pass).
+    """
+
+    def __init__(self, items: list[dict]):
+        self.items = items
+        self.by_value: dict[tuple[str, Any], list[dict]] = {}
+        self.primary: list[dict] = []
+        for element in items:
+            self._index(element)
+
+    def _index(self, element: dict) -> None:
+        for pair in element.items():
+            if _hashable(pair[1]):
+                self.by_value.setdefault(pair, []).append(element)
+        if element.get("primary") is True:
+            self.primary.append(element)
+
+    def contains(self, new: dict) -> bool:
+        """Whether an element has every sub-attribute of ``new`` with an equal value."""
+        if not new:
+            return bool(self.items)
+        pairs = [pair for pair in new.items() if _hashable(pair[1])]
+        # Sub-attribute values are strings and booleans after normalisation; a value that
+        # cannot be hashed (none known) falls back to scanning every element.
+        candidates = (
+            min((self.by_value.get(p, ()) for p in pairs), key=len) if pairs else self.items
+        )
+        return any(all(e.get(k) == v for k, v in new.items()) for e in candidates)
+
+    def add(self, element: dict) -> None:
+        self.items.append(element)
+        self._index(element)
+
+    def take_primary(self, added: list[dict]) -> list[dict]:
+        """The elements that were primary before ``added``; the added primary becomes the
+        only one recorded."""
+        chosen = [e for e in added if e.get("primary") is True]
+        previous = [e for e in self.primary if not any(e is c for c in chosen)]
+        self.primary = chosen
+        return previous
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 class _Target:
@@ -398,8 +510,11 @@ class _Target:
         self.label = label
 
     def get(self) -> Any:
+        """The value itself, not a copy: ``apply_patch`` works on its own deep copy of the
+        resource and returns nothing when an operation fails, so operations may change it
+        in place. (A copy per operation made 5,000 ``add`` operations quadratic.)"""
         container = self.doc if self.key is None else self.doc.get(self.key) or {}
-        return copy.deepcopy(container.get(self.attr.name))
+        return container.get(self.attr.name)
 
     def set(self, value: Any) -> None:
         if self.key is None:
@@ -429,6 +544,17 @@ def _sub_attribute(attr: Attribute, name: str | None, label: str) -> Attribute:
     if sub is None:
         raise InvalidPath(f"{label} has no sub-attribute {name!r}.")
     return sub
+
+
+def _terms(node: Filter) -> int:
+    """How many comparisons a value filter makes per element."""
+    if isinstance(node, And | Or):
+        return sum(_terms(term) for term in operands(node))
+    if isinstance(node, Not):
+        return _terms(node.expr)
+    if isinstance(node, ValuePath):
+        return _terms(node.filter)
+    return 1
 
 
 def _case_exact(attr: Attribute):

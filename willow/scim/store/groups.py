@@ -49,6 +49,7 @@ from .attributes import column_width
 from .filter_sql import compile_filter
 from .filter_sql import sort_key
 from .uniqueness import flush_unique
+from .user_rows import lowered_copy
 
 #: How many member names the request log keeps per change (a full replace of a large
 #: group would otherwise store every member twice).
@@ -60,6 +61,7 @@ CHUNK = 500
 MEMBERS = GroupMember.__table__
 # What the columns hold, read from the model.
 _NAME_WIDTH = column_width(Group.__table__.c.display_name)
+_NAME_NORM_WIDTH = column_width(Group.__table__.c.display_name_norm)
 _EXTERNAL_ID_WIDTH = column_width(Group.__table__.c.external_id)
 USERS = User.__table__
 # Statements a membership change repeats, built once.
@@ -136,13 +138,14 @@ def _set_display_name(group: Group, name: Any) -> bool:
         raise InvalidValue("'displayName' is required and must be a non-empty string.")
     if len(name) > _NAME_WIDTH:
         raise InvalidValue(f"'displayName' is longer than {_NAME_WIDTH} characters.")
-    if name.lower() != group.display_name_norm:
+    norm = lowered_copy(name, _NAME_NORM_WIDTH, "displayName")
+    if norm != group.display_name_norm:
         _ensure_unique_name(group.organization_id, name, group.id)
     changed = name != group.display_name
     if changed:
         audit.change("displayName", group.display_name, name)
     group.display_name = name
-    group.display_name_norm = name.lower()
+    group.display_name_norm = norm
     return changed
 
 

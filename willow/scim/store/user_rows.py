@@ -15,6 +15,7 @@ from typing import Any
 from ..protocol.errors import InvalidValue
 from .attributes import MULTI_VALUED
 from .attributes import SCALARS
+from .attributes import USERS
 from .attributes import VALUE_COLUMNS
 from .attributes import VALUE_NORM_WIDTH
 from .attributes import column_width
@@ -22,6 +23,7 @@ from .attributes import column_width
 #: The order of the fields of a value row as read (``users.VALUE_FIELDS``).
 VALUE_FIELDS: tuple[str, ...] = ("attribute", "position", *VALUE_COLUMNS)
 _ORDER = {name: i for i, name in enumerate(MULTI_VALUED)}
+_USER_NAME_NORM_WIDTH = column_width(USERS.c.user_name_norm)
 
 
 def resource_from_row(row: Mapping[str, Any], values: Sequence[Sequence[Any]]) -> dict[str, Any]:
@@ -57,7 +59,23 @@ def columns_from_resource(resource: dict[str, Any]) -> dict[str, Any]:
         for part in scalar.path:
             value = value.get(part) if isinstance(value, dict) else None
         rv[scalar.column.name] = _fit(value, scalar.width, scalar.label)
-    rv["user_name_norm"] = rv["user_name"].lower() if rv["user_name"] is not None else None
+    rv["user_name_norm"] = lowered_copy(rv["user_name"], _USER_NAME_NORM_WIDTH, "userName")
+    return rv
+
+
+def lowered_copy(value: str | None, limit: int | None, label: str) -> str | None:
+    """The lower-cased copy kept for case-insensitive uniqueness, refused as
+    ``invalidValue`` when longer than its column. Measured on what is stored: lower-casing
+    can lengthen a string ("İ" becomes "i" and a combining dot), so 240 characters that
+    fit ``userName`` can need 480 in ``user_name_norm``."""
+    if value is None:
+        return None
+    rv = value.lower()
+    if limit is not None and len(rv) > limit:
+        raise InvalidValue(
+            f"'{label}' is longer than {limit} characters once lower-cased "
+            f"({len(rv)}; some letters, such as 'İ', lower-case to two characters)."
+        )
     return rv
 
 
