@@ -31,6 +31,26 @@ _NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
 _OPEN = frozenset(b"[{")
 
 
+#: Most digits of an integer literal read. Python's int() refuses more than 4,300 digits (a
+#: guard against quadratic conversion), which json.loads reports as text that is not JSON;
+#: no SCIM value comes near this many, so a longer one is named for what it is.
+MAX_INT_DIGITS = 1000
+
+
+class NumberTooLong(ValueError):
+    """An integer literal of more than :data:`MAX_INT_DIGITS` digits."""
+
+    def __init__(self, limit: int = MAX_INT_DIGITS):
+        super().__init__(f"JSON number of more than {limit} digits")
+        self.limit = limit
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > MAX_INT_DIGITS + 1:  # one more for a minus sign
+        raise NumberTooLong()
+    return int(text)
+
+
 class TooDeep(ValueError):
     """The text nests arrays and objects deeper than allowed. A ValueError, so callers
     that already treat "not valid JSON" as such treat this the same way."""
@@ -62,7 +82,8 @@ def nesting_depth(raw: bytes | str, limit: int = MAX_DEPTH) -> int:
 
 def loads(raw: bytes | str, limit: int = MAX_DEPTH) -> Any:
     """``json.loads`` for untrusted text: :class:`TooDeep` (a ValueError) when it nests
-    deeper than ``limit``; ValueError (or UnicodeDecodeError) when it is not JSON."""
+    deeper than ``limit``; :class:`NumberTooLong` (a ValueError) for an integer of too
+    many digits; ValueError (or UnicodeDecodeError) when it is not JSON."""
     if nesting_depth(raw, limit) > limit:
         raise TooDeep(limit)
-    return json.loads(raw)
+    return json.loads(raw, parse_int=_parse_int)

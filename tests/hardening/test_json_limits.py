@@ -10,6 +10,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from willow.json_limits import MAX_DEPTH
+from willow.json_limits import NumberTooLong
 from willow.json_limits import TooDeep
 from willow.json_limits import loads
 from willow.json_limits import nesting_depth
@@ -92,3 +93,17 @@ def test_an_ascii_body_without_such_escapes_is_not_walked(raw):
     from willow.scim.protocol.text import may_hold_unstorable
 
     assert not may_hold_unstorable(raw)
+
+
+def test_an_integer_of_too_many_digits_is_named_as_such_not_as_bad_json():
+    with pytest.raises(NumberTooLong):
+        loads('{"count": ' + "9" * 5000 + "}")
+    assert loads('{"n": -' + "9" * 1000 + "}")["n"] == -int("9" * 1000)
+
+
+def test_a_body_with_a_5000_digit_number_is_400_invalid_value(scim):
+    body = '{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "n", "x": '
+    rv = scim.post("/Users", body + "1" * 5000 + "}")
+    assert rv.status_code == 400
+    assert rv.get_json()["scimType"] == "invalidValue"
+    assert "more than 1000 digits" in rv.get_json()["detail"]

@@ -9,6 +9,7 @@ from flask import Response
 from flask import current_app
 from flask import request
 
+from ..json_limits import NumberTooLong
 from ..json_limits import TooDeep
 from ..json_limits import loads as load_json
 from .protocol.errors import InvalidSyntax
@@ -40,6 +41,10 @@ def request_json() -> Any:
     except TooDeep as exc:
         raise InvalidSyntax(
             f"The request body nests arrays and objects deeper than {exc.limit} levels."
+        ) from None
+    except NumberTooLong as exc:
+        raise InvalidValue(
+            f"The request body holds a number of more than {exc.limit} digits."
         ) from None
     except (UnicodeDecodeError, ValueError):
         raise InvalidSyntax("The request body is not valid JSON.") from None
