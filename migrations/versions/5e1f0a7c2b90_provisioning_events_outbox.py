@@ -50,6 +50,8 @@ def downgrade():
         batch_op.drop_index('ix_events_occurred')
 
     op.drop_table('events')
-    with op.batch_alter_table('organizations', schema=None) as batch_op:
-        batch_op.drop_column('events_pruned_through')
-        batch_op.drop_column('event_sequence')
+    # Not in batch mode: on SQLite that rebuilds organizations, and dropping the old
+    # table would fire the ON DELETE CASCADE of every table that refers to it. SQLite
+    # drops a column in place since 3.35.
+    op.drop_column('organizations', 'events_pruned_through')
+    op.drop_column('organizations', 'event_sequence')
