@@ -85,10 +85,11 @@ def test_search_request_start_index_past_every_result_is_an_empty_page(
 
 
 def test_search_request_json_integer_past_the_int_digit_limit_is_a_400(scim, user_id):
-    """Python's JSON parser refuses integers of more than 4,300 digits before Willow's
-    number rule sees them: the body is answered as unreadable (400 invalidSyntax), not 500."""
+    """Python's int() refuses integers of more than 4,300 digits; the body's parser
+    (willow.json_limits) names a number that long for what it is, not a 500 and not
+    "not valid JSON"."""
     body = f'{{"schemas": ["{SEARCH_REQUEST}"], "startIndex": {PAST_INT_DIGIT_LIMIT}}}'
-    _scim_error(scim.post("/Users/.search", body), 400, "invalidSyntax")
+    _scim_error(scim.post("/Users/.search", body), 400, "invalidValue")
 
 
 @pytest.mark.parametrize("number", ["-" + ABOVE_64_BITS, "-" + PAST_INT_DIGIT_LIMIT, "0"])
