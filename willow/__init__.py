@@ -113,6 +113,7 @@ def register_console_auth(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin_bp
     from .events.api import bp as events_api_bp
+    from .events.console import bp as events_console_bp
     from .extensions import csrf
     from .health import bp as health_bp
     from .monitor.views import bp as monitor_bp
@@ -126,6 +127,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(events_api_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(monitor_bp)
+    app.register_blueprint(events_console_bp)
     # /healthz and /readyz for load balancers and service managers.
     app.register_blueprint(health_bp)
     # Browsers ask for /favicon.ico on every page; answer it rather than log a 404.
