@@ -108,6 +108,8 @@ def measure(args) -> dict:
             rv["patch_50k"] = timed("PATCH", f"/Groups/{big}", {
                 "schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members",
                                                        "value": members}]})
+            if args.api:
+                rv["api_events_per_s"] = _api_rate(app, client)
             return rv
         finally:
             with app.app_context():
@@ -115,6 +117,27 @@ def measure(args) -> dict:
                 db.engine.dispose()
             if drop:
                 drop()
+
+
+def _api_rate(app, client) -> float:
+    """Events per second the events API serves, reading every event at limit=500."""
+    from willow.extensions import db
+    from willow.tokens import create_token
+
+    with app.app_context():
+        _, token = create_token(1, "bench-reader", ["events"])
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    cursor, count = None, 0
+    start = time.perf_counter()
+    while True:
+        query = {"limit": 500, **({"after": cursor} if cursor else {})}
+        page = client.get("/api/v1/events", query_string=query, headers=headers).get_json()
+        count += len(page["data"])
+        cursor = page["next_cursor"]
+        if not page["data"]:
+            break
+    return count / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -125,6 +148,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--compare", default=None, help="the other checkout (before events)")
     parser.add_argument("--once", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--api", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.once:
         print(json.dumps(measure(args)))
@@ -140,7 +164,10 @@ def main() -> None:
     results: dict[str, list[dict]] = {name: [] for name in checkouts}
     for _ in range(args.repeats):
         for name, path in checkouts.items():
-            out = subprocess.run(command, cwd=path, capture_output=True, text=True, check=True)
+            extra = ["--api"] if name == "here" else []
+            out = subprocess.run(
+                command + extra, cwd=path, capture_output=True, text=True, check=True
+            )
             results[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
     keys = ["post_user", "patch_deactivate", "group_add_member", "patch_50k"]
     print(f"{'operation':<20}" + "".join(f"{n + ' ms':>14}" for n in checkouts)
@@ -151,6 +178,8 @@ def main() -> None:
         if args.compare:
             line += f"   {medians['here'] / medians['before']:.2f}x"
         print(line)
+    rates = [r["api_events_per_s"] for r in results["here"]]
+    print(f"events API, limit=500: {statistics.median(rates):,.0f} events/s (median)")
 
 
 if __name__ == "__main__":

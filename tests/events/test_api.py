@@ -178,3 +178,22 @@ def test_the_cli_creates_an_events_token(runner, client):
     assert result.exit_code == 0, result.output
     plaintext = result.output.strip().splitlines()[-1]
     assert read_api(client, plaintext).status_code == 200
+
+
+def test_the_openapi_document_names_every_api_route(app):
+    import json
+    from pathlib import Path
+
+    import willow.events
+
+    path = Path(willow.events.__file__).with_name("openapi.json")
+    described = {
+        (p, m.upper()) for p, item in json.loads(path.read_text())["paths"].items() for m in item
+    }
+    served = {
+        (rule.rule.removeprefix("/api/v1"), m)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1")
+        for m in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert described == served
