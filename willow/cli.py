@@ -49,7 +49,7 @@ from .tokens import revoke_token
 
 org_cli = AppGroup("org", help="Manage organizations.")
 admin_cli = AppGroup("admin", help="Manage console admins.")
-token_cli = AppGroup("token", help="Manage SCIM API tokens.")
+token_cli = AppGroup("token", help="Manage API tokens (SCIM provisioning, events).")
 group_cli = AppGroup("group", help="Manage the console roles that pushed groups grant.")
 
 

@@ -87,12 +87,16 @@ def group_effects(group: Group) -> Effects | None:
     if added or removed:
         conn = db.session.connection()
         names = roles.user_rows(conn, added + removed)
-        effects.members_added = [{"id": u, "userName": names[u][0]} for u in added]
-        effects.members_removed = [{"id": u, "userName": names[u][0]} for u in removed]
+        effects.members_added = [_member(u, names) for u in added]
+        effects.members_removed = [_member(u, names) for u in removed]
         effects.access = roles.membership_changes(
             conn, group.id, group.display_name, group.role, added, removed, names
         )
     return effects
+
+
+def _member(user_id: str, names: dict[str, Any]) -> dict[str, Any]:
+    return {"id": user_id, "userName": names.get(user_id, (None, False))[0]}
 
 
 def group_delete_effects(organization_id: int, group_id: str) -> Effects:

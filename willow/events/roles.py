@@ -138,7 +138,9 @@ def status_change(
     return [RoleChange(user, None, role, "reactivated")]
 
 
-def role_before_delete(conn: Connection, user_id: str, user_name: str, active: bool):
+def role_before_delete(
+    conn: Connection, user_id: str, user_name: str, active: bool
+) -> list[RoleChange]:
     """Read before a user is deleted (the delete removes their memberships)."""
     role = highest_role(other_roles(conn, [user_id]).get(user_id, ())) if active else None
     return [RoleChange(_user(user_id, user_name), role, None, "deleted")] if role else []

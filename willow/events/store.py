@@ -12,6 +12,8 @@ driver call (``executemany``), however many there are.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -150,7 +152,9 @@ def read_page(
     return Page([r.body for r in rows], next_after)
 
 
-def events_for_request(conn: Connection, organization_id: int, request_id: str, limit: int = 200):
+def events_for_request(
+    conn: Connection, organization_id: int, request_id: str, limit: int = 200
+) -> tuple[list[Any], int]:
     """The events a SCIM request caused (oldest first, at most ``limit``), and how many
     there are in all."""
     where = (EVENTS.c.organization_id == organization_id, EVENTS.c.request_id == request_id)
@@ -184,7 +188,10 @@ BATCH_SIZE = 1000
 
 
 def prune_events(
-    conn_factory, older_than_days: int, *, batch_size: int = BATCH_SIZE,
+    conn_factory: Callable[[], AbstractContextManager[Connection]],
+    older_than_days: int,
+    *,
+    batch_size: int = BATCH_SIZE,
     now: datetime | None = None,
 ) -> int:
     """Delete events that occurred more than ``older_than_days`` days ago, ``batch_size``
