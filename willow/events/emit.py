@@ -30,8 +30,8 @@ _USER = Projection("User")
 _GROUP_WITHOUT_MEMBERS = Projection("Group", excluded=["members"])
 
 
-def write(conn: Connection, effects: Effects) -> list[dict[str, Any]]:
-    """Derive and write the events of the current SCIM request's change."""
+def write(conn: Connection, effects: Effects) -> int:
+    """Derive and write the events of the current SCIM request's change; how many."""
     record = audit.current()
     return write_events(
         conn,
