@@ -86,13 +86,30 @@ def group_effects(group: Group) -> Effects | None:
     added, removed = record.members_added, record.members_removed
     if added or removed:
         conn = db.session.connection()
-        names = roles.user_rows(conn, added + removed)
+        names = None if group.role is not None else _logged_names(record.changes)
+        if names is None or any(u not in names for u in added + removed):
+            names = roles.user_rows(conn, added + removed)
         effects.members_added = [_member(u, names) for u in added]
         effects.members_removed = [_member(u, names) for u in removed]
         effects.access = roles.membership_changes(
             conn, group.id, group.display_name, group.role, added, removed, names
         )
     return effects
+
+
+def _logged_names(changes: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The members' userNames as the request log already read them (``display``; a few
+    hundred at most), so a small change to a group that grants no role reads nothing
+    more. The log's list says whether they are live; only a role change needs that."""
+    rv: dict[str, Any] = {}
+    for change in changes:
+        if change.get("attribute") != "members":
+            continue
+        for member in (*change.get("added", ()), *change.get("removed", ())):
+            if member.get("value") is None:  # "… and N more": the list is cut
+                return None
+            rv[member["value"]] = (member.get("display"), True)
+    return rv
 
 
 def _member(user_id: str, names: dict[str, Any]) -> dict[str, Any]:
