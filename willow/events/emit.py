@@ -130,6 +130,9 @@ def role_mapping_changed(group: Group, before: str | None, actor: str | None) ->
     """The console (or CLI) mapped ``group`` to a new role (already set on ``group``, not
     committed): ``access.changed`` for each member whose effective role moves, in the
     session's transaction. There is no SCIM request: ``request_id`` is None."""
+    # The group's row first, the organization's event counter last, as every SCIM write
+    # takes them: a flush at commit, after the counter, could deadlock with a group PATCH.
+    db.session.flush()
     conn = db.session.connection()
     changes = roles.group_role_changes(
         conn, group.id, group.display_name, before, group.role, "role_mapping"
