@@ -197,3 +197,36 @@ def test_the_openapi_document_names_every_api_route(app):
         for m in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert described == served
+
+
+def test_a_reader_sees_only_its_own_organizations_events(app, client, scim, make_token):
+    from willow.organizations import create_organization
+
+    with app.app_context():
+        org = create_organization("acme", "Acme")
+        db.session.commit()
+        acme = org.id
+    create(scim, "alice@example.com")
+    reader = make_token(acme, scopes=["events"])
+    assert read_api(client, reader).get_json()["data"] == []
+
+
+def test_the_pruner_keeps_events_for_the_configured_days_and_0_keeps_them_all(
+    app, scim
+):
+    from willow.events.retention import EventPruner
+
+    create(scim, "alice@example.com")
+    with app.app_context():
+        db.session.execute(
+            sa.text("UPDATE events SET occurred_at = :old"),
+            {"old": utcnow() - timedelta(days=40)},
+        )
+        db.session.commit()
+    pruner = EventPruner(app, interval=3600)
+    app.config["WILLOW_EVENT_RETENTION_DAYS"] = 0
+    assert pruner.prune_once() == 0
+    app.config["WILLOW_EVENT_RETENTION_DAYS"] = 60
+    assert pruner.prune_once() == 0
+    app.config["WILLOW_EVENT_RETENTION_DAYS"] = 30
+    assert pruner.prune_once() == 1
