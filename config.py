@@ -148,6 +148,8 @@ class Config:
     WILLOW_LOG_MAX_MB = _int(SETTINGS, "WILLOW_LOG_MAX_MB", 1024)
     #: Seconds between background prunes of the request log (0 disables the thread).
     WILLOW_LOG_PRUNE_INTERVAL = _int(SETTINGS, "WILLOW_LOG_PRUNE_INTERVAL", 3600)
+    #: Days provisioning events are kept (willow/events); pruned on the log's interval.
+    WILLOW_EVENT_RETENTION_DAYS = _int(SETTINGS, "WILLOW_EVENT_RETENTION_DAYS", 90)
     #: Log rows waiting for the background writer; when it is full, requests wait for room.
     WILLOW_LOG_QUEUE_MAX_ROWS = _int(SETTINGS, "WILLOW_LOG_QUEUE_MAX_ROWS", 1000)
     #: Seconds ``python app.py`` waits for an unreachable database before it gives up.

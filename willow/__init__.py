@@ -112,6 +112,8 @@ def register_console_auth(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin_bp
+    from .events.api import bp as events_api_bp
+    from .events.console import bp as events_console_bp
     from .extensions import csrf
     from .health import bp as health_bp
     from .monitor.views import bp as monitor_bp
@@ -120,8 +122,12 @@ def register_blueprints(app: Flask) -> None:
     # Bearer-token API: CSRF protects cookie sessions, which /scim never uses.
     csrf.exempt(scim_bp)
     app.register_blueprint(scim_bp)
+    # Provisioning events for other services: bearer tokens too.
+    csrf.exempt(events_api_bp)
+    app.register_blueprint(events_api_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(monitor_bp)
+    app.register_blueprint(events_console_bp)
     # /healthz and /readyz for load balancers and service managers.
     app.register_blueprint(health_bp)
     # Browsers ask for /favicon.ico on every page; answer it rather than log a 404.
@@ -181,8 +187,10 @@ def register_access_log(app: Flask) -> None:
 
 
 def register_request_log(app: Flask) -> None:
+    from .events import retention as event_retention
     from .monitor import capture
     from .monitor import retention
 
     capture.init_app(app)
     retention.init_app(app)
+    event_retention.init_app(app)

@@ -28,6 +28,7 @@ from .console_users import change_password
 from .console_users import create_console_user
 from .console_users import get_console_user_by_email
 from .database import describe_database
+from .events.emit import role_mapping_changed
 from .extensions import db
 from .health import check_install
 from .models import ROLES
@@ -48,7 +49,7 @@ from .tokens import revoke_token
 
 org_cli = AppGroup("org", help="Manage organizations.")
 admin_cli = AppGroup("admin", help="Manage console admins.")
-token_cli = AppGroup("token", help="Manage SCIM API tokens.")
+token_cli = AppGroup("token", help="Manage API tokens (SCIM provisioning, events).")
 group_cli = AppGroup("group", help="Manage the console roles that pushed groups grant.")
 
 
@@ -245,10 +246,12 @@ def group_role(display_name: str, role: str, org_slug: str | None) -> None:
             "(groups come from the identity provider's group push)"
         )
     role = role.lower()
+    before = group.role
     try:
         set_group_role(group, None if role == "none" else role)
     except AccessError as exc:
         _fail(str(exc))
+    role_mapping_changed(group, before, "cli")
     db.session.commit()
     if group.role:
         click.echo(f"Members of {group.display_name!r} now get the {group.role} role.")

@@ -48,6 +48,17 @@ def is_scim_request() -> bool:
     return is_scim_path(request.path)
 
 
+def is_api_request() -> bool:
+    """The events API (willow/events/api.py): its clients are scripts, answered in JSON."""
+    return request.path.startswith("/api/")
+
+
+def render_api_error(status: int, message: str):
+    from .events.api import error
+
+    return error(status, "error", message)
+
+
 def render_scim_error(error: scim_errors.ScimError):
     body = error.to_dict()
     record = audit.current()
@@ -108,6 +119,10 @@ def _unavailable(exc: Exception):
     if is_scim_request():
         audit.current().exception_name = type(exc).__name__
         return render_scim_error(scim_errors.ServiceUnavailable(retry_after=RETRY_AFTER_S))
+    if is_api_request():
+        rv = render_api_error(503, "The database cannot be reached; try again in a few seconds.")
+        rv.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return rv
     error = ServiceUnavailable(
         "The database cannot be reached at the moment, so this page cannot be shown. "
         "Try again in a few seconds."
@@ -128,6 +143,8 @@ def register_error_handlers(app: Flask) -> None:
         _rollback()
         if is_scim_request():
             return render_scim_error(_scim_error_for_http(exc))
+        if is_api_request() and exc.code:
+            return render_api_error(exc.code, exc.description or exc.name)
         if exc.code and 400 <= exc.code < 500:
             # Console pages (including a rejected CSRF token) answer in the console's layout.
             return render_template("errors/error.html", error=exc), exc.code
@@ -142,4 +159,6 @@ def register_error_handlers(app: Flask) -> None:
         if is_scim_request():
             audit.current().exception_name = type(exc).__name__
             return render_scim_error(scim_errors.InternalError())
+        if is_api_request():
+            return render_api_error(500, "The server could not answer; try again.")
         return render_template("errors/error.html", error=None), 500

@@ -18,7 +18,11 @@ from .models import utcnow
 
 TOKEN_PREFIX = "wsk_"
 SCIM_SCOPE = "scim"
-SCOPES = {SCIM_SCOPE: "SCIM user and group provisioning"}
+EVENTS_SCOPE = "events"
+SCOPES = {
+    SCIM_SCOPE: "SCIM user and group provisioning",
+    EVENTS_SCOPE: "Read provisioning events",
+}
 #: last_used_* is refreshed at most this often, so a busy IdP does not write on every call.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 

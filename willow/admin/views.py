@@ -40,6 +40,7 @@ from ..console_sessions import find_organization_session
 from ..console_sessions import organization_sessions
 from ..console_sessions import stash_one_time_token
 from ..console_sessions import take_one_time_token
+from ..events.emit import role_mapping_changed
 from ..extensions import db
 from ..models import ApiToken
 from ..numbers import INT64_MAX
@@ -354,7 +355,9 @@ def set_group_role_view(group_id: str):
     form = GroupRoleForm()
     if not form.validate():
         return _render_group(group, form, 400)
+    before = group.role
     set_group_role(group, form.role.data or None)
+    role_mapping_changed(group, before, current_console_user().email)
     db.session.commit()
     if group.role:
         message = f"Members of \u201c{group.display_name}\u201d now get the {group.role} role."

@@ -18,6 +18,7 @@ from werkzeug.exceptions import NotFound
 
 from ..console_auth import current_console_user
 from ..console_auth import login_required
+from ..events.console import request_events
 from ..models import utcnow
 from ..numbers import database_id
 from . import export
@@ -112,6 +113,7 @@ def log_entry(entry_id: str):
         older=older,
         path_sent=path_as_sent(entry.notes),
         list_args=args,
+        request_events=request_events(org_id, entry.request_id),
     )
 
 

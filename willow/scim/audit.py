@@ -45,6 +45,10 @@ class Audit:
     #: create, update, deactivate, reactivate, delete, membership, query, read, ...
     operation: str | None = None
     changes: list[dict[str, Any]] = field(default_factory=list)
+    #: Every member id a group change added and removed (``changes`` names at most a few
+    #: hundred): the provisioning events name each one (willow/events).
+    members_added: list[str] = field(default_factory=list)
+    members_removed: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     #: The SCIM error answered (``willow.scim.protocol.errors.ScimError``), if any.
@@ -102,6 +106,12 @@ def members_changed(added: list[dict], removed: list[dict]) -> None:
     """Members added and removed, each as ``{"value": id, "display": name}``."""
     if added or removed:
         current().changes.append({"attribute": "members", "added": added, "removed": removed})
+
+
+def member_ids(added: list[str], removed: list[str]) -> None:
+    """Every member id added and removed by the request, in the order applied."""
+    record = current()
+    record.members_added, record.members_removed = added, removed
 
 
 def note(text: str) -> None:

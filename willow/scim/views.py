@@ -18,6 +18,8 @@ from flask import request
 
 from ..database import MUTATING_METHODS
 from ..database import writer_queue
+from ..events import emit
+from ..events.derive import Effects
 from ..monitor import capture
 from . import audit
 from . import transaction
@@ -190,10 +192,14 @@ def _connection():
     return transaction.connection()
 
 
-def _commit(response):
-    """End a change: its request-log row goes into the change's own transaction, so no
-    acknowledged change is ever without its row (and there is no extra commit)."""
-    capture.write_in_transaction(response, transaction.change_connection())
+def _commit(response, effects: Effects | None = None):
+    """End a change: its events and its request-log row go into the change's own
+    transaction, so no acknowledged change is ever without them (and there is no extra
+    commit); a request that fails before this writes neither."""
+    conn = transaction.change_connection()
+    if effects is not None:
+        emit.write(conn, effects)
+    capture.write_in_transaction(response, conn)
     transaction.commit()
     return response
 
@@ -228,7 +234,7 @@ def list_users():
 @bp.post("/Users")
 def create_user():
     user = users.create_user(_connection(), g.organization_id, request_object())
-    return _commit(_user_response(user, 201))
+    return _commit(_user_response(user, 201), emit.user_effects(user))
 
 
 @bp.get("/Users/<user_id>")
@@ -244,7 +250,7 @@ def get_user(user_id: str):
 def replace_user(user_id: str):
     body = request_object()
     user = users.replace_user(_connection(), g.organization_id, user_id, body, preconditions())
-    return _commit(_user_response(user))
+    return _commit(_user_response(user), emit.user_effects(user))
 
 
 @bp.patch("/Users/<user_id>")
@@ -255,13 +261,14 @@ def patch_user(user_id: str):
     user = users.patch_user(
         _connection(), g.organization_id, user_id, operations, preconditions()
     )
-    return _commit(_user_response(user))
+    return _commit(_user_response(user), emit.user_effects(user))
 
 
 @bp.delete("/Users/<user_id>")
 def delete_user(user_id: str):
+    effects = emit.user_delete_effects(g.organization_id, user_id)
     users.delete_user(_connection(), g.organization_id, user_id, preconditions())
-    return _commit(scim_response(None, 204))
+    return _commit(scim_response(None, 204), effects)
 
 
 def _group_response(group, status: int = 200):
@@ -285,7 +292,7 @@ def list_groups():
 @bp.post("/Groups")
 def create_group():
     group = groups.create_group(g.organization_id, request_object())
-    return _commit(_group_response(group, 201))
+    return _commit(_group_response(group, 201), emit.group_effects(group))
 
 
 @bp.get("/Groups/<group_id>")
@@ -303,7 +310,7 @@ def get_group(group_id: str):
 def replace_group(group_id: str):
     body = request_object()
     group = groups.replace_group(g.organization_id, group_id, body, preconditions())
-    return _commit(_group_response(group))
+    return _commit(_group_response(group), emit.group_effects(group))
 
 
 @bp.patch("/Groups/<group_id>")
@@ -315,15 +322,17 @@ def patch_group(group_id: str):
     for text in notes:
         audit.note(text)
     group = groups.patch_group(g.organization_id, group_id, operations, preconditions())
+    effects = emit.group_effects(group)
     if _projection("Group").is_default:
-        return _commit(scim_response(None, 204, version=group.version))
-    return _commit(_group_response(group))
+        return _commit(scim_response(None, 204, version=group.version), effects)
+    return _commit(_group_response(group), effects)
 
 
 @bp.delete("/Groups/<group_id>")
 def delete_group(group_id: str):
+    effects = emit.group_delete_effects(g.organization_id, group_id)
     groups.delete_group(g.organization_id, group_id, preconditions())
-    return _commit(scim_response(None, 204))
+    return _commit(scim_response(None, 204), effects)
 
 
 def _search_query() -> ListQuery:

@@ -270,6 +270,7 @@ class MembershipChange:
 
     def record(self) -> None:
         audit.members_changed(_labels(self.added), _labels(self.removed))
+        audit.member_ids(self.added, self.removed)
 
 
 def _replace_members(group: Group, ids: list[str], change: MembershipChange) -> None:
