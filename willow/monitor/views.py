@@ -19,6 +19,7 @@ from werkzeug.exceptions import NotFound
 from ..console_auth import current_console_user
 from ..console_auth import login_required
 from ..models import utcnow
+from ..webhooks.store import request_deliveries
 from . import export
 from . import queries
 from .chart import build_chart
@@ -97,6 +98,7 @@ def log_entry(entry_id: int):
         return _entry_not_found(entry_id, args)
     log_filter = form.to_filter(org_id) if valid else queries.LogFilter(org_id)
     newer, older = queries.neighbours(log_filter, entry)
+    request_events, event_deliveries = request_deliveries(org_id, entry.request_id)
     return render_template(
         "monitor/log_detail.html",
         entry=entry,
@@ -108,6 +110,8 @@ def log_entry(entry_id: int):
         older=older,
         path_sent=path_as_sent(entry.notes),
         list_args=args,
+        request_events=request_events,
+        event_deliveries=event_deliveries,
     )
 
 

@@ -1,0 +1,56 @@
+"""Webhooks: each organization's provisioning events (``willow.events``) pushed to the
+endpoints its admins add, signed in the Standard Webhooks format.
+
+- ``signing``: secrets and signatures; ``schedule``: retries and what an answer means;
+  ``subscriptions``: event type filters; ``addresses``: where deliveries may go;
+  ``transport``: one HTTP attempt; ``store``: endpoints, attempts and their queries;
+  ``worker``: the delivery threads in each app process; ``views`` / ``cli``: the Admin →
+  Webhooks pages and the ``webhook`` commands.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+
+
+def init_app(app: Flask) -> None:
+    from ..console_auth import current_console_user
+    from ..extensions import db
+    from . import store
+    from .cli import webhook_cli
+    from .views import bp
+    from .worker import Worker
+    from .worker import watch_event_commits
+
+    app.register_blueprint(bp)
+    app.cli.add_command(webhook_cli)
+
+    @app.context_processor
+    def inject_webhook_alerts() -> dict[str, Any]:
+        def disabled_endpoints() -> list:
+            account = current_console_user()
+            if account is None or account.role != "admin":
+                return []
+            return store.needing_attention(account.organization_id)
+
+        return {"webhook_alerts": disabled_endpoints}
+
+    threads = app.config["WILLOW_WEBHOOK_THREADS"]
+    if threads <= 0:
+        return
+    worker = app.extensions["willow_webhooks"] = Worker(
+        app, threads=threads, poll_interval=app.config["WILLOW_WEBHOOK_POLL_SECONDS"]
+    )
+    with app.app_context():
+        engine = db.engine
+    watch_event_commits(engine, worker)
+    # Whoever disposes of the engine (tests, a shutdown) stops the deliveries too.
+    event.listen(engine, "engine_disposed", lambda _engine: worker.stop(timeout=2))
+
+    @app.before_request
+    def start_webhook_worker() -> None:
+        if not worker.started:
+            worker.start()
