@@ -8,6 +8,7 @@ from wtforms import SelectField
 from wtforms import StringField
 from wtforms import URLField
 from wtforms import ValidationError
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 
@@ -45,6 +46,7 @@ class DeliveryFilterForm(FlaskForm):
     failed = BooleanField("Failed only")
     type = SelectField(
         "Event type",
-        choices=[("", "Any type")] + [(t, t) for t in (*EVENT_TYPES, "webhook.test")],
+        choices=[SelectChoice("", "Any type")]
+        + [SelectChoice(t, t) for t in (*EVENT_TYPES, "webhook.test")],
         default="",
     )
