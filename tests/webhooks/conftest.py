@@ -100,7 +100,9 @@ class Receiver:
                 length = int(self.headers.get("Content-Length", 0))
                 data = self.rfile.read(length)
                 with receiver.lock:
-                    receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, data))
+                    receiver.received.append(
+                        ({k.lower(): v for k, v in self.headers.items()}, data)
+                    )
                     status = (
                         receiver.statuses.pop(0)
                         if len(receiver.statuses) > 1

@@ -30,7 +30,8 @@ def test_urls_of_the_wrong_shape_are_refused(url):
 
 @pytest.mark.parametrize("public_only", [False, True])
 @pytest.mark.parametrize(
-    "address", ["169.254.169.254", "169.254.1.1", "fd00:ec2::254", "fe80::1", "::ffff:169.254.169.254"]
+    "address",
+    ["169.254.169.254", "169.254.1.1", "fd00:ec2::254", "fe80::1", "::ffff:169.254.169.254"],
 )
 def test_link_local_and_metadata_addresses_are_refused_always(public_only, address):
     policy = Policy(public_only=public_only, resolver=resolver({"meta.example": [address]}))
@@ -39,13 +40,15 @@ def test_link_local_and_metadata_addresses_are_refused_always(public_only, addre
 
 
 @pytest.mark.parametrize(
-    "address", ["127.0.0.1", "10.1.2.3", "192.168.1.10", "172.16.0.5", "100.64.0.1", "::1", "fd12::1"]
+    "address",
+    ["127.0.0.1", "10.1.2.3", "192.168.1.10", "172.16.0.5", "100.64.0.1", "::1", "fd12::1"],
 )
 def test_private_and_loopback_targets_are_allowed_by_default_and_refused_public_only(address):
     names = resolver({"internal.example": [address]})
-    assert Policy(public_only=False, resolver=names).checked_address(
-        "https://internal.example/hook"
-    ) == address
+    assert (
+        Policy(public_only=False, resolver=names).checked_address("https://internal.example/hook")
+        == address
+    )
     with pytest.raises(AddressRefused, match="WILLOW_WEBHOOK_PUBLIC_ONLY"):
         Policy(public_only=True, resolver=names).checked_address("https://internal.example/hook")
 

@@ -49,9 +49,7 @@ def test_an_endpoint_starts_with_the_events_after_its_creation(app, org, receive
     assert receiver.ids() == later
 
 
-def test_a_failing_event_holds_the_later_ones_until_it_succeeds(
-    app, org, receiver, worker, clock
-):
+def test_a_failing_event_holds_the_later_ones_until_it_succeeds(app, org, receiver, worker, clock):
     endpoint_id, _ = add_endpoint(app, org.id, receiver.url)
     ids = add_events(app, org.id, ["user.created", "user.updated", "user.deleted"])
     receiver.statuses = [500, 503, 200]
@@ -81,9 +79,7 @@ def test_a_failing_event_holds_the_later_ones_until_it_succeeds(
     assert endpoint_row(app, endpoint_id).failures == 0
 
 
-def test_a_timeout_is_a_failed_attempt_and_the_endpoint_recovers(
-    app, org, receiver, worker, clock
-):
+def test_a_timeout_is_a_failed_attempt_and_the_endpoint_recovers(app, org, receiver, worker, clock):
     endpoint_id, _ = add_endpoint(app, org.id, receiver.url)
     ids = add_events(app, org.id, ["user.created", "user.updated"])
     receiver.delay = 1.5  # the test worker waits 1 s (15 s in production)
@@ -174,7 +170,9 @@ def test_rotated_secret_both_signatures_during_the_overlap(app, org, receiver, w
     with app.app_context():
         from datetime import timedelta
 
-        new = store.rotate_secret(db.session.get(store.WebhookEndpoint, endpoint_id), timedelta(hours=1))
+        new = store.rotate_secret(
+            db.session.get(store.WebhookEndpoint, endpoint_id), timedelta(hours=1)
+        )
         db.session.commit()
     add_events(app, org.id, ["user.created"])
     worker.deliver()
