@@ -95,14 +95,15 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms wait between headers and body
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length", 0))
                 data = self.rfile.read(length)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                headers["x-path"] = self.path
                 with receiver.lock:
-                    receiver.received.append(
-                        ({k.lower(): v for k, v in self.headers.items()}, data)
-                    )
+                    receiver.received.append((headers, data))
                     status = (
                         receiver.statuses.pop(0)
                         if len(receiver.statuses) > 1

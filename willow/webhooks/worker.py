@@ -74,6 +74,10 @@ log = logging.getLogger(__name__)
 LEASE_S = 45
 #: Events read per query.
 BATCH = 200
+#: Delivered events whose attempts and cursor are written in one transaction, at most,
+#: and the longest they wait for it (seconds).
+FLUSH_EVENTS = 50
+FLUSH_S = 0.25
 
 _endpoints = WebhookEndpoint.__table__
 _attempts = WebhookAttempt.__table__
@@ -270,9 +274,11 @@ class Worker:
                     return attempted
             secrets = self._signing_secrets(endpoint)
             failures = endpoint.failures
+            done: list[dict] = []
+            flushed_at = time.monotonic()
             for sequence, event_id, event_type, body in batch:
                 if self.stopped.is_set():
-                    return attempted
+                    break
                 timestamp = int(time.time())
                 result = post(
                     session,
@@ -282,12 +288,20 @@ class Worker:
                     timeout=self.timeout,
                 )
                 attempted = True
-                delivered = self._record(
-                    endpoint, owner, sequence, event_id, event_type, failures, result
-                )
-                if not delivered:
+                row = self._attempt_row(endpoint, sequence, event_id, event_type, failures, result)
+                done.append(row)
+                if not row["succeeded"]:
+                    self._record(endpoint, owner, done, failures + 1)
                     return attempted
                 failures = 0
+                if len(done) >= FLUSH_EVENTS or time.monotonic() - flushed_at > FLUSH_S:
+                    if not self._record(endpoint, owner, done, 0):
+                        return attempted
+                    done, flushed_at = [], time.monotonic()
+            if done and not self._record(endpoint, owner, done, 0):
+                return attempted
+            if self.stopped.is_set():
+                return attempted
             if len(batch) < BATCH:
                 # Every subscribed event up to the bound is delivered.
                 with self._writers, self.engine.begin() as conn:
@@ -302,41 +316,62 @@ class Worker:
                     )
         return attempted
 
-    def _record(
-        self,
-        endpoint,
-        owner: str,
-        sequence: int,
-        event_id: str,
-        event_type: str,
-        failures: int,
-        result: Result,
-    ) -> bool:
-        """Store the attempt and move the endpoint on; True if the event was delivered
-        and the lease is still held (the next event may go)."""
+    def _attempt_row(
+        self, endpoint, sequence, event_id, event_type, failures: int, result: Result
+    ) -> dict:
         now = self.clock()
         verdict = outcome(result.status)
-        values: dict = {"lease_until": now + self.lease}
         retry_at = None
-        if verdict is Outcome.SUCCESS:
-            values.update(last_sequence=sequence, failures=0, next_attempt_at=None)
+        if verdict is Outcome.RETRY:
+            retry_at = next_attempt_at(failures + 1, now, self.delays)
+        return {
+            "organization_id": endpoint.organization_id,
+            "endpoint_id": endpoint.id,
+            "event_id": event_id,
+            "event_type": event_type,
+            "sequence": sequence,
+            "attempt": failures + 1,
+            "kind": "event",
+            "attempted_at": now,
+            "status_code": result.status,
+            "succeeded": verdict is Outcome.SUCCESS,
+            "duration_ms": result.duration_ms,
+            "response_excerpt": result.excerpt,
+            "error": (result.error or "")[:300] or None,
+            "next_attempt_at": retry_at,
+            "gone": verdict is Outcome.GONE,
+        }
+
+    def _record(self, endpoint, owner: str, rows: list[dict], failures: int) -> bool:
+        """Store attempts (successes, and at most one failure, last) and move the
+        endpoint on, in one transaction; True while the lease is still held.
+
+        Successes are written in groups (``FLUSH_EVENTS`` or ``FLUSH_S``, whichever comes
+        first): a crash before the write sends those events again, which at-least-once
+        allows, and the write costs one transaction per group instead of per event."""
+        now = self.clock()
+        values: dict = {"lease_until": now + self.lease}
+        delivered = [row for row in rows if row["succeeded"]]
+        if delivered:
+            values.update(last_sequence=delivered[-1]["sequence"])
+        failed = rows[-1] if not rows[-1]["succeeded"] else None
+        if failed is None:
+            values.update(failures=0, next_attempt_at=None)
         else:
-            retry_at = (
-                None if verdict is Outcome.GONE else next_attempt_at(failures + 1, now, self.delays)
-            )
-            values.update(failures=failures + 1, next_attempt_at=retry_at)
-            if retry_at is None:
+            values.update(failures=failures, next_attempt_at=failed["next_attempt_at"])
+            if failed["next_attempt_at"] is None:
                 reason = (
                     "the endpoint answered 410 Gone"
-                    if verdict is Outcome.GONE
-                    else f"{failures + 1} attempts in a row failed"
+                    if failed["gone"]
+                    else f"{failures} attempts in a row failed"
                 )
                 values.update(
                     enabled=False,
-                    disabled_reason=f"Disabled by Willow: {reason} (event {event_id}).",
+                    disabled_reason=f"Disabled by Willow: {reason} (event {failed['event_id']}).",
                     disabled_at=now,
                     needs_attention=True,
                 )
+                log.warning("webhook endpoint %s disabled: %s", endpoint.id, reason)
         with self._writers, self.engine.begin() as conn:
             held = conn.execute(
                 update(_endpoints)
@@ -344,26 +379,9 @@ class Worker:
                 .values(**values)
             ).rowcount
             conn.execute(
-                insert(_attempts).values(
-                    organization_id=endpoint.organization_id,
-                    endpoint_id=endpoint.id,
-                    event_id=event_id,
-                    event_type=event_type,
-                    sequence=sequence,
-                    attempt=failures + 1,
-                    kind="event",
-                    attempted_at=now,
-                    status_code=result.status,
-                    succeeded=verdict is Outcome.SUCCESS,
-                    duration_ms=result.duration_ms,
-                    response_excerpt=result.excerpt,
-                    error=(result.error or "")[:300] or None,
-                    next_attempt_at=retry_at,
-                )
+                insert(_attempts), [{k: v for k, v in row.items() if k != "gone"} for row in rows]
             )
-        if retry_at is None and verdict is not Outcome.SUCCESS:
-            log.warning("webhook endpoint %s disabled: %s", endpoint.id, values["disabled_reason"])
-        return held == 1 and verdict is Outcome.SUCCESS
+        return held == 1
 
     def _signing_secrets(self, endpoint) -> list[str]:
         rv = [self._decrypted(endpoint.secret_encrypted)]
