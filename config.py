@@ -187,6 +187,9 @@ class Config:
     WILLOW_WEBHOOK_THREADS = _int(SETTINGS, "WILLOW_WEBHOOK_THREADS", 2)
     #: Seconds between the delivery threads' looks for work they were not woken for.
     WILLOW_WEBHOOK_POLL_SECONDS = _int(SETTINGS, "WILLOW_WEBHOOK_POLL_SECONDS", 1)
+    #: Seconds a delivery thread's claim on an endpoint lasts unless renewed: after a crash
+    #: another thread or server takes the endpoint over this long after.
+    WILLOW_WEBHOOK_LEASE_SECONDS = _int(SETTINGS, "WILLOW_WEBHOOK_LEASE_SECONDS", 45)
     #: Hours a rotated-out signing secret still signs deliveries, beside the new one.
     WILLOW_WEBHOOK_SECRET_OVERLAP_HOURS = _int(SETTINGS, "WILLOW_WEBHOOK_SECRET_OVERLAP_HOURS", 24)
     #: ``(host) -> [addresses]`` for the webhook address checks (tests); None: DNS.

@@ -42,7 +42,10 @@ def init_app(app: Flask) -> None:
     if threads <= 0:
         return
     worker = app.extensions["willow_webhooks"] = Worker(
-        app, threads=threads, poll_interval=app.config["WILLOW_WEBHOOK_POLL_SECONDS"]
+        app,
+        threads=threads,
+        poll_interval=app.config["WILLOW_WEBHOOK_POLL_SECONDS"],
+        lease_s=app.config["WILLOW_WEBHOOK_LEASE_SECONDS"],
     )
     with app.app_context():
         engine = db.engine
