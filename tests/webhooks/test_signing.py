@@ -71,3 +71,20 @@ def test_verify_refuses_a_changed_body_a_foreign_secret_and_an_old_timestamp():
 def test_a_secret_that_is_not_base64_is_refused(bad):
     with pytest.raises(signing.InvalidSecret):
         signing.sign(bad, "evt_1", 1, "{}")
+
+
+def test_the_standard_library_example_in_the_docs_verifies_our_deliveries():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
+    example = re.findall(r"```python\n(.*?)```", text, re.S)[1]
+    namespace: dict = {}
+    exec(example, namespace)  # noqa: S102 - our own documentation
+    secret, old = signing.generate_secret(), signing.generate_secret()
+    body = b'{"type":"user.deactivated"}'
+    headers = signing.headers([secret, old], "evt_1", int(datetime.now(UTC).timestamp()), body)
+    namespace["verify"](secret, headers, body)
+    namespace["verify"](old, headers, body)
+    with pytest.raises(ValueError, match="no valid signature"):
+        namespace["verify"](signing.generate_secret(), headers, body)
