@@ -213,3 +213,39 @@ def test_the_threaded_worker_wakes_when_this_process_commits_events(app, org, re
         assert receiver.ids() == ids
     finally:
         worker.stop(timeout=5)
+
+
+def test_attempts_older_than_the_event_retention_are_pruned(app, org, receiver, worker, clock):
+    endpoint_id, _ = add_endpoint(app, org.id, receiver.url)
+    add_events(app, org.id, ["user.created"])
+    worker.deliver()
+    clock.advance(days=89)
+    with app.app_context():
+        assert worker.prune() == 0
+    clock.advance(days=2)
+    add_events(app, org.id, ["user.updated"])
+    worker.deliver()
+    with app.app_context():
+        assert worker.prune() == 1
+    assert [a.event_type for a in attempts(app, endpoint_id)] == ["user.updated"]
+
+
+def test_an_endpoint_deleted_during_a_delivery_is_not_an_error(app, org, receiver, worker):
+    endpoint_id, _ = add_endpoint(app, org.id, receiver.url)
+    add_events(app, org.id, ["user.created"])
+
+    original = receiver.statuses
+
+    def delete_first():
+        with app.app_context():
+            store.delete_endpoint(db.session.get(store.WebhookEndpoint, endpoint_id))
+            db.session.commit()
+
+    # The receiver deletes the endpoint while answering its first delivery.
+    import threading
+
+    receiver.delay = 0.3
+    threading.Timer(0.1, delete_first).start()
+    worker.deliver()
+    assert original == [200] and len(receiver.received) == 1
+    assert attempts(app, endpoint_id) == []

@@ -13,11 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask import g
 from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
 
 
 def init_app(app: Flask) -> None:
-    from ..console_auth import current_console_user
     from ..extensions import db
     from . import store
     from .cli import webhook_cli
@@ -31,10 +32,15 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def inject_webhook_alerts() -> dict[str, Any]:
         def disabled_endpoints() -> list:
-            account = current_console_user()
+            # Only for a user this request already loaded (as the nav does): an error
+            # page must not fail on a second query.
+            account = g.get("console_user")
             if account is None or account.role != "admin":
                 return []
-            return store.needing_attention(account.organization_id)
+            try:
+                return store.needing_attention(account.organization_id)
+            except SQLAlchemyError:
+                return []
 
         return {"webhook_alerts": disabled_endpoints}
 

@@ -331,3 +331,24 @@ def request_deliveries(organization_id: int, request_id: str | None) -> tuple[li
         )
     )
     return events, attempts_of_events(organization_id, [e.event_id for e in events])
+
+
+def prune_attempts(older_than: datetime, *, batch_size: int = 1000) -> int:
+    """Delete attempts made before ``older_than``, ``batch_size`` per transaction (so a
+    backlog never holds SQLite's write lock for long); returns how many. Needs an app
+    context."""
+    oldest = (
+        select(WebhookAttempt.id)
+        .where(WebhookAttempt.attempted_at < older_than)
+        .order_by(WebhookAttempt.id)
+        .limit(batch_size)
+    )
+    total = 0
+    while True:
+        with db.engine.begin() as conn:
+            ids = conn.scalars(oldest).all()
+            if ids:
+                conn.execute(delete(WebhookAttempt).where(WebhookAttempt.id.in_(ids)))
+        total += len(ids)
+        if len(ids) < batch_size:
+            return total

@@ -64,6 +64,7 @@ from .schedule import outcome
 from .store import WebhookAttempt
 from .store import WebhookEndpoint
 from .store import decrypt
+from .store import prune_attempts
 from .subscriptions import sql_condition
 from .transport import Result
 from .transport import post
@@ -72,6 +73,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds a claim holds an endpoint; each write of the holder renews it.
 LEASE_S = 45
+#: Seconds between prunes of old delivery attempts (by the first thread of a process).
+PRUNE_EVERY_S = 3600
 #: Events read per query.
 BATCH = 200
 #: Delivered events whose attempts and cursor are written in one transaction, at most,
@@ -151,11 +154,15 @@ class Worker:
 
     def run(self, owner: str) -> None:
         session = guarded_session(self.policy)
+        pruned_at = 0.0
         with self.app.app_context():
             while not self.stopped.is_set():
                 with self._wake:
                     seen = self._woken
                 try:
+                    if owner.endswith("/0") and time.monotonic() - pruned_at > PRUNE_EVERY_S:
+                        pruned_at = time.monotonic()
+                        self.prune()
                     busy = self.run_once(owner, session)
                 except Exception:
                     # An unreachable database must not end the thread: try next time.
@@ -166,6 +173,14 @@ class Worker:
                 with self._wake:
                     if self._woken == seen and not self.stopped.is_set():
                         self._wake.wait(self.poll_interval)
+
+    def prune(self) -> int:
+        """Delete delivery attempts older than the events' retention (they are kept as
+        long as the events they delivered). Needs an app context."""
+        days = self.app.config.get("WILLOW_EVENT_RETENTION_DAYS", 90)
+        if days <= 0:
+            return 0
+        return prune_attempts(self.clock() - timedelta(days=days))
 
     # -- one round -------------------------------------------------------------------
 
@@ -378,9 +393,16 @@ class Worker:
                 .where(_endpoints.c.id == endpoint.id, _endpoints.c.lease_owner == owner)
                 .values(**values)
             ).rowcount
-            conn.execute(
-                insert(_attempts), [{k: v for k, v in row.items() if k != "gone"} for row in rows]
+            # The attempts were made and are recorded even if the lease ran out meanwhile,
+            # unless an admin deleted the endpoint.
+            exists = held or conn.scalar(
+                select(_endpoints.c.id).where(_endpoints.c.id == endpoint.id)
             )
+            if exists:
+                conn.execute(
+                    insert(_attempts),
+                    [{k: v for k, v in row.items() if k != "gone"} for row in rows],
+                )
         return held == 1
 
     def _signing_secrets(self, endpoint) -> list[str]:
