@@ -80,6 +80,12 @@ def test_admin_adds_an_endpoint_and_sees_a_scim_change_delivered(
         expect(
             page.get_by_role("link", name=re.compile(f"SCIM request {request_id}"))
         ).to_be_visible()
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Webhooks").click()
+        page.get_by_role("link", name=receiver.url).click()
+        expect(page.locator("#endpoint-status")).to_contain_text("enabled")
+        page.get_by_role("button", name="Send test event").click()
+        expect(page.get_by_text("Test event delivered: 200")).to_be_visible()
+        page.screenshot(path=str(artifacts / "webhook-endpoint.png"), full_page=True)
     finally:
         worker.stop(timeout=5)
         receiver.close()

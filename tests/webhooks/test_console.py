@@ -176,3 +176,51 @@ def test_log_entry_page_lists_the_requests_events_and_their_deliveries(
     event_page = client.get(f"/admin/webhooks/events/{event_id}").get_data(as_text=True)
     assert f"/monitor/scim-logs/{entry_id}" in event_page and "200 delivered" in event_page
     assert client.get("/admin/webhooks/events/evt_nope").status_code == 404
+
+
+def test_webhook_forms_refuse_a_post_without_the_csrf_token(database_url, make_admin, receiver):
+    from config import TestingConfig
+    from willow import create_app
+
+    csrf_app = create_app(
+        TestingConfig, {"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": True}
+    )
+    client = csrf_app.test_client()
+    login = client.get("/admin/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login).group(1)
+    email = make_admin()
+    client.post(
+        "/admin/login",
+        data={"email": email, "password": "correct horse battery staple", "csrf_token": token},
+    )
+    rv = client.post("/admin/webhooks/", data={"url": receiver.url})
+    assert rv.status_code == 400
+    page = client.get("/admin/webhooks/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    rv = client.post("/admin/webhooks/", data={"url": receiver.url, "csrf_token": token})
+    assert rv.status_code == 303
+    with csrf_app.app_context():
+        db.engine.dispose()
+
+
+def _webhook_routes(app) -> list[tuple[str, str]]:
+    rv = []
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("webhooks."):
+            continue
+        values = dict.fromkeys(rule.arguments, 1)
+        with app.test_request_context():
+            url = app.url_for(rule.endpoint, **values)
+        rv.extend((method, url) for method in sorted(rule.methods - {"HEAD", "OPTIONS"}))
+    return rv
+
+
+def test_every_webhook_route_needs_a_signed_in_admin(app, client, console, make_admin):
+    routes = _webhook_routes(app)
+    assert len(routes) >= 11  # built from the URL map: a new route is covered too
+    for method, url in routes:
+        rv = client.open(url, method=method)
+        assert rv.status_code == 302 and "/admin/login" in rv.headers["Location"], url
+    console.login(make_admin("member@example.com", role="member"))
+    for method, url in routes:
+        assert client.open(url, method=method).status_code == 403, url
