@@ -63,3 +63,11 @@ def init_app(app: Flask) -> None:
     def start_webhook_worker() -> None:
         if not worker.started:
             worker.start()
+
+
+def events_committed(app: Flask) -> None:
+    """Tell this process's delivery threads that events were just committed (for writers
+    whose statements the engine listener does not see); a no-op without a worker."""
+    worker = app.extensions.get("willow_webhooks")
+    if worker is not None:
+        worker.wake()

@@ -73,6 +73,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds a claim holds an endpoint; each write of the holder renews it.
 LEASE_S = 45
+#: Seconds a woken thread waits for the commit that woke it to land.
+WAKE_SETTLE_S = 0.01
 #: Seconds between prunes of old delivery attempts (by the first thread of a process).
 PRUNE_EVERY_S = 3600
 #: Events read per query.
@@ -173,6 +175,10 @@ class Worker:
                 with self._wake:
                     if self._woken == seen and not self.stopped.is_set():
                         self._wake.wait(self.poll_interval)
+                    woken = self._woken != seen
+                if woken and not self.stopped.is_set():
+                    # The wake comes just before the writer's commit: let it land.
+                    self.stopped.wait(WAKE_SETTLE_S)
 
     def prune(self) -> int:
         """Delete delivery attempts older than the events' retention (they are kept as
@@ -424,8 +430,10 @@ class Worker:
 def watch_event_commits(engine: Engine, worker: Worker) -> None:
     """Wake the worker when a transaction of this process that wrote events commits.
 
-    The ``commit`` event comes just before the database's commit: a thread that reads
-    before the commit lands finds the events at its next poll instead."""
+    The ``commit`` event comes just before the database's commit, so a woken thread
+    waits ``WAKE_SETTLE_S`` first; one that still reads too early finds the events at its
+    next poll. Statements run on a raw DBAPI cursor (``willow.prepared``) are not seen:
+    their events wait for the poll, or the writer calls ``Worker.wake``."""
 
     @sa_event.listens_for(engine, "after_cursor_execute")
     def _noticed(conn, cursor, statement, parameters, context, executemany) -> None:
