@@ -70,3 +70,61 @@ def test_after_kill_9_every_event_is_delivered_in_order(app, org, database_url, 
     assert set(receiver.ids()) == set(written)
     assert killed_at < EVENTS
     print(f"kill -9 after {killed_at} deliveries; {EVENTS} events, {duplicates} duplicates")
+
+
+def test_when_one_of_two_servers_is_killed_the_other_takes_its_endpoints_over(
+    app, org, database_url, receiver, tmp_path
+):
+    app.config["SECRET_KEY"] = "live-test-secret-key"
+    for index in range(2):
+        add_endpoint(app, org.id, f"{receiver.url}?endpoint={index}")
+    receiver.delay = 0.002
+    env = {
+        "WILLOW_WEBHOOK_THREADS": "2",
+        "WILLOW_WEBHOOK_POLL_SECONDS": "1",
+        "WILLOW_WEBHOOK_LEASE_SECONDS": "3",
+        "WILLOW_ACCESS_LOG": "0",
+    }
+    servers = [
+        LiveServer(database_url, tmp_path / f"server{i}.log", threads=2, env=env).launch()
+        for i in range(2)
+    ]
+    for server in servers:
+        server.wait_ready()
+    written: list[str] = []
+
+    def write() -> None:
+        while len(written) < EVENTS:
+            written.extend(add_events(app, org.id, ["user.created"] * 4))
+            time.sleep(0.005)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(receiver.received) < EVENTS // 2:
+            assert time.monotonic() < deadline, servers[0].log()
+            time.sleep(0.01)
+        servers[0].kill()
+        killed = time.monotonic()
+        writer.join(60)
+        while len(receiver.received) < 2 * EVENTS or _missing(receiver, written):
+            assert time.monotonic() - killed < 60, "the other server did not take over"
+            time.sleep(0.05)
+    finally:
+        for server in servers:
+            server.kill()
+        writer.join(60)
+    by_endpoint: dict[str, list[int]] = {}
+    for headers, body in receiver.received:
+        by_endpoint.setdefault(headers["x-path"], []).append(json.loads(body)["sequence"])
+    duplicates = sum(check_order(sequences) for sequences in by_endpoint.values())
+    assert len(by_endpoint) == 2
+    print(f"two servers, one killed: {2 * EVENTS} deliveries due, {duplicates} duplicates")
+
+
+def _missing(receiver, written) -> bool:
+    got: dict[str, set[str]] = {}
+    for headers, _ in receiver.received:
+        got.setdefault(headers["x-path"], set()).add(headers["webhook-id"])
+    return len(got) < 2 or any(set(written) - ids for ids in got.values())

@@ -49,6 +49,8 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from ..database import writer_queue
+from ..database_faults import is_unavailable
+from ..database_faults import reason
 from ..extensions import db
 from ..models import Event
 from ..models import Organization
@@ -157,6 +159,7 @@ class Worker:
     def run(self, owner: str) -> None:
         session = guarded_session(self.policy)
         pruned_at = 0.0
+        unavailable: BaseException | None = None
         with self.app.app_context():
             while not self.stopped.is_set():
                 with self._wake:
@@ -166,10 +169,16 @@ class Worker:
                         pruned_at = time.monotonic()
                         self.prune()
                     busy = self.run_once(owner, session)
-                except Exception:
-                    # An unreachable database must not end the thread: try next time.
-                    log.exception("webhook delivery failed")
+                    unavailable = None
+                except Exception as exc:
+                    # Nothing may end the thread: try again at the next poll. An unavailable
+                    # database is said once, in one line, until it is back.
                     busy = False
+                    if not is_unavailable(exc):
+                        log.exception("webhook delivery failed")
+                    elif unavailable is None:
+                        log.warning("webhook deliveries wait for the database: %s", reason(exc))
+                    unavailable = exc if is_unavailable(exc) else None
                 if busy:
                     continue
                 with self._wake:
