@@ -38,7 +38,10 @@ def init_app(app: Flask) -> None:
             if account is None or account.role != "admin":
                 return []
             try:
-                return store.needing_attention(account.organization_id)
+                # The page that acknowledged one already holds it as seen (an older SQLite
+                # snapshot may still list it).
+                rows = store.needing_attention(account.organization_id)
+                return [row for row in rows if row.needs_attention]
             except SQLAlchemyError:
                 return []
 

@@ -300,14 +300,18 @@ def needing_attention(organization_id: int) -> list[WebhookEndpoint]:
 
 
 def acknowledge(endpoint: WebhookEndpoint) -> None:
-    """An admin has seen that the endpoint was disabled: the banner goes."""
-    if endpoint.needs_attention:
-        db.session.execute(
+    """An admin has seen that the endpoint was disabled: the banner goes. Written in a
+    transaction of its own whose first statement is the write, so that a GET that has
+    read already never needs to turn its SQLite read transaction into a write one."""
+    if not endpoint.needs_attention:
+        return
+    with db.engine.begin() as conn:
+        conn.execute(
             update(WebhookEndpoint)
             .where(WebhookEndpoint.id == endpoint.id)
             .values(needs_attention=False)
         )
-        endpoint.needs_attention = False
+    endpoint.needs_attention = False
 
 
 def pending_count(endpoint: WebhookEndpoint) -> int:

@@ -137,7 +137,6 @@ def endpoint(endpoint_id: int):
     pending = store.pending_count(endpoint)
     # The admin has now seen it: the banner on every admin page goes.
     store.acknowledge(endpoint)
-    db.session.commit()
     return render_template(
         "webhooks/endpoint.html",
         endpoint=endpoint,
