@@ -224,3 +224,25 @@ def test_every_webhook_route_needs_a_signed_in_admin(app, client, console, make_
     console.login(make_admin("member@example.com", role="member"))
     for method, url in routes:
         assert client.open(url, method=method).status_code == 403, url
+
+
+def test_a_slow_test_event_does_not_hold_scim_writes(app, org, client, console, receiver, scim):
+    """The admin waits for the endpoint; the database's write lock does not."""
+    import threading
+    import time
+
+    endpoint_id, _ = add_endpoint(app, org.id, receiver.url)
+    receiver.delay = 2.0
+    console.login()
+    sending = threading.Thread(target=client.post, args=(f"/admin/webhooks/{endpoint_id}/test",))
+    sending.start()
+    while not receiver.received:
+        time.sleep(0.01)
+    started = time.monotonic()
+    rv = scim.post(
+        "/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bo"}
+    )
+    took = time.monotonic() - started
+    sending.join()
+    assert rv.status_code == 201
+    assert took < 1.5, f"the SCIM write waited {took:.2f} s for the test event"

@@ -226,9 +226,9 @@ def send_test(endpoint_id: int):
         separators=(",", ":"),
     )
     attempt = _send_now(endpoint, event_id, TEST_EVENT_TYPE, None, body, "test")
-    db.session.commit()
     _flash_attempt("Test event", attempt)
-    return redirect(url_for("webhooks.endpoint", endpoint_id=endpoint.id), 303)
+    db.session.commit()
+    return redirect(url_for("webhooks.endpoint", endpoint_id=endpoint_id), 303)
 
 
 @bp.post("/<int:endpoint_id>/attempts/<int:attempt_id>/resend")
@@ -249,23 +249,29 @@ def resend(endpoint_id: int, attempt_id: int):
     if event is None:
         flash("That event is no longer kept (retention), so it cannot be sent again.", "error")
         return redirect(url_for("webhooks.endpoint", endpoint_id=endpoint.id), 303)
-    attempt = _send_now(endpoint, event.event_id, event.type, event.sequence, event.body, "resend")
+    event_id = event.event_id
+    attempt = _send_now(endpoint, event_id, event.type, event.sequence, event.body, "resend")
+    _flash_attempt(f"Resend of {event_id}", attempt)
     db.session.commit()
-    _flash_attempt(f"Resend of {event.event_id}", attempt)
-    return redirect(url_for("webhooks.endpoint", endpoint_id=endpoint.id), 303)
+    return redirect(url_for("webhooks.endpoint", endpoint_id=endpoint_id), 303)
 
 
 def _send_now(endpoint, event_id, event_type, sequence, body, kind) -> store.WebhookAttempt:
+    """Send one delivery while the admin waits and record it (the caller commits).
+
+    The request's transaction ends before the send: on SQLite a console POST holds the
+    write lock from its first statement, and SCIM writes must not wait for an endpoint."""
     now = utcnow()
-    session = guarded_session(policy_from_config(current_app.config))
+    endpoint_id, organization_id, url = endpoint.id, endpoint.organization_id, endpoint.url
     headers = signing.headers(
         store.signing_secrets(endpoint, now), event_id, int(time.time()), body
     )
-    with session:
-        result = post(session, endpoint.url, body, headers)
+    db.session.commit()
+    with guarded_session(policy_from_config(current_app.config)) as session:
+        result = post(session, url, body, headers)
     attempt = store.WebhookAttempt(
-        organization_id=endpoint.organization_id,
-        endpoint_id=endpoint.id,
+        organization_id=organization_id,
+        endpoint_id=endpoint_id,
         event_id=event_id,
         event_type=event_type,
         sequence=sequence,
