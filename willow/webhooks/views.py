@@ -92,15 +92,20 @@ def create_endpoint():
     if not form.validate():
         return _list_page(form, 400)
     user = current_console_user()
+    organization_id, email = user.organization_id, user.email
     policy = policy_from_config(current_app.config)
+    # The host is resolved outside any transaction: on SQLite a console POST's
+    # transaction holds the write lock, which SCIM writes must not wait on for DNS.
+    db.session.commit()
+    problem = endpoint_url_problem(policy, form.url.data)
     try:
         endpoint, secret = store.create_endpoint(
-            user.organization_id,
+            organization_id,
             form.url.data,
             event_types=form.event_types.data or "",
             description=form.description.data or "",
-            created_by=user.email,
-            url_problem=lambda u: endpoint_url_problem(policy, u),
+            created_by=email,
+            url_problem=lambda _url: problem,
         )
     except store.EndpointError as exc:
         db.session.rollback()
