@@ -249,3 +249,21 @@ def test_an_endpoint_deleted_during_a_delivery_is_not_an_error(app, org, receive
     worker.deliver()
     assert original == [200] and len(receiver.received) == 1
     assert attempts(app, endpoint_id) == []
+
+
+def test_public_only_refuses_a_private_address_at_delivery_time(app, org, receiver, clock):
+    """The check is repeated at every delivery: a host whose DNS answer changed to a
+    private address after the endpoint was saved is not reached."""
+    from willow.webhooks.worker import Worker
+
+    endpoint_id, _ = add_endpoint(app, org.id, "http://hooks.example/in")
+    app.config["WILLOW_WEBHOOK_PUBLIC_ONLY"] = True
+    app.config["WILLOW_WEBHOOK_ADDRESS_RESOLVER"] = lambda host: ["127.0.0.1"]
+    worker = Worker(app, threads=1, clock=clock, timeout=1.0)
+    add_events(app, org.id, ["user.created"])
+    with app.app_context():
+        worker.run_once("test-worker")
+    (attempt,) = attempts(app, endpoint_id)
+    assert attempt.status_code is None and not attempt.succeeded
+    assert "WILLOW_WEBHOOK_PUBLIC_ONLY" in attempt.error
+    assert receiver.received == []
