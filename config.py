@@ -182,6 +182,20 @@ class Config:
     #: checks, ``(name) -> [TXT strings]`` for domain verification. None: DNS.
     WILLOW_SSO_ADDRESS_RESOLVER = None
     WILLOW_SSO_TXT_RESOLVER = None
+    #: Webhooks (willow/webhooks): refuse loopback, private and shared target addresses
+    #: (the SaaS); link-local and cloud metadata addresses are refused in any case.
+    WILLOW_WEBHOOK_PUBLIC_ONLY = _bool(SETTINGS, "WILLOW_WEBHOOK_PUBLIC_ONLY", False)
+    #: Delivery threads per app process (0: this process delivers nothing).
+    WILLOW_WEBHOOK_THREADS = _int(SETTINGS, "WILLOW_WEBHOOK_THREADS", 2)
+    #: Seconds between the delivery threads' looks for work they were not woken for.
+    WILLOW_WEBHOOK_POLL_SECONDS = _int(SETTINGS, "WILLOW_WEBHOOK_POLL_SECONDS", 1)
+    #: Seconds a delivery thread's claim on an endpoint lasts unless renewed: after a crash
+    #: another thread or server takes the endpoint over this long after.
+    WILLOW_WEBHOOK_LEASE_SECONDS = _int(SETTINGS, "WILLOW_WEBHOOK_LEASE_SECONDS", 45)
+    #: Hours a rotated-out signing secret still signs deliveries, beside the new one.
+    WILLOW_WEBHOOK_SECRET_OVERLAP_HOURS = _int(SETTINGS, "WILLOW_WEBHOOK_SECRET_OVERLAP_HOURS", 24)
+    #: ``(host) -> [addresses]`` for the webhook address checks (tests); None: DNS.
+    WILLOW_WEBHOOK_ADDRESS_RESOLVER = None
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -196,5 +210,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     WILLOW_LOG_PRUNE_INTERVAL = 0
     WILLOW_ACCESS_LOG = False
+    # Tests that deliver start a worker of their own (tests/webhooks).
+    WILLOW_WEBHOOK_THREADS = 0
     # The tests' OpenID providers run on http://localhost (tests/sso/providers.py).
     WILLOW_SSO_ALLOW_HTTP_LOOPBACK = True

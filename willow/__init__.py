@@ -48,6 +48,7 @@ def create_app(config: type | None = None, overrides: dict[str, Any] | None = No
     register_extensions(app)
     register_blueprints(app)
     register_sso(app)
+    register_webhooks(app)
     register_error_handlers(app)
     register_commands(app)
     register_middleware(app)
@@ -138,6 +139,12 @@ def register_blueprints(app: Flask) -> None:
 
 def register_sso(app: Flask) -> None:
     from .sso import init_app
+
+    init_app(app)
+
+
+def register_webhooks(app: Flask) -> None:
+    from .webhooks import init_app
 
     init_app(app)
 

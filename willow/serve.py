@@ -67,6 +67,8 @@ def main(app: Flask) -> None:
     install_stop_handlers(lambda: flush_request_log(app, timeout=4.0))
     try:
         mark_serving(app)
+        # Deliveries pending from before a restart resume without waiting for a request.
+        start_webhooks(app)
         server.run()  # returns on KeyboardInterrupt / SystemExit (see install_stop_handlers)
     except KeyboardInterrupt:
         pass  # a stop that came before waitress's loop started: as clean as one in it
@@ -152,8 +154,17 @@ def other_served_database(app: Flask) -> str | None:
     )
 
 
+def start_webhooks(app: Flask) -> None:
+    worker = app.extensions.get("willow_webhooks")
+    if worker is not None:
+        worker.start()
+
+
 def shut_down(app: Flask) -> None:
     """Write the request log's queue and stop the background threads."""
+    worker = app.extensions.get("willow_webhooks")
+    if worker is not None:
+        worker.stop(timeout=2.0)
     pruner = app.extensions.get("willow_log_pruner")
     if pruner is not None:
         pruner.stop(timeout=2.0)

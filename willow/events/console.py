@@ -18,6 +18,7 @@ from ..console_auth import current_console_user
 from ..console_auth import login_required
 from ..extensions import db
 from ..models import ScimRequestLog
+from ..webhooks.store import attempts_of_events
 from . import store
 
 bp = Blueprint("events_console", __name__, url_prefix="/monitor/events")
@@ -74,4 +75,5 @@ def event_page(event_id: str):
         event=event,
         envelope_text=json.dumps(event["envelope"], indent=2, ensure_ascii=False),
         log_entry_id=log_entry_id(org_id, event["request_id"], event["occurred_at"]),
+        event_deliveries=attempts_of_events(org_id, [event["event_id"]]),
     )

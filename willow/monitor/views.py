@@ -21,6 +21,7 @@ from ..console_auth import login_required
 from ..events.console import request_events
 from ..models import utcnow
 from ..numbers import database_id
+from ..webhooks.store import attempts_of_events
 from . import export
 from . import queries
 from .chart import build_chart
@@ -102,6 +103,7 @@ def log_entry(entry_id: str):
         return _entry_not_found(entry_id, args)
     log_filter = form.to_filter(org_id) if valid else queries.LogFilter(org_id)
     newer, older = queries.neighbours(log_filter, entry)
+    caused = request_events(org_id, entry.request_id)
     return render_template(
         "monitor/log_detail.html",
         entry=entry,
@@ -113,7 +115,8 @@ def log_entry(entry_id: str):
         older=older,
         path_sent=path_as_sent(entry.notes),
         list_args=args,
-        request_events=request_events(org_id, entry.request_id),
+        request_events=caused,
+        event_deliveries=attempts_of_events(org_id, [row.event_id for row in caused["rows"]]),
     )
 
 

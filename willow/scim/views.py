@@ -21,6 +21,7 @@ from ..database import writer_queue
 from ..events import emit
 from ..events.derive import Effects
 from ..monitor import capture
+from ..webhooks import events_committed
 from . import audit
 from . import transaction
 from .bearer import record_token_use
@@ -197,10 +198,13 @@ def _commit(response, effects: Effects | None = None):
     transaction, so no acknowledged change is ever without them (and there is no extra
     commit); a request that fails before this writes neither."""
     conn = transaction.change_connection()
-    if effects is not None:
-        emit.write(conn, effects)
+    written = emit.write(conn, effects) if effects is not None else 0
     capture.write_in_transaction(response, conn)
     transaction.commit()
+    if written:
+        # The events' statements may run on the DBAPI cursor, which the engine's
+        # listener (willow.webhooks.worker.watch_event_commits) does not see.
+        events_committed(current_app)
     return response
 
 

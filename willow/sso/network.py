@@ -56,9 +56,16 @@ class HostUnresolved(requests.exceptions.ConnectionError):
     """The host name has no address."""
 
 
-def address_refusal(address: str, *, allow_private: bool, allow_loopback: bool) -> str | None:
+def address_refusal(
+    address: str,
+    *,
+    allow_private: bool,
+    allow_loopback: bool,
+    setting: str = "WILLOW_SSO_ALLOW_PRIVATE",
+) -> str | None:
     """Why Willow must not connect to ``address`` (an IP address), or None. The reason
-    does not repeat the address: shown to an admin, it would read back internal DNS."""
+    does not repeat the address: shown to an admin, it would read back internal DNS.
+    ``setting`` is the one named in the reason (webhooks share these rules)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
@@ -69,11 +76,11 @@ def address_refusal(address: str, *, allow_private: bool, allow_loopback: bool) 
     if ip.is_loopback:
         if allow_private or allow_loopback:
             return None
-        return "a loopback address (see WILLOW_SSO_ALLOW_PRIVATE)"
+        return f"a loopback address (see {setting})"
     if ip.is_private or ip.is_reserved or ip in _SHARED or not ip.is_global:
         if allow_private:
             return None
-        return "a private address (see WILLOW_SSO_ALLOW_PRIVATE)"
+        return f"a private address (see {setting})"
     return None
 
 

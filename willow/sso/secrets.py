@@ -24,19 +24,22 @@ class SecretUnreadable(ValueError):
     """The stored secret was encrypted under another SECRET_KEY (or altered)."""
 
 
-def _fernet(secret_key: str | bytes) -> Fernet:
+def _fernet(secret_key: str | bytes, info: bytes = _INFO) -> Fernet:
     material = secret_key.encode() if isinstance(secret_key, str) else secret_key
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(material)
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(material)
     return Fernet(base64.urlsafe_b64encode(key))
 
 
-def encrypt_secret(plaintext: str) -> str:
-    return _fernet(current_app.config["SECRET_KEY"]).encrypt(plaintext.encode()).decode()
+def encrypt_secret(plaintext: str, info: bytes = _INFO) -> str:
+    """``info`` labels the key derived for one use (webhook signing secrets have their own)."""
+    return _fernet(current_app.config["SECRET_KEY"], info).encrypt(plaintext.encode()).decode()
 
 
-def decrypt_secret(ciphertext: str) -> str:
+def decrypt_secret(ciphertext: str, info: bytes = _INFO) -> str:
     try:
-        return _fernet(current_app.config["SECRET_KEY"]).decrypt(ciphertext.encode()).decode()
+        return (
+            _fernet(current_app.config["SECRET_KEY"], info).decrypt(ciphertext.encode()).decode()
+        )
     except (InvalidToken, ValueError) as exc:
         raise SecretUnreadable(
             "the stored client secret cannot be decrypted (was the secret key changed?); "
