@@ -66,13 +66,14 @@ def test_admin_adds_an_endpoint_and_sees_a_scim_change_delivered(
 
         page.goto(f"/monitor/scim-logs/{entry_id}")
         section = page.locator(
-            "section", has=page.get_by_role("heading", name=re.compile("webhook deliveries"))
+            "section", has=page.get_by_role("heading", name="Events this request caused")
         )
         expect(section).to_contain_text("user.created")
         expect(section).to_contain_text("200 delivered")
         expect(section).to_contain_text(receiver.url)
         page.screenshot(path=str(artifacts / "webhook-log-entry.png"), full_page=True)
-        section.get_by_role("link", name="user.created").click()
+        section.locator("a.event-link").first.click()
+        expect(page.locator("#deliveries-heading")).to_be_visible()
         expect(
             page.get_by_role("link", name=re.compile(f"SCIM request {request_id}"))
         ).to_be_visible()
