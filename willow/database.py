@@ -157,6 +157,11 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ARG00
     dbapi_connection.isolation_level = None
 
 
+#: Execution option of a connection that only reads: on SQLite its transaction starts with
+#: a plain BEGIN outside requests too, so it neither takes the write lock nor waits for it.
+READ_ONLY = "willow_read_only"
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn) -> None:
     """Writing requests take SQLite's write lock when their transaction starts.
@@ -168,11 +173,14 @@ def _sqlite_begin(conn) -> None:
 
     Work outside a request (CLI commands, tests, background threads) cannot say whether
     it will write, and runs beside the server's writers (the request-log writer among
-    them): it takes the write lock too. Only reading requests start a plain BEGIN.
+    them): it takes the write lock too, unless it says it only reads (``READ_ONLY``).
+    Only reading requests, and such readers, start a plain BEGIN.
     """
     if conn.dialect.name != "sqlite":
         return
-    if (
+    if conn.get_execution_options().get(READ_ONLY):
+        statement = "BEGIN"
+    elif (
         not has_request_context()
         or request.method in MUTATING_METHODS
         or request.endpoint in WRITING_GET_ENDPOINTS

@@ -195,24 +195,38 @@ def test_events_of_another_organization_are_not_sent(app, org, receiver, worker)
     assert receiver.ids() == mine
 
 
-def test_the_threaded_worker_wakes_when_this_process_commits_events(app, org, receiver):
+def test_a_scim_write_wakes_one_delivery_thread_at_once(app, org, receiver, scim):
     from willow.webhooks.worker import Worker
-    from willow.webhooks.worker import watch_event_commits
 
     add_endpoint(app, org.id, receiver.url)
-    worker = Worker(app, threads=1, poll_interval=30)
-    with app.app_context():
-        watch_event_commits(db.engine, worker)
+    worker = app.extensions["willow_webhooks"] = Worker(app, threads=2, poll_interval=30)
     worker.start()
     try:
-        time.sleep(0.2)  # the first round finds nothing, then waits 30 s unless woken
-        ids = add_events(app, org.id, ["user.created"])
+        time.sleep(0.2)  # the first rounds find nothing, then wait 30 s unless woken
+        rv = scim.post(
+            "/Users",
+            {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "wake"},
+        )
+        assert rv.status_code == 201
         deadline = time.monotonic() + 10
-        while receiver.ids() != ids and time.monotonic() < deadline:
+        while not receiver.ids() and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert receiver.ids() == ids
+        assert len(receiver.ids()) == 1
     finally:
         worker.stop(timeout=5)
+        del app.extensions["willow_webhooks"]
+
+
+def test_without_an_enabled_endpoint_a_commit_wakes_no_thread(app, org):
+    from willow.webhooks.worker import Worker
+
+    worker = Worker(app, threads=1, poll_interval=30)
+    with app.app_context():
+        assert worker._due_endpoints("w/0") == []
+    assert worker.has_endpoints is False
+    before = worker._woken
+    worker.events_committed()
+    assert worker._woken == before
 
 
 def test_attempts_older_than_the_event_retention_are_pruned(app, org, receiver, worker, clock):

@@ -52,6 +52,7 @@ from ..tokens import SCOPES
 from ..tokens import TokenError
 from ..tokens import create_token
 from ..tokens import revoke_token
+from ..webhooks import events_committed
 from . import directory as directory_queries
 from .forms import ConfirmForm
 from .forms import CreateTokenForm
@@ -359,6 +360,7 @@ def set_group_role_view(group_id: str):
     set_group_role(group, form.role.data or None)
     role_mapping_changed(group, before, current_console_user().email)
     db.session.commit()
+    events_committed(current_app)
     if group.role:
         message = f"Members of \u201c{group.display_name}\u201d now get the {group.role} role."
     else:

@@ -202,8 +202,6 @@ def _commit(response, effects: Effects | None = None):
     capture.write_in_transaction(response, conn)
     transaction.commit()
     if written:
-        # The events' statements may run on the DBAPI cursor, which the engine's
-        # listener (willow.webhooks.worker.watch_event_commits) does not see.
         events_committed(current_app)
     return response
 

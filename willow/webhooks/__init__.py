@@ -24,7 +24,6 @@ def init_app(app: Flask) -> None:
     from .cli import webhook_cli
     from .views import bp
     from .worker import Worker
-    from .worker import watch_event_commits
 
     app.register_blueprint(bp)
     app.cli.add_command(webhook_cli)
@@ -58,7 +57,6 @@ def init_app(app: Flask) -> None:
     )
     with app.app_context():
         engine = db.engine
-    watch_event_commits(engine, worker)
     # Whoever disposes of the engine (tests, a shutdown) stops the deliveries too.
     event.listen(engine, "engine_disposed", lambda _engine: worker.stop(timeout=2))
 
@@ -69,8 +67,8 @@ def init_app(app: Flask) -> None:
 
 
 def events_committed(app: Flask) -> None:
-    """Tell this process's delivery threads that events were just committed (for writers
-    whose statements the engine listener does not see); a no-op without a worker."""
+    """Tell this process's delivery threads that events were just committed (every writer
+    of events calls it after its commit); a no-op without a worker."""
     worker = app.extensions.get("willow_webhooks")
     if worker is not None:
-        worker.wake()
+        worker.events_committed()

@@ -22,8 +22,9 @@ every event up to it has committed (a writer takes its numbers by updating that 
 holds it until commit), so an endpoint subscribed to some types can move its cursor past
 the unsubscribed events in between without reading them.
 
-Threads wake every ``WILLOW_WEBHOOK_POLL_SECONDS`` and at once when this process commits
-events (an engine listener sees the INSERT into ``events``). Only ``threading`` is used:
+Threads wake every ``WILLOW_WEBHOOK_POLL_SECONDS``, and one wakes at once when this
+process commits events (``events_committed``, called after the commit by the writers of
+events) while any endpoint is enabled. Only ``threading`` is used:
 the same under waitress on Linux and Windows.
 """
 
@@ -41,13 +42,13 @@ from datetime import datetime
 from datetime import timedelta
 
 from flask import Flask
-from sqlalchemy import event as sa_event
 from sqlalchemy import insert
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
+from ..database import READ_ONLY
 from ..database import writer_queue
 from ..database_faults import is_unavailable
 from ..database_faults import reason
@@ -75,8 +76,6 @@ log = logging.getLogger(__name__)
 
 #: Seconds a claim holds an endpoint; each write of the holder renews it.
 LEASE_S = 45
-#: Seconds a woken thread waits for the commit that woke it to land.
-WAKE_SETTLE_S = 0.01
 #: Seconds between prunes of old delivery attempts (by the first thread of a process).
 PRUNE_EVERY_S = 3600
 #: Events read per query.
@@ -121,6 +120,9 @@ class Worker:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._secrets: dict[str, str] = {}
+        #: Whether any endpoint was enabled at the last look (every poll); until the
+        #: first, assume so.
+        self.has_endpoints = True
         with app.app_context():
             self.engine: Engine = db.engine
         self._writers = writer_queue(app) or contextlib.nullcontext()
@@ -151,10 +153,20 @@ class Worker:
         for thread in self._threads:
             thread.join(timeout)
 
-    def wake(self) -> None:
+    def wake(self, *, every_thread: bool = True) -> None:
         with self._wake:
             self._woken += 1
-            self._wake.notify_all()
+            if every_thread:
+                self._wake.notify_all()
+            else:
+                self._wake.notify()
+
+    def events_committed(self) -> None:
+        """Events were just committed in this process: one thread looks at once (the
+        others find them at their next poll). Nothing to do while no endpoint is
+        enabled, which is the common case: most SCIM writes then cost no thread wake."""
+        if self.has_endpoints:
+            self.wake(every_thread=False)
 
     def run(self, owner: str) -> None:
         session = guarded_session(self.policy)
@@ -184,10 +196,6 @@ class Worker:
                 with self._wake:
                     if self._woken == seen and not self.stopped.is_set():
                         self._wake.wait(self.poll_interval)
-                    woken = self._woken != seen
-                if woken and not self.stopped.is_set():
-                    # The wake comes just before the writer's commit: let it land.
-                    self.stopped.wait(WAKE_SETTLE_S)
 
     def prune(self) -> int:
         """Delete delivery attempts older than the events' retention (they are kept as
@@ -232,8 +240,14 @@ class Worker:
             )
             .order_by(_endpoints.c.next_attempt_at.is_not(None), _endpoints.c.id)
         )
-        with self._writers, self.engine.begin() as conn:
-            return list(conn.scalars(query))
+        # A read: on SQLite it must neither take the write lock nor queue with the
+        # request threads' writers (it runs at every poll and every wake).
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            self.has_endpoints = (
+                conn.scalar(select(_endpoints.c.id).where(_endpoints.c.enabled.is_(True)).limit(1))
+                is not None
+            )
+            return list(conn.scalars(query)) if self.has_endpoints else []
 
     def _claim(self, endpoint_id: int, owner: str) -> bool:
         now = self.clock()
@@ -434,26 +448,3 @@ class Worker:
         except KeyError:
             plaintext = self._secrets[ciphertext] = decrypt(ciphertext)
             return plaintext
-
-
-def watch_event_commits(engine: Engine, worker: Worker) -> None:
-    """Wake the worker when a transaction of this process that wrote events commits.
-
-    The ``commit`` event comes just before the database's commit, so a woken thread
-    waits ``WAKE_SETTLE_S`` first; one that still reads too early finds the events at its
-    next poll. Statements run on a raw DBAPI cursor (``willow.prepared``) are not seen:
-    their events wait for the poll, or the writer calls ``Worker.wake``."""
-
-    @sa_event.listens_for(engine, "after_cursor_execute")
-    def _noticed(conn, cursor, statement, parameters, context, executemany) -> None:
-        if statement.startswith("INSERT INTO events"):
-            conn.info["willow_events_written"] = True
-
-    @sa_event.listens_for(engine, "commit")
-    def _committed(conn) -> None:
-        if conn.info.pop("willow_events_written", False):
-            worker.wake()
-
-    @sa_event.listens_for(engine, "rollback")
-    def _rolled_back(conn) -> None:
-        conn.info.pop("willow_events_written", None)
