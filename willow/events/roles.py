@@ -21,6 +21,7 @@ from ..models import ROLES
 from ..models import Group
 from ..models import GroupMember
 from ..models import User
+from ..prepared import Prepared
 from .derive import RoleChange
 
 USERS = User.__table__
@@ -41,6 +42,14 @@ _ROLES_OF = (
         GROUPS.c.role.is_not(None),
         MEMBERS.c.group_id != bindparam("except_group"),
     )
+)
+#: The same for one user, on every deactivation, reactivation and deletion: compiled
+#: once and run on the DBAPI cursor (``willow.prepared``), as the other statements of a
+#: SCIM request are.
+_ROLES_OF_USER = Prepared(
+    select(GROUPS.c.role)
+    .join(MEMBERS, MEMBERS.c.group_id == GROUPS.c.id)
+    .where(MEMBERS.c.user_id == bindparam("user_id"), GROUPS.c.role.is_not(None))
 )
 _MEMBERS = (
     select(USERS.c.id, USERS.c.user_name, USERS.c.active, USERS.c.deleted_at)
@@ -89,6 +98,11 @@ def other_roles(conn: Connection, ids: list[str], except_group: str = "") -> dic
     return rv
 
 
+def user_role(conn: Connection, user_id: str) -> str | None:
+    """The most powerful role the user's groups grant (whatever the user's status)."""
+    return highest_role(row["role"] for row in _ROLES_OF_USER.rows(conn, {"user_id": user_id}))
+
+
 def _user(uid: str, name: str | None) -> dict[str, Any]:
     return {"id": uid, "userName": name}
 
@@ -129,7 +143,7 @@ def status_change(
     conn: Connection, user_id: str, user_name: str, operation: str
 ) -> list[RoleChange]:
     """A user was deactivated or reactivated: the roles of their groups go or come back."""
-    role = highest_role(other_roles(conn, [user_id]).get(user_id, ()))
+    role = user_role(conn, user_id)
     if role is None:
         return []
     user = _user(user_id, user_name)
@@ -142,7 +156,7 @@ def role_before_delete(
     conn: Connection, user_id: str, user_name: str, active: bool
 ) -> list[RoleChange]:
     """Read before a user is deleted (the delete removes their memberships)."""
-    role = highest_role(other_roles(conn, [user_id]).get(user_id, ())) if active else None
+    role = user_role(conn, user_id) if active else None
     return [RoleChange(_user(user_id, user_name), role, None, "deleted")] if role else []
 
 
