@@ -6,6 +6,10 @@ group to one of ``willow.models.ROLES``. A user's effective roles are the roles 
 groups they belong to. Deactivated (``active`` false, RFC 7643 §4.1.1) and deleted users
 have none, whatever their memberships say, so deprovisioning in the IdP removes access
 at once even if the IdP never removes the memberships.
+
+Unless the deprovisioning guard holds it (``willow.guard``): a user whose deactivation or
+deletion is held keeps the role they had before it, as if the IdP had not asked yet. This
+module is the one place that consults the hold.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from .extensions import db
+from .guard.store import hold_of
 from .models import ROLES
 from .models import Group
 from .models import GroupMember
@@ -24,7 +29,11 @@ class AccessError(ValueError):
 
 
 def effective_roles(user_id: str, organization_id: int) -> set[str]:
-    """The roles the user's group memberships grant in the organization (one query)."""
+    """The roles the user's group memberships grant in the organization (one query), or
+    for a user whose deprovisioning is held, the role they had before it."""
+    hold = hold_of(user_id, organization_id)
+    if hold is not None:
+        return {hold.role_before} if hold.role_before is not None else set()
     stmt = (
         select(Group.role)
         .distinct()
@@ -41,6 +50,16 @@ def effective_roles(user_id: str, organization_id: int) -> set[str]:
         )
     )
     return set(db.session.scalars(stmt))
+
+
+def deprovisioned(user: User) -> str | None:
+    """``deleted`` or ``deactivated`` when the user has lost access by SCIM, None when they
+    are active, or their deprovisioning is held by the guard."""
+    if user.deleted_at is None and user.active:
+        return None
+    if hold_of(user.id, user.organization_id) is not None:
+        return None
+    return "deleted" if user.deleted_at is not None else "deactivated"
 
 
 def set_group_role(group: Group, role: str | None) -> None:

@@ -1,0 +1,284 @@
+"""The guard's storage: counting deprovisionings, holding their effects, releasing them.
+
+Counting and deciding run under the organization row's lock, the one the events take
+(``willow.events.store``), taken in the SCIM change's own transaction: concurrent
+deprovisionings of one organization are counted one after the other, on PostgreSQL with
+several app servers too (SQLite serialises writers anyway), so a burst cannot race past
+the threshold. The untripped path reads a handful of recent rows, never the request log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.engine import Connection
+
+from ..extensions import db
+from ..models import ConsoleUser
+from ..models import GuardDecision
+from ..models import GuardDeprovisioning
+from ..models import GuardHeldChange
+from ..models import GuardSettings
+from ..models import Organization
+from ..models import User
+from ..models import utcnow
+from . import rules
+
+SETTINGS = GuardSettings.__table__
+COUNTED = GuardDeprovisioning.__table__
+HELD = GuardHeldChange.__table__
+ORGS = Organization.__table__
+USERS = User.__table__
+
+
+def lock_organization(conn: Connection, organization_id: int) -> None:
+    """Take the organization row's lock until the transaction ends (a no-op update: on
+    PostgreSQL a row lock, on SQLite the write lock)."""
+    conn.execute(
+        update(ORGS)
+        .where(ORGS.c.id == organization_id)
+        .values(event_sequence=ORGS.c.event_sequence)
+    )
+
+
+def read_settings(conn: Connection, organization_id: int) -> tuple[rules.Settings, datetime | None]:
+    """The organization's settings (the defaults when it has none) and ``armed_since``."""
+    row = conn.execute(
+        select(SETTINGS).where(SETTINGS.c.organization_id == organization_id)
+    ).first()
+    if row is None:
+        return rules.DEFAULTS, None
+    return (
+        rules.Settings(row.enabled, row.count, row.percent, row.window_minutes),
+        row.armed_since,
+    )
+
+
+def is_holding(conn: Connection, organization_id: int) -> bool:
+    return (
+        conn.execute(
+            select(HELD.c.id).where(HELD.c.organization_id == organization_id).limit(1)
+        ).first()
+        is not None
+    )
+
+
+def screen(conn: Connection, organization_id: int, now: datetime) -> bool:
+    """Count one deprovisioning; True when its effects must be held.
+
+    While anything is held the guard stays tripped: every further deprovisioning is held
+    too, until an admin's decision leaves nothing held.
+    """
+    lock_organization(conn, organization_id)
+    settings, armed_since = read_settings(conn, organization_id)
+    if not settings.enabled:
+        return False
+    if is_holding(conn, organization_id):
+        return True
+    window_start = now - timedelta(minutes=settings.window_minutes)
+    conn.execute(
+        delete(COUNTED).where(
+            COUNTED.c.organization_id == organization_id, COUNTED.c.occurred_at < window_start
+        )
+    )
+    since = max(window_start, armed_since) if armed_since is not None else window_start
+    earlier = conn.execute(
+        select(func.count())
+        .select_from(COUNTED)
+        .where(COUNTED.c.organization_id == organization_id, COUNTED.c.occurred_at >= since)
+    ).scalar_one()
+    recent = earlier + 1
+    if not rules.count_alone_allows(settings, recent):
+        active = conn.execute(
+            select(func.count())
+            .select_from(USERS)
+            .where(
+                USERS.c.organization_id == organization_id,
+                USERS.c.active.is_(True),
+                USERS.c.deleted_at.is_(None),
+            )
+        ).scalar_one()
+        if rules.trips(settings, recent, active + earlier):
+            return True
+    conn.execute(insert(COUNTED).values(organization_id=organization_id, occurred_at=now))
+    return False
+
+
+def hold(conn: Connection, organization_id: int, **change: Any) -> None:
+    """Keep a deprovisioning's effects (see ``GuardHeldChange`` for the fields)."""
+    conn.execute(insert(HELD).values(organization_id=organization_id, **change))
+
+
+def reverse(conn: Connection, organization_id: int, user_id: str) -> int:
+    """The IdP took a held deprovisioning back (reactivated the user): its held changes and
+    their events are dropped; how many."""
+    return conn.execute(
+        delete(HELD).where(HELD.c.organization_id == organization_id, HELD.c.user_id == user_id)
+    ).rowcount
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A user whose deprovisioning is held: the role they keep until it is allowed."""
+
+    role_before: str | None
+
+
+def hold_of(user_id: str, organization_id: int) -> Hold | None:
+    """The user's hold, if any (the first held change's role: the one before them all)."""
+    row = db.session.execute(
+        select(HELD.c.role_before)
+        .where(HELD.c.organization_id == organization_id, HELD.c.user_id == user_id)
+        .order_by(HELD.c.id)
+        .limit(1)
+    ).first()
+    return None if row is None else Hold(row.role_before)
+
+
+def held_changes(organization_id: int) -> list[GuardHeldChange]:
+    """The organization's held changes, in the order they happened."""
+    return list(
+        db.session.scalars(
+            select(GuardHeldChange)
+            .where(GuardHeldChange.organization_id == organization_id)
+            .order_by(GuardHeldChange.id)
+        )
+    )
+
+
+def decisions(organization_id: int, limit: int = 50) -> list[GuardDecision]:
+    return list(
+        db.session.scalars(
+            select(GuardDecision)
+            .where(GuardDecision.organization_id == organization_id)
+            .order_by(GuardDecision.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def settings_of(organization_id: int) -> rules.Settings:
+    return read_settings(db.session.connection(), organization_id)[0]
+
+
+def save_settings(organization_id: int, settings: rules.Settings) -> None:
+    """Store the organization's settings (the caller commits)."""
+    row = db.session.get(GuardSettings, organization_id)
+    if row is None:
+        row = GuardSettings(organization_id=organization_id)
+        db.session.add(row)
+    row.enabled = settings.enabled
+    row.count = settings.count
+    row.percent = settings.percent
+    row.window_minutes = settings.window_minutes
+
+
+def _summary(change: GuardHeldChange) -> dict[str, Any]:
+    return {
+        "user_id": change.user_id,
+        "user_name": change.user_name,
+        "kind": change.kind,
+        "request_id": change.request_id,
+    }
+
+
+def keep_holding(organization_id: int, actor: str) -> int:
+    """Record that the admin keeps the held changes (the caller commits); how many."""
+    held = held_changes(organization_id)
+    db.session.add(
+        GuardDecision(
+            organization_id=organization_id,
+            decision="keep_holding",
+            actor=actor,
+            decided_at=utcnow(),
+            changes=[_summary(c) for c in held],
+        )
+    )
+    return len(held)
+
+
+def release(
+    organization_id: int,
+    actor: str,
+    *,
+    ids: list[int] | None = None,
+    user_id: str | None = None,
+) -> int:
+    """Apply held effects now, in the order they happened (the caller commits): the user's
+    console sessions end, then the held events are written into the events stream with new
+    sequence numbers, their original ``occurred_at`` and ``data.held_since``. All of them
+    (``ids`` and ``user_id`` None), the given ones, or one user's. The guard re-arms once
+    nothing is held. How many were released."""
+    from ..console_sessions import end_sessions_of
+    from ..events.envelope import Draft
+    from ..events.envelope import rfc3339
+    from ..events.store import write_events
+
+    conn = db.session.connection()
+    lock_organization(conn, organization_id)
+    chosen = held_changes(organization_id)
+    if ids is not None:
+        chosen = [c for c in chosen if c.id in set(ids)]
+    if user_id is not None:
+        chosen = [c for c in chosen if c.user_id == user_id]
+    if not chosen:
+        return 0
+    for change in chosen:
+        accounts = db.session.scalars(
+            select(ConsoleUser.id).where(
+                ConsoleUser.organization_id == organization_id,
+                ConsoleUser.scim_user_id == change.user_id,
+            )
+        ).all()
+        for account_id in accounts:
+            end_sessions_of(account_id)
+        drafts = [
+            Draft(e["type"], {**e["data"], "held_since": rfc3339(change.occurred_at)})
+            for e in change.events
+        ]
+        write_events(
+            conn,
+            organization_id,
+            drafts,
+            request_id=change.request_id,
+            actor=change.token_name,
+            now=change.occurred_at,
+        )
+    decision = "allow_all" if ids is None and user_id is None else "allow_selected"
+    db.session.add(
+        GuardDecision(
+            organization_id=organization_id,
+            decision=decision,
+            actor=actor,
+            decided_at=utcnow(),
+            changes=[_summary(c) for c in chosen],
+        )
+    )
+    conn.execute(delete(HELD).where(HELD.c.id.in_([c.id for c in chosen])))
+    if not is_holding(conn, organization_id):
+        _rearm(organization_id)
+    return len(chosen)
+
+
+def _rearm(organization_id: int) -> None:
+    """Nothing is held: count afresh from now (what was allowed is not counted again)."""
+    row = db.session.get(GuardSettings, organization_id)
+    if row is None:
+        defaults = rules.DEFAULTS
+        row = GuardSettings(
+            organization_id=organization_id,
+            enabled=defaults.enabled,
+            count=defaults.count,
+            percent=defaults.percent,
+            window_minutes=defaults.window_minutes,
+        )
+        db.session.add(row)
+    row.armed_since = utcnow()
