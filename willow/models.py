@@ -530,6 +530,10 @@ class GuardSettings(db.Model):
     window_minutes: Mapped[int] = mapped_column(Integer)
     #: Deprovisionings before this moment are not counted: an admin allowed them.
     armed_since: Mapped[datetime | None] = mapped_column(DateTime)
+    #: The active users as last counted for the percentage, and when: counted again at
+    #: most once per window, so a burst does not count the directory at every request.
+    population: Mapped[int | None] = mapped_column(Integer)
+    population_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class GuardDeprovisioning(db.Model):
@@ -572,10 +576,14 @@ class GuardHeldChange(db.Model):
 
 
 class GuardDecision(db.Model):
-    """An admin's (or operator's) decision about held changes: who, when, what, how many."""
+    """An admin's (or operator's) decision about one held change: who, when, what. One
+    decision over many changes is one row per change, so a change's log entry finds it."""
 
     __tablename__ = "guard_decisions"
-    __table_args__ = (Index("ix_guard_decisions_org_at", "organization_id", "decided_at"),)
+    __table_args__ = (
+        Index("ix_guard_decisions_org_at", "organization_id", "decided_at"),
+        Index("ix_guard_decisions_org_request", "organization_id", "request_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
@@ -583,5 +591,8 @@ class GuardDecision(db.Model):
     decision: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str] = mapped_column(String(320))
     decided_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    #: The held changes it concerned: ``[{"user_id", "user_name", "kind", "request_id"}]``.
-    changes: Mapped[list] = mapped_column(JSON)
+    user_id: Mapped[str] = mapped_column(String(36))
+    user_name: Mapped[str] = mapped_column(String(256))
+    kind: Mapped[str] = mapped_column(String(20))
+    #: The held change's SCIM request (its log entry).
+    request_id: Mapped[str | None] = mapped_column(String(32))

@@ -27,12 +27,16 @@ def upgrade():
     sa.Column('decision', sa.String(length=20), nullable=False),
     sa.Column('actor', sa.String(length=320), nullable=False),
     sa.Column('decided_at', sa.DateTime(), nullable=False),
-    sa.Column('changes', sa.JSON(), nullable=False),
+    sa.Column('user_id', sa.String(length=36), nullable=False),
+    sa.Column('user_name', sa.String(length=256), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('request_id', sa.String(length=32), nullable=True),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_guard_decisions_organization_id_organizations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_guard_decisions'))
     )
     with op.batch_alter_table('guard_decisions', schema=None) as batch_op:
         batch_op.create_index('ix_guard_decisions_org_at', ['organization_id', 'decided_at'], unique=False)
+        batch_op.create_index('ix_guard_decisions_org_request', ['organization_id', 'request_id'], unique=False)
 
     op.create_table('guard_deprovisionings',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -70,6 +74,8 @@ def upgrade():
     sa.Column('percent', sa.Integer(), nullable=False),
     sa.Column('window_minutes', sa.Integer(), nullable=False),
     sa.Column('armed_since', sa.DateTime(), nullable=True),
+    sa.Column('population', sa.Integer(), nullable=True),
+    sa.Column('population_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_guard_settings_organization_id_organizations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('organization_id', name=op.f('pk_guard_settings'))
     )
@@ -87,6 +93,7 @@ def downgrade():
 
     op.drop_table('guard_deprovisionings')
     with op.batch_alter_table('guard_decisions', schema=None) as batch_op:
+        batch_op.drop_index('ix_guard_decisions_org_request')
         batch_op.drop_index('ix_guard_decisions_org_at')
 
     op.drop_table('guard_decisions')

@@ -10,10 +10,33 @@ events stream until an admin allows them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from .cli import guard_cli
+    from flask import g
+    from sqlalchemy.exc import SQLAlchemyError
 
+    from . import store
+    from .cli import guard_cli
+    from .views import bp
+
+    app.register_blueprint(bp)
     app.cli.add_command(guard_cli)
+
+    @app.context_processor
+    def inject_guard_banner() -> dict[str, Any]:
+        def guard_banner() -> store.Banner | None:
+            # Only for an admin this request already loaded (as the nav does): an error
+            # page must not fail on a second query.
+            account = g.get("console_user")
+            if account is None or account.role != "admin":
+                return None
+            try:
+                return store.banner(account.organization_id)
+            except SQLAlchemyError:
+                return None
+
+        return {"guard_banner": guard_banner}

@@ -49,17 +49,76 @@ def lock_organization(conn: Connection, organization_id: int) -> None:
     )
 
 
-def read_settings(conn: Connection, organization_id: int) -> tuple[rules.Settings, datetime | None]:
-    """The organization's settings (the defaults when it has none) and ``armed_since``."""
+@dataclass(frozen=True)
+class State:
+    """An organization's guard row as the SCIM path reads it."""
+
+    settings: rules.Settings
+    exists: bool = False
+    armed_since: datetime | None = None
+    population: int | None = None
+    population_at: datetime | None = None
+
+
+def read_state(conn: Connection, organization_id: int) -> State:
+    """The organization's guard row (the defaults when it has none)."""
     row = conn.execute(
         select(SETTINGS).where(SETTINGS.c.organization_id == organization_id)
     ).first()
     if row is None:
-        return rules.DEFAULTS, None
-    return (
+        return State(rules.DEFAULTS)
+    return State(
         rules.Settings(row.enabled, row.count, row.percent, row.window_minutes),
+        True,
         row.armed_since,
+        row.population,
+        row.population_at,
     )
+
+
+def _population(
+    conn: Connection,
+    organization_id: int,
+    state: State,
+    window_start: datetime,
+    now: datetime,
+    earlier: int,
+) -> int:
+    """The active users before the window's deprovisionings (those active now plus the
+    ``earlier`` ones), counted at most once per window and kept on the guard's row."""
+    if state.population_at is not None and state.population_at >= window_start:
+        return state.population or 0
+    population = _active_users(conn, organization_id) + earlier
+    values = {"population": population, "population_at": now}
+    if state.exists:
+        conn.execute(
+            update(SETTINGS).where(SETTINGS.c.organization_id == organization_id).values(values)
+        )
+    else:
+        defaults = rules.DEFAULTS
+        conn.execute(
+            insert(SETTINGS).values(
+                organization_id=organization_id,
+                enabled=defaults.enabled,
+                count=defaults.count,
+                percent=defaults.percent,
+                window_minutes=defaults.window_minutes,
+                **values,
+            )
+        )
+    return population
+
+
+def _active_users(conn: Connection, organization_id: int) -> int:
+    return conn.execute(
+        select(func.count())
+        .select_from(USERS)
+        .where(
+            USERS.c.organization_id == organization_id,
+            USERS.c.active.is_(True),
+            USERS.c.deleted_at.is_(None),
+        )
+    ).scalar_one()
 
 
 def is_holding(conn: Connection, organization_id: int) -> bool:
@@ -78,7 +137,8 @@ def screen(conn: Connection, organization_id: int, now: datetime) -> bool:
     too, until an admin's decision leaves nothing held.
     """
     lock_organization(conn, organization_id)
-    settings, armed_since = read_settings(conn, organization_id)
+    state = read_state(conn, organization_id)
+    settings, armed_since = state.settings, state.armed_since
     if not settings.enabled:
         return False
     if is_holding(conn, organization_id):
@@ -97,16 +157,8 @@ def screen(conn: Connection, organization_id: int, now: datetime) -> bool:
     ).scalar_one()
     recent = earlier + 1
     if not rules.count_alone_allows(settings, recent):
-        active = conn.execute(
-            select(func.count())
-            .select_from(USERS)
-            .where(
-                USERS.c.organization_id == organization_id,
-                USERS.c.active.is_(True),
-                USERS.c.deleted_at.is_(None),
-            )
-        ).scalar_one()
-        if rules.trips(settings, recent, active + earlier):
+        population = _population(conn, organization_id, state, window_start, now, earlier)
+        if rules.trips(settings, recent, population):
             return True
     conn.execute(insert(COUNTED).values(organization_id=organization_id, occurred_at=now))
     return False
@@ -143,6 +195,31 @@ def hold_of(user_id: str, organization_id: int) -> Hold | None:
     return None if row is None else Hold(row.role_before)
 
 
+@dataclass(frozen=True)
+class Banner:
+    """What every admin page says while changes are held."""
+
+    held: int
+    since: datetime
+    settings: rules.Settings
+    #: The threshold as it stands: over the active users and those held (active before).
+    threshold: int
+
+
+def banner(organization_id: int) -> Banner | None:
+    """None while nothing is held (one indexed read: the usual case)."""
+    row = db.session.execute(
+        select(func.count(), func.min(HELD.c.occurred_at)).where(
+            HELD.c.organization_id == organization_id
+        )
+    ).first()
+    if row is None or not row[0]:
+        return None
+    active = _active_users(db.session.connection(), organization_id)
+    settings = settings_of(organization_id)
+    return Banner(row[0], row[1], settings, rules.threshold(settings, active + row[0]))
+
+
 def held_changes(organization_id: int) -> list[GuardHeldChange]:
     """The organization's held changes, in the order they happened."""
     return list(
@@ -154,19 +231,39 @@ def held_changes(organization_id: int) -> list[GuardHeldChange]:
     )
 
 
-def decisions(organization_id: int, limit: int = 50) -> list[GuardDecision]:
-    return list(
-        db.session.scalars(
-            select(GuardDecision)
-            .where(GuardDecision.organization_id == organization_id)
-            .order_by(GuardDecision.id.desc())
-            .limit(limit)
-        )
+@dataclass(frozen=True)
+class Decision:
+    """One decision as the guard page lists it: its changes gathered."""
+
+    decision: str
+    actor: str
+    decided_at: datetime
+    users: list[str]
+
+
+def decisions(organization_id: int, limit: int = 20) -> list[Decision]:
+    """The latest decisions, newest first (the rows of the last 2,000 changes decided)."""
+    rows = db.session.scalars(
+        select(GuardDecision)
+        .where(GuardDecision.organization_id == organization_id)
+        .order_by(GuardDecision.id.desc())
+        .limit(2000)
     )
+    rv: list[Decision] = []
+    for row in rows:
+        last = rv[-1] if rv else None
+        key = (row.decision, row.actor, row.decided_at)
+        if last is not None and (last.decision, last.actor, last.decided_at) == key:
+            last.users.append(row.user_name)
+        elif len(rv) < limit:
+            rv.append(Decision(row.decision, row.actor, row.decided_at, [row.user_name]))
+        else:
+            break
+    return rv
 
 
 def settings_of(organization_id: int) -> rules.Settings:
-    return read_settings(db.session.connection(), organization_id)[0]
+    return read_state(db.session.connection(), organization_id).settings
 
 
 def save_settings(organization_id: int, settings: rules.Settings) -> None:
@@ -181,28 +278,53 @@ def save_settings(organization_id: int, settings: rules.Settings) -> None:
     row.window_minutes = settings.window_minutes
 
 
-def _summary(change: GuardHeldChange) -> dict[str, Any]:
-    return {
-        "user_id": change.user_id,
-        "user_name": change.user_name,
-        "kind": change.kind,
-        "request_id": change.request_id,
-    }
+def _record(
+    organization_id: int, decision: str, actor: str, changes: list[GuardHeldChange]
+) -> None:
+    now = utcnow()
+    db.session.add_all(
+        GuardDecision(
+            organization_id=organization_id,
+            decision=decision,
+            actor=actor,
+            decided_at=now,
+            user_id=c.user_id,
+            user_name=c.user_name,
+            kind=c.kind,
+            request_id=c.request_id,
+        )
+        for c in changes
+    )
 
 
 def keep_holding(organization_id: int, actor: str) -> int:
     """Record that the admin keeps the held changes (the caller commits); how many."""
     held = held_changes(organization_id)
-    db.session.add(
-        GuardDecision(
-            organization_id=organization_id,
-            decision="keep_holding",
-            actor=actor,
-            decided_at=utcnow(),
-            changes=[_summary(c) for c in held],
+    _record(organization_id, "keep_holding", actor, held)
+    return len(held)
+
+
+def decisions_of_request(organization_id: int, request_id: str) -> list[GuardDecision]:
+    """The decisions about the held change a SCIM request made (its log entry shows them)."""
+    return list(
+        db.session.scalars(
+            select(GuardDecision)
+            .where(
+                GuardDecision.organization_id == organization_id,
+                GuardDecision.request_id == request_id,
+            )
+            .order_by(GuardDecision.id)
         )
     )
-    return len(held)
+
+
+def held_of_request(organization_id: int, request_id: str) -> GuardHeldChange | None:
+    return db.session.scalars(
+        select(GuardHeldChange).where(
+            GuardHeldChange.organization_id == organization_id,
+            GuardHeldChange.request_id == request_id,
+        )
+    ).first()
 
 
 def release(
@@ -253,15 +375,7 @@ def release(
             now=change.occurred_at,
         )
     decision = "allow_all" if ids is None and user_id is None else "allow_selected"
-    db.session.add(
-        GuardDecision(
-            organization_id=organization_id,
-            decision=decision,
-            actor=actor,
-            decided_at=utcnow(),
-            changes=[_summary(c) for c in chosen],
-        )
-    )
+    _record(organization_id, decision, actor, chosen)
     conn.execute(delete(HELD).where(HELD.c.id.in_([c.id for c in chosen])))
     if not is_holding(conn, organization_id):
         _rearm(organization_id)
