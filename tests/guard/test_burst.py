@@ -137,3 +137,24 @@ def test_a_guard_turned_off_holds_nothing(company, scim, runner, guard_state):
     for user_id in ids[:15]:
         deactivate(scim, user_id)
     assert guard_state()[0] == []
+
+
+def test_the_trip_and_the_release_are_events_of_their_own_never_held(
+    scim, burst, runner, events_of
+):
+    (tripped,) = events_of("guard.tripped")
+    assert tripped["data"] == {
+        "held": 1, "deprovisionings": 11, "threshold": 10, "window_minutes": 60,
+    }
+    # It comes right after the tenth applied deactivation: nothing held delays it.
+    deactivated = events_of("user.deactivated")
+    assert tripped["sequence"] > deactivated[-1]["sequence"]
+    assert runner.invoke(args=["guard", "allow", "--user", burst[10]]).exit_code == 0
+    assert runner.invoke(args=["guard", "allow", "--all"]).exit_code == 0
+    released = events_of("guard.released")
+    assert [e["data"] for e in released] == [
+        {"released": 1, "still_held": 14, "decision": "allow_selected"},
+        {"released": 14, "still_held": 0, "decision": "allow_all"},
+    ]
+    assert released[0]["actor"] == "command line"
+    assert events_of()[-1]["type"] == "guard.released"

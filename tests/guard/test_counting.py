@@ -20,15 +20,26 @@ def screen(app, org):
 
     def run(minutes: float) -> bool:
         with app.app_context():
-            held = store.screen(db.session.connection(), org.id, T0 + timedelta(minutes=minutes))
+            conn = db.session.connection()
+            verdict = store.screen(conn, org.id, T0 + timedelta(minutes=minutes))
             db.session.commit()
-            return held
+            return verdict.held
 
     return run
 
 
 def test_ten_in_the_window_apply_and_the_eleventh_trips(screen):
     assert [screen(i) for i in range(11)] == [False] * 10 + [True]
+
+
+def test_the_verdict_that_trips_carries_the_figures(app, org, screen):
+    [screen(0) for _ in range(10)]
+    with app.app_context():
+        verdict = store.screen(db.session.connection(), org.id, T0)
+        db.session.rollback()
+    assert (verdict.held, verdict.tripped, verdict.deprovisionings, verdict.threshold) == (
+        True, True, 11, 10,
+    )
 
 
 def test_deprovisionings_older_than_the_window_no_longer_count(screen):

@@ -44,7 +44,8 @@ def screen(conn: Connection, effects: Effects | None, drafts: list[Draft]) -> li
     if record.operation not in rules.DEPROVISIONING_OPERATIONS:
         return drafts
     now = utcnow()
-    if not store.screen(conn, organization_id, now):
+    verdict = store.screen(conn, organization_id, now)
+    if not verdict.held:
         return drafts
     role_before = next(
         (c.before for c in effects.access if c.user.get("id") == user["id"]), None
@@ -63,4 +64,14 @@ def screen(conn: Connection, effects: Effects | None, drafts: list[Draft]) -> li
         events=[{"type": d.type, "data": d.data} for d in drafts if d.type in HELD_TYPES],
     )
     audit.note(HELD_NOTE)
-    return [d for d in drafts if d.type not in HELD_TYPES]
+    rv = [d for d in drafts if d.type not in HELD_TYPES]
+    if verdict.tripped:
+        # Delivered at once, not held: an operator's alerting hears of the trip.
+        tripped = {
+            "held": 1,
+            "deprovisionings": verdict.deprovisionings,
+            "threshold": verdict.threshold,
+            "window_minutes": verdict.window_minutes,
+        }
+        rv.append(Draft(t.GUARD_TRIPPED, tripped))
+    return rv

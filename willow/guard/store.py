@@ -130,8 +130,24 @@ def is_holding(conn: Connection, organization_id: int) -> bool:
     )
 
 
-def screen(conn: Connection, organization_id: int, now: datetime) -> bool:
-    """Count one deprovisioning; True when its effects must be held.
+@dataclass(frozen=True)
+class Verdict:
+    """What the guard decided about one deprovisioning."""
+
+    held: bool
+    #: This one tripped the guard (nothing was held before it): the figures of the trip.
+    tripped: bool = False
+    deprovisionings: int = 0
+    threshold: int = 0
+    window_minutes: int = 0
+
+
+_APPLY = Verdict(False)
+_HOLD = Verdict(True)
+
+
+def screen(conn: Connection, organization_id: int, now: datetime) -> Verdict:
+    """Count one deprovisioning and decide whether its effects must be held.
 
     While anything is held the guard stays tripped: every further deprovisioning is held
     too, until an admin's decision leaves nothing held.
@@ -140,9 +156,9 @@ def screen(conn: Connection, organization_id: int, now: datetime) -> bool:
     state = read_state(conn, organization_id)
     settings, armed_since = state.settings, state.armed_since
     if not settings.enabled:
-        return False
+        return _APPLY
     if is_holding(conn, organization_id):
-        return True
+        return _HOLD
     window_start = now - timedelta(minutes=settings.window_minutes)
     conn.execute(
         delete(COUNTED).where(
@@ -159,9 +175,15 @@ def screen(conn: Connection, organization_id: int, now: datetime) -> bool:
     if not rules.count_alone_allows(settings, recent):
         population = _population(conn, organization_id, state, window_start, now, earlier)
         if rules.trips(settings, recent, population):
-            return True
+            return Verdict(
+                True,
+                tripped=True,
+                deprovisionings=recent,
+                threshold=rules.threshold(settings, population),
+                window_minutes=settings.window_minutes,
+            )
     conn.execute(insert(COUNTED).values(organization_id=organization_id, occurred_at=now))
-    return False
+    return _APPLY
 
 
 def hold(conn: Connection, organization_id: int, **change: Any) -> None:
@@ -343,6 +365,7 @@ def release(
     from ..events.envelope import Draft
     from ..events.envelope import rfc3339
     from ..events.store import write_events
+    from ..events.types import GUARD_RELEASED
 
     conn = db.session.connection()
     lock_organization(conn, organization_id)
@@ -377,8 +400,20 @@ def release(
     decision = "allow_all" if ids is None and user_id is None else "allow_selected"
     _record(organization_id, decision, actor, chosen)
     conn.execute(delete(HELD).where(HELD.c.id.in_([c.id for c in chosen])))
-    if not is_holding(conn, organization_id):
+    still_held = conn.execute(
+        select(func.count()).select_from(HELD).where(HELD.c.organization_id == organization_id)
+    ).scalar_one()
+    if not still_held:
         _rearm(organization_id)
+    # Not held itself: an operator's alerting hears of the decision at once.
+    released = {"released": len(chosen), "still_held": still_held, "decision": decision}
+    write_events(
+        conn,
+        organization_id,
+        [Draft(GUARD_RELEASED, released)],
+        request_id=None,
+        actor=actor,
+    )
     return len(chosen)
 
 
