@@ -15,8 +15,10 @@ module is the one place that consults the hold.
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy import union
 
 from .extensions import db
+from .guard.store import held_roles_of
 from .guard.store import hold_of
 from .models import ROLES
 from .models import Group
@@ -30,13 +32,11 @@ class AccessError(ValueError):
 
 def effective_roles(user_id: str, organization_id: int) -> set[str]:
     """The roles the user's group memberships grant in the organization (one query), or
-    for a user whose deprovisioning is held, the role they had before it."""
-    hold = hold_of(user_id, organization_id)
-    if hold is not None:
-        return {hold.role_before} if hold.role_before is not None else set()
-    stmt = (
+    for a user whose deprovisioning is held, the role they had before it (the same query:
+    this check runs on every console request of an SSO account)."""
+    held = held_roles_of(user_id, organization_id)
+    from_groups = (
         select(Group.role)
-        .distinct()
         .join(GroupMember, GroupMember.group_id == Group.id)
         .join(User, User.id == GroupMember.user_id)
         .where(
@@ -47,9 +47,11 @@ def effective_roles(user_id: str, organization_id: int) -> set[str]:
             User.organization_id == organization_id,
             User.active.is_(True),
             User.deleted_at.is_(None),
+            ~held.exists(),
         )
     )
-    return set(db.session.scalars(stmt))
+    stmt = union(from_groups, select(held.limit(1).scalar_subquery()).where(held.exists()))
+    return {role for role in db.session.scalars(stmt) if role is not None}
 
 
 def deprovisioned(user: User) -> str | None:

@@ -14,6 +14,7 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
@@ -204,6 +205,15 @@ class Hold:
     """A user whose deprovisioning is held: the role they keep until it is allowed."""
 
     role_before: str | None
+
+
+def held_roles_of(user_id: str, organization_id: int) -> Select:
+    """The roles before the user's held changes, oldest first: for a query to embed."""
+    return (
+        select(HELD.c.role_before)
+        .where(HELD.c.organization_id == organization_id, HELD.c.user_id == user_id)
+        .order_by(HELD.c.id)
+    )
 
 
 def hold_of(user_id: str, organization_id: int) -> Hold | None:
