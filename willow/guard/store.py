@@ -15,7 +15,9 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select
+from sqlalchemy import bindparam
 from sqlalchemy import delete
+from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
@@ -31,6 +33,7 @@ from ..models import GuardSettings
 from ..models import Organization
 from ..models import User
 from ..models import utcnow
+from ..prepared import Prepared
 from . import rules
 
 SETTINGS = GuardSettings.__table__
@@ -39,15 +42,41 @@ HELD = GuardHeldChange.__table__
 ORGS = Organization.__table__
 USERS = User.__table__
 
+# The statements of the SCIM write path, compiled once (``willow.prepared``): Core's
+# per-call overhead would be most of the guard's cost on an untripped deprovisioning.
+_LOCK = Prepared(
+    update(ORGS)
+    .where(ORGS.c.id == bindparam("org"))
+    .values(event_sequence=ORGS.c.event_sequence)
+)
+_STATE = Prepared(select(SETTINGS).where(SETTINGS.c.organization_id == bindparam("org")))
+_HOLDING = Prepared(
+    select(exists().where(HELD.c.organization_id == bindparam("org")).label("holding"))
+)
+_PRUNE = Prepared(
+    delete(COUNTED).where(
+        COUNTED.c.organization_id == bindparam("org"), COUNTED.c.occurred_at < bindparam("before")
+    )
+)
+_COUNT = Prepared(
+    select(func.count().label("n"))
+    .select_from(COUNTED)
+    .where(
+        COUNTED.c.organization_id == bindparam("org"), COUNTED.c.occurred_at >= bindparam("since")
+    )
+)
+_COUNTED = Prepared(insert(COUNTED), column_keys=["organization_id", "occurred_at"])
+_REVERSE = Prepared(
+    delete(HELD).where(
+        HELD.c.organization_id == bindparam("org"), HELD.c.user_id == bindparam("user")
+    )
+)
+
 
 def lock_organization(conn: Connection, organization_id: int) -> None:
     """Take the organization row's lock until the transaction ends (a no-op update: on
     PostgreSQL a row lock, on SQLite the write lock)."""
-    conn.execute(
-        update(ORGS)
-        .where(ORGS.c.id == organization_id)
-        .values(event_sequence=ORGS.c.event_sequence)
-    )
+    _LOCK.execute(conn, {"org": organization_id})
 
 
 @dataclass(frozen=True)
@@ -63,17 +92,15 @@ class State:
 
 def read_state(conn: Connection, organization_id: int) -> State:
     """The organization's guard row (the defaults when it has none)."""
-    row = conn.execute(
-        select(SETTINGS).where(SETTINGS.c.organization_id == organization_id)
-    ).first()
+    row = _STATE.first(conn, {"org": organization_id})
     if row is None:
         return State(rules.DEFAULTS)
     return State(
-        rules.Settings(row.enabled, row.count, row.percent, row.window_minutes),
+        rules.Settings(row["enabled"], row["count"], row["percent"], row["window_minutes"]),
         True,
-        row.armed_since,
-        row.population,
-        row.population_at,
+        row["armed_since"],
+        row["population"],
+        row["population_at"],
     )
 
 
@@ -123,12 +150,7 @@ def _active_users(conn: Connection, organization_id: int) -> int:
 
 
 def is_holding(conn: Connection, organization_id: int) -> bool:
-    return (
-        conn.execute(
-            select(HELD.c.id).where(HELD.c.organization_id == organization_id).limit(1)
-        ).first()
-        is not None
-    )
+    return bool(_HOLDING.first(conn, {"org": organization_id})["holding"])
 
 
 @dataclass(frozen=True)
@@ -161,17 +183,9 @@ def screen(conn: Connection, organization_id: int, now: datetime) -> Verdict:
     if is_holding(conn, organization_id):
         return _HOLD
     window_start = now - timedelta(minutes=settings.window_minutes)
-    conn.execute(
-        delete(COUNTED).where(
-            COUNTED.c.organization_id == organization_id, COUNTED.c.occurred_at < window_start
-        )
-    )
+    _PRUNE.execute(conn, {"org": organization_id, "before": window_start})
     since = max(window_start, armed_since) if armed_since is not None else window_start
-    earlier = conn.execute(
-        select(func.count())
-        .select_from(COUNTED)
-        .where(COUNTED.c.organization_id == organization_id, COUNTED.c.occurred_at >= since)
-    ).scalar_one()
+    earlier = _COUNT.first(conn, {"org": organization_id, "since": since})["n"]
     recent = earlier + 1
     if not rules.count_alone_allows(settings, recent):
         population = _population(conn, organization_id, state, window_start, now, earlier)
@@ -183,7 +197,7 @@ def screen(conn: Connection, organization_id: int, now: datetime) -> Verdict:
                 threshold=rules.threshold(settings, population),
                 window_minutes=settings.window_minutes,
             )
-    conn.execute(insert(COUNTED).values(organization_id=organization_id, occurred_at=now))
+    _COUNTED.execute(conn, {"organization_id": organization_id, "occurred_at": now})
     return _APPLY
 
 
@@ -195,9 +209,7 @@ def hold(conn: Connection, organization_id: int, **change: Any) -> None:
 def reverse(conn: Connection, organization_id: int, user_id: str) -> int:
     """The IdP took a held deprovisioning back (reactivated the user): its held changes and
     their events are dropped; how many."""
-    return conn.execute(
-        delete(HELD).where(HELD.c.organization_id == organization_id, HELD.c.user_id == user_id)
-    ).rowcount
+    return _REVERSE.execute(conn, {"org": organization_id, "user": user_id})
 
 
 @dataclass(frozen=True)
