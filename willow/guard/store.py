@@ -53,6 +53,17 @@ _STATE = Prepared(select(SETTINGS).where(SETTINGS.c.organization_id == bindparam
 _HOLDING = Prepared(
     select(exists().where(HELD.c.organization_id == bindparam("org")).label("holding"))
 )
+#: The organization's guard row and whether it holds, in one statement. Read after the
+#: lock is taken, by a statement of its own: on PostgreSQL a statement that waited for a
+#: lock sees the other tables as of before the wait (READ COMMITTED), the next one does not.
+_SCREEN_STATE = Prepared(
+    select(
+        SETTINGS,
+        exists().where(HELD.c.organization_id == ORGS.c.id).label("holding"),
+    )
+    .select_from(ORGS.outerjoin(SETTINGS, SETTINGS.c.organization_id == ORGS.c.id))
+    .where(ORGS.c.id == bindparam("org"))
+)
 _PRUNE = Prepared(
     delete(COUNTED).where(
         COUNTED.c.organization_id == bindparam("org"), COUNTED.c.occurred_at < bindparam("before")
@@ -93,8 +104,10 @@ class State:
 def read_state(conn: Connection, organization_id: int) -> State:
     """The organization's guard row (the defaults when it has none)."""
     row = _STATE.first(conn, {"org": organization_id})
-    if row is None:
-        return State(rules.DEFAULTS)
+    return State(rules.DEFAULTS) if row is None else _state(row)
+
+
+def _state(row: dict[str, Any]) -> State:
     return State(
         rules.Settings(row["enabled"], row["count"], row["percent"], row["window_minutes"]),
         True,
@@ -176,11 +189,14 @@ def screen(conn: Connection, organization_id: int, now: datetime) -> Verdict:
     too, until an admin's decision leaves nothing held.
     """
     lock_organization(conn, organization_id)
-    state = read_state(conn, organization_id)
+    row = _SCREEN_STATE.first(conn, {"org": organization_id})
+    state = _state(row) if row is not None and row["organization_id"] is not None else State(
+        rules.DEFAULTS
+    )
     settings, armed_since = state.settings, state.armed_since
     if not settings.enabled:
         return _APPLY
-    if is_holding(conn, organization_id):
+    if row is not None and row["holding"]:
         return _HOLD
     window_start = now - timedelta(minutes=settings.window_minutes)
     _PRUNE.execute(conn, {"org": organization_id, "before": window_start})
