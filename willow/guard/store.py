@@ -50,9 +50,6 @@ _LOCK = Prepared(
     .values(event_sequence=ORGS.c.event_sequence)
 )
 _STATE = Prepared(select(SETTINGS).where(SETTINGS.c.organization_id == bindparam("org")))
-_HOLDING = Prepared(
-    select(exists().where(HELD.c.organization_id == bindparam("org")).label("holding"))
-)
 #: The organization's guard row and whether it holds, in one statement. Read after the
 #: lock is taken, by a statement of its own: on PostgreSQL a statement that waited for a
 #: lock sees the other tables as of before the wait (READ COMMITTED), the next one does not.
@@ -162,10 +159,6 @@ def _active_users(conn: Connection, organization_id: int) -> int:
     ).scalar_one()
 
 
-def is_holding(conn: Connection, organization_id: int) -> bool:
-    return bool(_HOLDING.first(conn, {"org": organization_id})["holding"])
-
-
 @dataclass(frozen=True)
 class Verdict:
     """What the guard decided about one deprovisioning."""
@@ -189,14 +182,13 @@ def screen(conn: Connection, organization_id: int, now: datetime) -> Verdict:
     too, until an admin's decision leaves nothing held.
     """
     lock_organization(conn, organization_id)
-    row = _SCREEN_STATE.first(conn, {"org": organization_id})
-    state = _state(row) if row is not None and row["organization_id"] is not None else State(
-        rules.DEFAULTS
-    )
+    row = _SCREEN_STATE.first(conn, {"org": organization_id}) or {}
+    # No guard row (the outer join's columns are null): the defaults.
+    state = _state(row) if row.get("organization_id") is not None else State(rules.DEFAULTS)
     settings, armed_since = state.settings, state.armed_since
     if not settings.enabled:
         return _APPLY
-    if row is not None and row["holding"]:
+    if row.get("holding"):
         return _HOLD
     window_start = now - timedelta(minutes=settings.window_minutes)
     _PRUNE.execute(conn, {"org": organization_id, "before": window_start})
