@@ -49,6 +49,7 @@ def create_app(config: type | None = None, overrides: dict[str, Any] | None = No
     register_blueprints(app)
     register_sso(app)
     register_webhooks(app)
+    register_guard(app)
     register_error_handlers(app)
     register_commands(app)
     register_middleware(app)
@@ -145,6 +146,12 @@ def register_sso(app: Flask) -> None:
 
 def register_webhooks(app: Flask) -> None:
     from .webhooks import init_app
+
+    init_app(app)
+
+
+def register_guard(app: Flask) -> None:
+    from .guard import init_app
 
     init_app(app)
 

@@ -6,13 +6,20 @@ group to one of ``willow.models.ROLES``. A user's effective roles are the roles 
 groups they belong to. Deactivated (``active`` false, RFC 7643 §4.1.1) and deleted users
 have none, whatever their memberships say, so deprovisioning in the IdP removes access
 at once even if the IdP never removes the memberships.
+
+Unless the deprovisioning guard holds it (``willow.guard``): a user whose deactivation or
+deletion is held keeps the role they had before it, as if the IdP had not asked yet. This
+module is the one place that consults the hold.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy import union
 
 from .extensions import db
+from .guard.store import held_roles_of
+from .guard.store import hold_of
 from .models import ROLES
 from .models import Group
 from .models import GroupMember
@@ -24,10 +31,12 @@ class AccessError(ValueError):
 
 
 def effective_roles(user_id: str, organization_id: int) -> set[str]:
-    """The roles the user's group memberships grant in the organization (one query)."""
-    stmt = (
+    """The roles the user's group memberships grant in the organization (one query), or
+    for a user whose deprovisioning is held, the role they had before it (the same query:
+    this check runs on every console request of an SSO account)."""
+    held = held_roles_of(user_id, organization_id)
+    from_groups = (
         select(Group.role)
-        .distinct()
         .join(GroupMember, GroupMember.group_id == Group.id)
         .join(User, User.id == GroupMember.user_id)
         .where(
@@ -38,9 +47,21 @@ def effective_roles(user_id: str, organization_id: int) -> set[str]:
             User.organization_id == organization_id,
             User.active.is_(True),
             User.deleted_at.is_(None),
+            ~held.exists(),
         )
     )
-    return set(db.session.scalars(stmt))
+    stmt = union(from_groups, select(held.limit(1).scalar_subquery()).where(held.exists()))
+    return {role for role in db.session.scalars(stmt) if role is not None}
+
+
+def deprovisioned(user: User) -> str | None:
+    """``deleted`` or ``deactivated`` when the user has lost access by SCIM, None when they
+    are active, or their deprovisioning is held by the guard."""
+    if user.deleted_at is None and user.active:
+        return None
+    if hold_of(user.id, user.organization_id) is not None:
+        return None
+    return "deleted" if user.deleted_at is not None else "deactivated"
 
 
 def set_group_role(group: Group, role: str | None) -> None:

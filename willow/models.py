@@ -513,3 +513,86 @@ class Event(db.Model):
     #: The token name or console user that made the change.
     actor: Mapped[str | None] = mapped_column(String(320))
     body: Mapped[str] = mapped_column(Text)
+
+
+class GuardSettings(db.Model):
+    """An organization's deprovisioning guard (willow/guard); no row means the defaults
+    (``willow.guard.rules.DEFAULTS``)."""
+
+    __tablename__ = "guard_settings"
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    count: Mapped[int] = mapped_column(Integer)
+    percent: Mapped[int] = mapped_column(Integer)
+    window_minutes: Mapped[int] = mapped_column(Integer)
+    #: Deprovisionings before this moment are not counted: an admin allowed them.
+    armed_since: Mapped[datetime | None] = mapped_column(DateTime)
+    #: The active users as last counted for the percentage, and when: counted again at
+    #: most once per window, so a burst does not count the directory at every request.
+    population: Mapped[int | None] = mapped_column(Integer)
+    population_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class GuardDeprovisioning(db.Model):
+    """One deprovisioning applied while the guard was armed: the rolling window's count
+    reads these (at most the threshold's worth per window; older ones are pruned)."""
+
+    __tablename__ = "guard_deprovisionings"
+    __table_args__ = (Index("ix_guard_deprovisionings_org_at", "organization_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class GuardHeldChange(db.Model):
+    """A deprovisioning applied to the SCIM state whose effects on access the guard holds:
+    the user's role before it, and the events it caused, kept outside the events stream
+    until an admin allows them (their sequence numbers are taken then)."""
+
+    __tablename__ = "guard_held_changes"
+    __table_args__ = (
+        Index("ix_guard_held_changes_org_id", "organization_id", "id"),
+        Index("ix_guard_held_changes_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(36))
+    user_name: Mapped[str] = mapped_column(String(256))
+    #: "deactivate" or "delete".
+    kind: Mapped[str] = mapped_column(String(20))
+    #: What the IdP asked, as the request log's attribute changes.
+    requested: Mapped[list] = mapped_column(JSON)
+    request_id: Mapped[str | None] = mapped_column(String(32))
+    token_name: Mapped[str | None] = mapped_column(String(320))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
+    role_before: Mapped[str | None] = mapped_column(String(20))
+    #: The held events as ``[{"type", "data"}]``, in the order they were derived.
+    events: Mapped[list] = mapped_column(JSON)
+
+
+class GuardDecision(db.Model):
+    """An admin's (or operator's) decision about one held change: who, when, what. One
+    decision over many changes is one row per change, so a change's log entry finds it."""
+
+    __tablename__ = "guard_decisions"
+    __table_args__ = (
+        Index("ix_guard_decisions_org_at", "organization_id", "decided_at"),
+        Index("ix_guard_decisions_org_request", "organization_id", "request_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    #: "allow_all", "allow_selected" or "keep_holding".
+    decision: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(320))
+    decided_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    user_id: Mapped[str] = mapped_column(String(36))
+    user_name: Mapped[str] = mapped_column(String(256))
+    kind: Mapped[str] = mapped_column(String(20))
+    #: The held change's SCIM request (its log entry).
+    request_id: Mapped[str | None] = mapped_column(String(32))

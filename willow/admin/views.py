@@ -42,6 +42,7 @@ from ..console_sessions import stash_one_time_token
 from ..console_sessions import take_one_time_token
 from ..events.emit import role_mapping_changed
 from ..extensions import db
+from ..guard.store import hold_of
 from ..models import ApiToken
 from ..numbers import INT64_MAX
 from ..numbers import NotAnInteger
@@ -298,6 +299,7 @@ def directory_user(user_id: str):
         user=user,
         groups=directory_queries.user_groups(org_id, user.id),
         roles=sorted(effective_roles(user.id, org_id)),
+        held=hold_of(user.id, org_id) is not None,
     )
 
 

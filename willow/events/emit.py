@@ -24,6 +24,7 @@ from ..scim.store import users
 from . import roles
 from .derive import Effects
 from .derive import derive
+from .envelope import Draft
 from .store import write_events
 
 _USER = Projection("User")
@@ -32,11 +33,16 @@ _GROUP_WITHOUT_MEMBERS = Projection("Group", excluded=["members"])
 
 def write(conn: Connection, effects: Effects) -> int:
     """Derive and write the events of the current SCIM request's change; how many."""
+    return write_drafts(conn, derive(effects))
+
+
+def write_drafts(conn: Connection, drafts: list[Draft]) -> int:
+    """Write the current SCIM request's events; how many."""
     record = audit.current()
     return write_events(
         conn,
         record.organization_id,
-        derive(effects),
+        drafts,
         request_id=record.request_id,
         actor=record.token_name,
     )

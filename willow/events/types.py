@@ -16,6 +16,9 @@ GROUP_DELETED = "group.deleted"
 GROUP_MEMBER_ADDED = "group.member_added"
 GROUP_MEMBER_REMOVED = "group.member_removed"
 ACCESS_CHANGED = "access.changed"
+#: The deprovisioning guard (willow/guard) started / stopped holding deprovisionings.
+GUARD_TRIPPED = "guard.tripped"
+GUARD_RELEASED = "guard.released"
 
 #: Every type, in the order the documentation lists them.
 EVENT_TYPES: tuple[str, ...] = (
@@ -30,6 +33,8 @@ EVENT_TYPES: tuple[str, ...] = (
     GROUP_MEMBER_ADDED,
     GROUP_MEMBER_REMOVED,
     ACCESS_CHANGED,
+    GUARD_TRIPPED,
+    GUARD_RELEASED,
 )
 
 

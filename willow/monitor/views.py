@@ -19,6 +19,8 @@ from werkzeug.exceptions import NotFound
 from ..console_auth import current_console_user
 from ..console_auth import login_required
 from ..events.console import request_events
+from ..guard.store import decisions_of_request
+from ..guard.store import held_of_request
 from ..models import utcnow
 from ..numbers import database_id
 from ..webhooks.store import attempts_of_events
@@ -117,6 +119,10 @@ def log_entry(entry_id: str):
         list_args=args,
         request_events=caused,
         event_deliveries=attempts_of_events(org_id, [row.event_id for row in caused["rows"]]),
+        guard_held=held_of_request(org_id, entry.request_id) if entry.request_id else None,
+        guard_decisions=(
+            decisions_of_request(org_id, entry.request_id) if entry.request_id else []
+        ),
     )
 
 

@@ -20,6 +20,8 @@ from ..database import MUTATING_METHODS
 from ..database import writer_queue
 from ..events import emit
 from ..events.derive import Effects
+from ..events.derive import derive
+from ..guard import scim as guard
 from ..monitor import capture
 from ..webhooks import events_committed
 from . import audit
@@ -198,7 +200,10 @@ def _commit(response, effects: Effects | None = None):
     transaction, so no acknowledged change is ever without them (and there is no extra
     commit); a request that fails before this writes neither."""
     conn = transaction.change_connection()
-    written = emit.write(conn, effects) if effects is not None else 0
+    drafts = derive(effects) if effects is not None else []
+    # The guard may hold a deprovisioning's events (and its effects on access) back.
+    drafts = guard.screen(conn, effects, drafts)
+    written = emit.write_drafts(conn, drafts)
     capture.write_in_transaction(response, conn)
     transaction.commit()
     if written:

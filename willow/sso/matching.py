@@ -22,6 +22,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..access import deprovisioned
 from ..access import effective_roles
 from ..extensions import db
 from ..models import ROLES
@@ -146,10 +147,9 @@ def bind_subject(user: User, issuer: str, sub: str) -> bool:
 def refusal_for(user: User) -> tuple[str | None, str | None]:
     """``(reason, role)``: a refusal reason (``deleted``, ``deactivated``, ``no_role``) and
     no role, or no reason and the console role the user's groups grant."""
-    if user.deleted_at is not None:
-        return "deleted", None
-    if not user.active:
-        return "deactivated", None
+    reason = deprovisioned(user)
+    if reason is not None:
+        return reason, None
     role = highest_role(effective_roles(user.id, user.organization_id))
     if role is None:
         return "no_role", None
