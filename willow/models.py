@@ -546,6 +546,9 @@ class GuardDeprovisioning(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     occurred_at: Mapped[datetime] = mapped_column(DateTime)
+    #: A deactivation or deletion (the user left the active users); false for a loss of
+    #: the last role-granting group, which leaves the user active.
+    left_active: Mapped[bool] = mapped_column(Boolean)
 
 
 class GuardHeldChange(db.Model):

@@ -42,6 +42,7 @@ def upgrade():
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('organization_id', sa.Integer(), nullable=False),
     sa.Column('occurred_at', sa.DateTime(), nullable=False),
+    sa.Column('left_active', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_guard_deprovisionings_organization_id_organizations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_guard_deprovisionings'))
     )

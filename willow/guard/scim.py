@@ -31,7 +31,11 @@ def screen(conn: Connection, effects: Effects | None, drafts: list[Draft]) -> li
     """The events to write now: all of them, or, for a held deprovisioning, all but
     ``HELD_TYPES`` (kept with the held change), or, for the IdP's reversal of one, all
     but the reversal's own access events."""
-    if effects is None or effects.resource_type != "User" or effects.resource is None:
+    if effects is None or effects.resource is None:
+        return drafts
+    if effects.resource_type == "Group":
+        return _screen_role_losses(conn, effects, drafts)
+    if effects.resource_type != "User":
         return drafts
     record = audit.current()
     organization_id = record.organization_id
@@ -75,3 +79,64 @@ def screen(conn: Connection, effects: Effects | None, drafts: list[Draft]) -> li
         }
         rv.append(Draft(t.GUARD_TRIPPED, tripped))
     return rv
+
+
+def _screen_role_losses(conn: Connection, effects: Effects, drafts: list[Draft]) -> list[Draft]:
+    """A group change (members removed, group deleted) that leaves users without any
+    role-granting group deprovisions them as a deactivation does: each is counted, and
+    past the threshold held (the user keeps their role, their ``access.changed`` waits).
+    A user given a role-granting group again while such a loss is held reverses it."""
+    record = audit.current()
+    organization_id = record.organization_id
+    gained = [c.user.get("id") for c in effects.access if c.before is None and c.after]
+    dropped = store.reverse_role_losses(conn, organization_id, gained) if gained else set()
+    if dropped:
+        audit.note(REVERSED_NOTE)
+    rv = [d for d in drafts if not _access_of(d, dropped)]
+    now = utcnow()
+    for change in effects.access:
+        if change.before is None or change.after is not None:
+            continue
+        verdict = store.screen(conn, organization_id, now, left_active=False)
+        if not verdict.held:
+            continue
+        user_id = change.user.get("id")
+        held = [d for d in rv if _access_of(d, {user_id})]
+        store.hold(
+            conn,
+            organization_id,
+            user_id=user_id,
+            user_name=change.user.get("userName") or "",
+            kind=store.ROLE_LOSS,
+            requested=[
+                {
+                    "attribute": "members",
+                    "group": (change.group or {}).get("displayName"),
+                    "reason": change.reason,
+                }
+            ],
+            request_id=record.request_id,
+            token_name=record.token_name,
+            occurred_at=now,
+            role_before=change.before,
+            events=[{"type": d.type, "data": d.data} for d in held],
+        )
+        audit.note(HELD_NOTE)
+        rv = [d for d in rv if not _access_of(d, {user_id})]
+        if verdict.tripped:
+            rv.append(
+                Draft(
+                    t.GUARD_TRIPPED,
+                    {
+                        "held": 1,
+                        "deprovisionings": verdict.deprovisionings,
+                        "threshold": verdict.threshold,
+                        "window_minutes": verdict.window_minutes,
+                    },
+                )
+            )
+    return rv
+
+
+def _access_of(draft: Draft, user_ids: set[str]) -> bool:
+    return draft.type == t.ACCESS_CHANGED and draft.data["user"].get("id") in user_ids

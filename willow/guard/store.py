@@ -14,8 +14,10 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Integer
 from sqlalchemy import Select
 from sqlalchemy import bindparam
+from sqlalchemy import cast
 from sqlalchemy import delete
 from sqlalchemy import exists
 from sqlalchemy import func
@@ -45,9 +47,7 @@ USERS = User.__table__
 # The statements of the SCIM write path, compiled once (``willow.prepared``): Core's
 # per-call overhead would be most of the guard's cost on an untripped deprovisioning.
 _LOCK = Prepared(
-    update(ORGS)
-    .where(ORGS.c.id == bindparam("org"))
-    .values(event_sequence=ORGS.c.event_sequence)
+    update(ORGS).where(ORGS.c.id == bindparam("org")).values(event_sequence=ORGS.c.event_sequence)
 )
 _STATE = Prepared(select(SETTINGS).where(SETTINGS.c.organization_id == bindparam("org")))
 #: The organization's guard row and whether it holds, in one statement. Read after the
@@ -67,16 +67,38 @@ _PRUNE = Prepared(
     )
 )
 _COUNT = Prepared(
-    select(func.count().label("n"))
+    select(
+        func.count().label("n"),
+        # No literals: a Prepared statement's parameters are only the named ones.
+        func.sum(cast(COUNTED.c.left_active, Integer)).label("left"),
+    )
     .select_from(COUNTED)
     .where(
         COUNTED.c.organization_id == bindparam("org"), COUNTED.c.occurred_at >= bindparam("since")
     )
 )
-_COUNTED = Prepared(insert(COUNTED), column_keys=["organization_id", "occurred_at"])
+_COUNTED = Prepared(insert(COUNTED), column_keys=["organization_id", "occurred_at", "left_active"])
+#: The held change's kind for a user who lost their last role-granting group (a
+#: membership removed or a group deleted by the IdP); the others are the SCIM operations
+#: ``deactivate`` and ``delete``.
+ROLE_LOSS = "role_loss"
+
 _REVERSE = Prepared(
     delete(HELD).where(
         HELD.c.organization_id == bindparam("org"), HELD.c.user_id == bindparam("user")
+    )
+)
+#: A held loss of the last role-granting group, taken back by the IdP (re-added).
+_ROLE_LOSSES_HELD = Prepared(
+    select(HELD.c.user_id).where(
+        HELD.c.organization_id == bindparam("org"), HELD.c.kind == bindparam("kind")
+    )
+)
+_REVERSE_ROLE_LOSS = Prepared(
+    delete(HELD).where(
+        HELD.c.organization_id == bindparam("org"),
+        HELD.c.user_id == bindparam("user"),
+        HELD.c.kind == bindparam("kind"),
     )
 )
 
@@ -123,7 +145,8 @@ def _population(
     earlier: int,
 ) -> int:
     """The active users before the window's deprovisionings (those active now plus the
-    ``earlier`` ones), counted at most once per window and kept on the guard's row."""
+    ``earlier`` ones that left the active users: a role loss leaves its user active),
+    counted at most once per window and kept on the guard's row."""
     if state.population_at is not None and state.population_at >= window_start:
         return state.population or 0
     population = _active_users(conn, organization_id) + earlier
@@ -175,7 +198,9 @@ _APPLY = Verdict(False)
 _HOLD = Verdict(True)
 
 
-def screen(conn: Connection, organization_id: int, now: datetime) -> Verdict:
+def screen(
+    conn: Connection, organization_id: int, now: datetime, *, left_active: bool = True
+) -> Verdict:
     """Count one deprovisioning and decide whether its effects must be held.
 
     While anything is held the guard stays tripped: every further deprovisioning is held
@@ -193,10 +218,12 @@ def screen(conn: Connection, organization_id: int, now: datetime) -> Verdict:
     window_start = now - timedelta(minutes=settings.window_minutes)
     _PRUNE.execute(conn, {"org": organization_id, "before": window_start})
     since = max(window_start, armed_since) if armed_since is not None else window_start
-    earlier = _COUNT.first(conn, {"org": organization_id, "since": since})["n"]
-    recent = earlier + 1
+    counted = _COUNT.first(conn, {"org": organization_id, "since": since})
+    recent = counted["n"] + 1
     if not rules.count_alone_allows(settings, recent):
-        population = _population(conn, organization_id, state, window_start, now, earlier)
+        population = _population(
+            conn, organization_id, state, window_start, now, counted["left"] or 0
+        )
         if rules.trips(settings, recent, population):
             return Verdict(
                 True,
@@ -205,13 +232,30 @@ def screen(conn: Connection, organization_id: int, now: datetime) -> Verdict:
                 threshold=rules.threshold(settings, population),
                 window_minutes=settings.window_minutes,
             )
-    _COUNTED.execute(conn, {"organization_id": organization_id, "occurred_at": now})
+    _COUNTED.execute(
+        conn, {"organization_id": organization_id, "occurred_at": now, "left_active": left_active}
+    )
     return _APPLY
 
 
 def hold(conn: Connection, organization_id: int, **change: Any) -> None:
     """Keep a deprovisioning's effects (see ``GuardHeldChange`` for the fields)."""
     conn.execute(insert(HELD).values(organization_id=organization_id, **change))
+
+
+def reverse_role_losses(conn: Connection, organization_id: int, user_ids: list[str]) -> set[str]:
+    """The IdP gave users a role-granting group again: the held losses of their last one
+    are dropped, with their events. Which users had one (one read when none is held)."""
+    held = {
+        row["user_id"]
+        for row in _ROLE_LOSSES_HELD.rows(conn, {"org": organization_id, "kind": ROLE_LOSS})
+    }
+    reversed_ = held.intersection(user_ids)
+    for user_id in reversed_:
+        _REVERSE_ROLE_LOSS.execute(
+            conn, {"org": organization_id, "user": user_id, "kind": ROLE_LOSS}
+        )
+    return reversed_
 
 
 def reverse(conn: Connection, organization_id: int, user_id: str) -> int:
