@@ -2,51 +2,23 @@
 deleted, and each organization's ``events_pruned_through`` raised with them, so that a
 cursor from before it gets 410 instead of silently skipping what was removed.
 
-Like the request log's pruner (``willow.monitor.retention``): a daemon thread started by
-the first request, pruning at once and then every WILLOW_LOG_PRUNE_INTERVAL seconds in
-small batches; ``threading`` only, so it behaves the same under waitress on Windows.
+The same thread as the request log's pruner (``willow.pruning``), every
+WILLOW_LOG_PRUNE_INTERVAL seconds, in small batches.
 """
 
 from __future__ import annotations
 
-import threading
-
 from flask import Flask
 
 from ..extensions import db
+from ..pruning import PeriodicPruner
 from .store import prune_events
 
 
-class EventPruner:
-    def __init__(self, app: Flask, interval: int) -> None:
-        self.app = app
-        self.interval = interval
-        self.stopped = threading.Event()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+class EventPruner(PeriodicPruner):
+    """Deletes events past their retention and raises the organizations' marks."""
 
-    @property
-    def started(self) -> bool:
-        return self._thread is not None
-
-    def start(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self.run, name="willow-event-pruner", daemon=True
-                )
-                self._thread.start()
-
-    def stop(self, timeout: float | None = None) -> None:
-        self.stopped.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def run(self) -> None:
-        while True:
-            self.prune_once()
-            if self.stopped.wait(self.interval):
-                return
+    thread_name = "willow-event-pruner"
 
     def prune_once(self) -> int:
         days = self.app.config["WILLOW_EVENT_RETENTION_DAYS"]

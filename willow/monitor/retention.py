@@ -17,7 +17,6 @@ used, so it behaves the same under waitress on Windows.
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from datetime import timedelta
 
@@ -30,6 +29,7 @@ from sqlalchemy.sql import ColumnElement
 from ..extensions import db
 from ..models import ScimRequestLog
 from ..models import utcnow
+from ..pruning import PeriodicPruner
 
 BATCH_SIZE = 1000
 MB = 1024 * 1024
@@ -99,40 +99,12 @@ def _delete_oldest(condition: ColumnElement[bool], batch_size: int) -> int:
             return total
 
 
-class Pruner:
+class Pruner(PeriodicPruner):
     """Prunes the log once at start and then every ``interval`` seconds, in a daemon
     thread started by the first request the server handles (so CLI commands and tests
     never start one)."""
 
-    def __init__(self, app: Flask, interval: int):
-        self.app = app
-        self.interval = interval
-        self.stopped = threading.Event()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def started(self) -> bool:
-        return self._thread is not None
-
-    def start(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self.run, name="willow-log-pruner", daemon=True
-                )
-                self._thread.start()
-
-    def stop(self, timeout: float | None = None) -> None:
-        self.stopped.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def run(self) -> None:
-        while True:
-            self.prune_once()
-            if self.stopped.wait(self.interval):
-                return
+    thread_name = "willow-log-pruner"
 
     def prune_once(self) -> int:
         days = self.app.config["WILLOW_LOG_RETENTION_DAYS"]
