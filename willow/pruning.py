@@ -12,6 +12,11 @@ from __future__ import annotations
 import threading
 
 from flask import Flask
+from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy.sql import ColumnElement
+
+from .extensions import db
 
 
 class PeriodicPruner:
@@ -50,3 +55,24 @@ class PeriodicPruner:
     def prune_once(self) -> int:
         """Prune what is due now; how many rows went."""
         raise NotImplementedError
+
+
+def delete_oldest(
+    id_column: ColumnElement, condition: ColumnElement[bool], order_by: ColumnElement,
+    batch_size: int,
+) -> int:
+    """Delete the rows of ``id_column``'s table that meet ``condition``, oldest first by
+    ``order_by``, ``batch_size`` per transaction (so a backlog never holds SQLite's write
+    lock for long); how many. Ids first, then a delete by primary key: portable (no
+    DELETE … LIMIT), and the select can walk an index on ``order_by``. Needs an app
+    context."""
+    oldest = select(id_column).where(condition).order_by(order_by).limit(batch_size)
+    total = 0
+    while True:
+        with db.engine.begin() as conn:
+            ids = conn.scalars(oldest).all()
+            if ids:
+                conn.execute(delete(id_column.table).where(id_column.in_(ids)))
+        total += len(ids)
+        if len(ids) < batch_size:
+            return total

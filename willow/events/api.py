@@ -22,8 +22,8 @@ from ..models import token_status
 from ..scim.bearer import bearer_from_header
 from ..scim.bearer import read_token
 from ..scim.bearer import record_token_use
+from ..scim.bearer import remember_token_use
 from ..tokens import EVENTS_SCOPE
-from ..tokens import LAST_USED_RESOLUTION
 from .envelope import CursorError
 from .envelope import decode_cursor
 from .envelope import dumps
@@ -72,13 +72,7 @@ def authenticate() -> Response | None:
             "'Read provisioning events' (Admin → API Tokens).",
         )
     g.events_organization_id = token.organization_id
-    last = token.last_used_at
-    if last is None or now - last >= LAST_USED_RESOLUTION:
-        g.record_token_use = (
-            token.id,
-            request.remote_addr,
-            (request.user_agent.string or "")[:512] or None,
-        )
+    remember_token_use(token, now)
     return None
 
 

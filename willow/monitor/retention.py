@@ -21,7 +21,6 @@ from datetime import datetime
 from datetime import timedelta
 
 from flask import Flask
-from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.sql import ColumnElement
@@ -30,6 +29,7 @@ from ..extensions import db
 from ..models import ScimRequestLog
 from ..models import utcnow
 from ..pruning import PeriodicPruner
+from ..pruning import delete_oldest
 
 BATCH_SIZE = 1000
 MB = 1024 * 1024
@@ -80,23 +80,9 @@ def prune_to_budget(max_bytes: int, *, batch_size: int = BATCH_SIZE) -> int:
 
 
 def _delete_oldest(condition: ColumnElement[bool], batch_size: int) -> int:
-    oldest = (
-        select(ScimRequestLog.id)
-        .where(condition)
-        .order_by(ScimRequestLog.created_at)
-        .limit(batch_size)
+    return delete_oldest(
+        ScimRequestLog.id, condition, ScimRequestLog.created_at, batch_size
     )
-    total = 0
-    while True:
-        with db.engine.begin() as conn:
-            # Ids first, then delete by primary key: portable (no DELETE ... LIMIT) and the
-            # select walks the created_at index.
-            ids = conn.scalars(oldest).all()
-            if ids:
-                conn.execute(delete(ScimRequestLog).where(ScimRequestLog.id.in_(ids)))
-        total += len(ids)
-        if len(ids) < batch_size:
-            return total
 
 
 class Pruner(PeriodicPruner):

@@ -3,7 +3,9 @@ organization, and when the token was last used."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import SimpleNamespace
+from typing import Any
 
 from flask import g
 from flask import request
@@ -98,6 +100,12 @@ def require_bearer_token() -> None:
     if SCIM_SCOPE not in token.scopes.split():
         raise Forbidden()
     g.organization_id = token.organization_id
+    remember_token_use(token, now)
+
+
+def remember_token_use(token: Any, now: datetime) -> None:
+    """Have ``record_token_use`` store this use, when the token's "last used" is older
+    than ``LAST_USED_RESOLUTION`` (most requests write nothing)."""
     last = token.last_used_at
     if last is None or now - last >= LAST_USED_RESOLUTION:
         g.record_token_use = (

@@ -39,6 +39,7 @@ from ..models import BigId
 from ..models import Event
 from ..models import Organization
 from ..models import utcnow
+from ..pruning import delete_oldest
 from ..sso.secrets import decrypt_secret
 from ..sso.secrets import encrypt_secret
 from . import signing
@@ -326,18 +327,6 @@ def prune_attempts(older_than: datetime, *, batch_size: int = 1000) -> int:
     """Delete attempts made before ``older_than``, ``batch_size`` per transaction (so a
     backlog never holds SQLite's write lock for long); returns how many. Needs an app
     context."""
-    oldest = (
-        select(WebhookAttempt.id)
-        .where(WebhookAttempt.attempted_at < older_than)
-        .order_by(WebhookAttempt.id)
-        .limit(batch_size)
+    return delete_oldest(
+        WebhookAttempt.id, WebhookAttempt.attempted_at < older_than, WebhookAttempt.id, batch_size
     )
-    total = 0
-    while True:
-        with db.engine.begin() as conn:
-            ids = conn.scalars(oldest).all()
-            if ids:
-                conn.execute(delete(WebhookAttempt).where(WebhookAttempt.id.in_(ids)))
-        total += len(ids)
-        if len(ids) < batch_size:
-            return total
