@@ -372,11 +372,11 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="stopped with SIGINT")
+# The same app as under python app.py: one database is enough.
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_waitress_serve_keeping_proxy_headers_for_the_app_sees_each_client(
     app, make_token, database_url, backend, tmp_path
 ):
-    if backend != "sqlite":
-        pytest.skip("the same app as under python app.py; one database is enough")
     token = make_token()
     proc, port, log_path = _waitress_serve(
         database_url, tmp_path, "--no-clear-untrusted-proxy-headers"
@@ -393,11 +393,11 @@ def test_waitress_serve_keeping_proxy_headers_for_the_app_sees_each_client(
 
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="stopped with SIGINT")
+# The same app as under python app.py: one database is enough.
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_waitress_serve_that_removes_proxy_headers_says_so_and_trusts_nothing(
     app, database_url, backend, tmp_path
 ):
-    if backend != "sqlite":
-        pytest.skip("the same app as under python app.py; one database is enough")
     proc, port, log_path = _waitress_serve(database_url, tmp_path)
     try:
         status, headers, _ = _send(port, "GET", "/admin/login", forwarded("203.0.113.7"))

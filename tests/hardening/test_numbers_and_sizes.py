@@ -231,12 +231,10 @@ def _patch_step_seconds(n: int) -> float:
     return best
 
 
-def test_patch_step_grows_linearly_with_the_operations(backend, monkeypatch):
+def test_patch_step_grows_linearly_with_the_operations(monkeypatch):
     """8 times the operations may take 8 times as long, with room for a noisy machine;
     the quadratic version took 86 times as long (0.52 s -> 44.8 s). The value bound is
     lifted: it is what the algorithm does with a growing list that is measured."""
-    if backend != "sqlite":
-        pytest.skip("pure: no database")
     monkeypatch.setattr(normalize, "MAX_VALUES", 10_000)
     small, large = _patch_step_seconds(500), _patch_step_seconds(4000)
     assert large / small < 20, (small, large)
