@@ -144,12 +144,7 @@ class Policy:
         self.check_url(url)
         parts = urlsplit(url)
         host = parts.hostname or ""
-        try:
-            addresses = [str(ipaddress.ip_address(host))]
-        except ValueError:
-            addresses = self.resolver(host)
-        if not addresses:
-            raise HostUnresolved(f"{host} has no address")
+        addresses = resolve_host(host, self.resolver)
         for address in addresses:
             problem = address_refusal(
                 address,
@@ -161,6 +156,18 @@ class Policy:
             if parts.scheme == "http" and not ipaddress.ip_address(address).is_loopback:
                 raise AddressRefused(f"{url} must start with https:// (http:// only to loopback)")
         return addresses[0]
+
+
+def resolve_host(host: str, resolver: Resolver) -> list[str]:
+    """The addresses to check for ``host``: itself when it is an IP address, else what
+    ``resolver`` answers. Raises HostUnresolved when there is none."""
+    try:
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        addresses = resolver(host)
+    if not addresses:
+        raise HostUnresolved(f"{host} has no address")
+    return addresses
 
 
 def policy() -> Policy:

@@ -17,7 +17,6 @@ tests pass a fake: this machine's network is loopback only), else ``getaddrinfo`
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -28,6 +27,7 @@ from ..sso.network import GuardedAdapter
 from ..sso.network import HostUnresolved
 from ..sso.network import Resolver
 from ..sso.network import address_refusal
+from ..sso.network import resolve_host
 from ..sso.network import system_resolver
 
 __all__ = ["AddressRefused", "HostUnresolved", "Policy", "url_problem", "guarded_session"]
@@ -78,12 +78,7 @@ class Policy:
         the first returned. Raises AddressRefused or HostUnresolved."""
         self.check_url(url)
         host = urlsplit(url).hostname or ""
-        try:
-            addresses = [str(ipaddress.ip_address(host))]
-        except ValueError:
-            addresses = self.resolver(host)
-        if not addresses:
-            raise HostUnresolved(f"{host} has no address")
+        addresses = resolve_host(host, self.resolver)
         for address in addresses:
             problem = self.refusal(address)
             if problem:
