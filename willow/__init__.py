@@ -97,8 +97,10 @@ def register_extensions(app: Flask) -> None:
     from .extensions import csrf
     from .extensions import db
     from .extensions import migrate
+    from .request_gate import keep_a_connection_per_thread
 
     resolve_database_url(app)
+    keep_a_connection_per_thread(app)  # sized before db.init_app makes the engine
     init_writer_queue(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)

@@ -6,11 +6,8 @@ stable. Each command is a thin wrapper over the functions the web console uses.
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import click
 from flask import Flask
@@ -18,16 +15,15 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask.cli import with_appcontext
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
 
 from .access import AccessError
 from .access import set_group_role
+from .cli_database import uses_database
 from .console_sessions import end_sessions_of
 from .console_users import ConsoleUserError
 from .console_users import change_password
 from .console_users import create_console_user
 from .console_users import get_console_user_by_email
-from .database import describe_database
 from .events.emit import role_mapping_changed
 from .extensions import db
 from .health import check_install
@@ -38,8 +34,6 @@ from .monitor.cli import logs_cli
 from .organizations import OrganizationError
 from .organizations import create_organization
 from .organizations import require_organization
-from .serve import cli_command
-from .serve import other_served_database
 from .sso.cli import sso_cli
 from .tokens import SCIM_SCOPE
 from .tokens import SCOPES
@@ -51,35 +45,6 @@ org_cli = AppGroup("org", help="Manage organizations.")
 admin_cli = AppGroup("admin", help="Manage console admins.")
 token_cli = AppGroup("token", help="Manage API tokens (SCIM provisioning, events).")
 group_cli = AppGroup("group", help="Manage the console roles that pushed groups grant.")
-
-
-def say_database() -> None:
-    """Name the database a command works on (password hidden), on stderr so that the
-    output scripts read stays as it was: a token in the wrong database is then seen at once."""
-    click.echo(f"Database: {describe_database(current_app)}", err=True)
-    warning = other_served_database(current_app)
-    if warning:
-        click.echo(warning, err=True)
-
-
-def uses_database(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorator for commands that read or write data: say which database first."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        say_database()
-        try:
-            return command(*args, **kwargs)
-        except DBAPIError as exc:
-            # An unreachable or unmigrated database: say so, without a traceback.
-            db.session.rollback()
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-            raise click.ClickException(
-                f"the database could not be used ({reason}). Is it reachable and migrated? "
-                f"{cli_command()} check tells."
-            ) from None
-
-    return wrapper
 
 
 def _fail(message: str) -> None:

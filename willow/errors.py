@@ -25,6 +25,7 @@ from .extensions import db
 from .scim import audit
 from .scim import transaction
 from .scim.http import scim_response
+from .scim.paths import is_scim_path
 from .scim.protocol import errors as scim_errors
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,6 @@ _HTTP_TO_SCIM = {
     413: scim_errors.PayloadTooLarge,
     415: scim_errors.UnsupportedMediaType,
 }
-
-
-def is_scim_path(path: str) -> bool:
-    return path == "/scim" or path.startswith("/scim/")
 
 
 def is_scim_request() -> bool:

@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from flask import Flask
 
 from .database import uses_sqlite
-from .errors import is_scim_path
+from .scim.paths import is_scim_path
 
 
 class FifoGate:
@@ -118,3 +118,21 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ScimGate(app.wsgi_app, FifoGate(slots))
     app.extensions["willow_scim_concurrency"] = slots
 
+
+def keep_a_connection_per_thread(app: Flask) -> None:
+    """A pooled connection for every waitress thread, the request-log writer and the
+    token-use update. SQLAlchemy's default pool keeps five: under load the other threads
+    got overflow connections, closed at every check-in and opened again at the next
+    request — on SQLite that is a file open, the schema parsed again and the pragmas, on
+    PostgreSQL a new server process."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uses_sqlite(app) and (":memory:" in url or url.rstrip("/") == "sqlite:"):
+        return  # one shared in-memory database: SQLAlchemy picks a pool without sizes
+    # Waitress's threads, and the ones of the /scim lane (willow.http_server).
+    threads = int(app.config.get("WILLOW_THREADS") or 8) + concurrency(app)
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    # On SQLite each thread also keeps its SCIM requests' connection between requests
+    # (scim.transaction), beside the pooled ones its other work checks out.
+    pooled = 2 * threads + 2 if uses_sqlite(app) else threads + 2
+    options.setdefault("pool_size", pooled)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options

@@ -11,7 +11,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from ..cli import uses_database
+from ..cli_database import uses_database
 from ..events.envelope import rfc3339
 from ..extensions import db
 from ..organizations import OrganizationError

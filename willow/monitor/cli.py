@@ -6,6 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from ..cli_database import uses_database
 from .retention import MB
 from .retention import prune_logs
 from .retention import prune_to_budget
@@ -21,12 +22,10 @@ logs_cli = AppGroup("logs", help="Manage the SCIM request log.")
     default=None,
     help="Delete entries older than this many days (default: WILLOW_LOG_RETENTION_DAYS).",
 )
+@uses_database
 def prune(days: int | None) -> None:
     """Delete SCIM request log entries older than the retention period, then the oldest
     ones past the size budget (WILLOW_LOG_MAX_MB), in small batches."""
-    from ..cli import say_database
-
-    say_database()
     if days is None:
         days = current_app.config["WILLOW_LOG_RETENTION_DAYS"]
         if days <= 0:

@@ -14,7 +14,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from ..cli import uses_database
+from ..cli_database import uses_database
 from ..extensions import db
 from ..organizations import OrganizationError
 from ..organizations import require_organization
