@@ -238,7 +238,7 @@ def _wrong_values(attr) -> list:
 
 def _writable(schema):
     """Attributes a client writes. ``password`` is left out: whatever is sent there is
-    discarded unread (README), so no type of it is wrong."""
+    discarded unread (docs/scim.md), so no type of it is wrong."""
     return [a for a in schema.attributes if a.mutability != "readOnly" and a.name != "password"]
 
 

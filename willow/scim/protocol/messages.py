@@ -55,7 +55,7 @@ OPS = ("add", "remove", "replace")
 #: changes in the low hundreds. Above this the request is refused before any operation is
 #: read: 413, as RFC 7644 §3.7.4 answers a bulk request over ``maxOperations`` (PATCH has
 #: no limit of its own in the RFC, and ServiceProviderConfig's ``patch`` has only
-#: ``supported``, so the README states it).
+#: ``supported``, so docs/scim.md states it).
 MAX_PATCH_OPERATIONS = 1000
 
 # marshmallow 4 has no Schema.context; the notes of the load in progress live here.
