@@ -106,9 +106,7 @@ def test_a_path_names_a_resource_created_in_the_same_request_by_bulk_id(scim):
     assert [m["value"] for m in members] == [local(user["location"]).rsplit("/", 1)[1]]
 
 
-def test_circular_group_references_are_resolved_by_adding_the_deferred_members_after(
-    scim, logged
-):
+def test_circular_group_references_are_resolved_by_adding_the_deferred_members_after(scim, logged):
     """RFC 7644 §3.7.1: two groups naming each other are both created; the first is
     created without the other and completed by a PATCH of its own (logged, linked)."""
     rv = bulk(
