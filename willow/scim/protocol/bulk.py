@@ -294,6 +294,22 @@ def _members_only(op: Operation, bulk_ids: frozenset[str]) -> bool:
     return not (out & bulk_ids)
 
 
+def _on_cycle(bulk_id: str | None, graph: dict[str, frozenset[str]]) -> bool:
+    """Whether following references from ``bulk_id`` leads back to it."""
+    if bulk_id is None:
+        return False
+    seen: set[str] = set()
+    stack = list(graph.get(bulk_id, ()))
+    while stack:
+        node = stack.pop()
+        if node == bulk_id:
+            return True
+        if node not in seen:
+            seen.add(node)
+            stack.extend(graph.get(node, ()))
+    return False
+
+
 def plan(request: BulkRequest) -> list[Step]:
     """The steps that carry the request out (§3.7.1): request order, except that an
     operation waits for the POSTs it refers to; cycles broken where they can be."""
@@ -318,11 +334,12 @@ def plan(request: BulkRequest) -> list[Step]:
         else:
             # Nothing can run: every waiting operation is on or behind a cycle.
             pending = frozenset(b for op, _ in waiting if op.bulk_id for b in [op.bulk_id])
+            graph = {op.bulk_id: refs - done for op, refs in waiting if op.bulk_id}
             breakable = next(
                 (
                     i
                     for i, (op, refs) in enumerate(waiting)
-                    if _members_only(op, frozenset(refs - done))
+                    if _on_cycle(op.bulk_id, graph) and _members_only(op, frozenset(refs - done))
                 ),
                 None,
             )
