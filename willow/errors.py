@@ -59,7 +59,8 @@ def render_api_error(status: int, message: str):
 def render_scim_error(error: scim_errors.ScimError):
     body = error.to_dict()
     record = audit.current()
-    body["detail"] = f"{body['detail']} (request id {record.request_id})"
+    if not getattr(error, "exact_detail", False):
+        body["detail"] = f"{body['detail']} (request id {record.request_id})"
     record.error = error
     rv = scim_response(body, error.status)
     for name, value in error.headers.items():

@@ -432,6 +432,15 @@ class ScimRequestLog(db.Model):
             "method",
             "resource_type",
         ),
+        # A /Bulk request's row and its operations' rows (willow/scim/bulk.py), found from
+        # either end; partial, since nearly every request is not part of one.
+        Index(
+            "ix_scim_logs_org_bulk",
+            "organization_id",
+            "bulk_request_id",
+            sqlite_where=text("bulk_request_id IS NOT NULL"),
+            postgresql_where=text("bulk_request_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -479,6 +488,10 @@ class ScimRequestLog(db.Model):
     #: refused request writes the row; the others only raise its count.
     count_key: Mapped[str | None] = mapped_column(String(200))
     repeat_count: Mapped[int | None] = mapped_column(Integer)
+    #: The parent link of /Bulk (RFC 7644 §3.7): the request id of the Bulk request, on its
+    #: own row and on the row of each of its operations. A request id, not a row id, since
+    #: the operations' rows are written before the Bulk request's.
+    bulk_request_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class Event(db.Model):

@@ -37,6 +37,7 @@ from ..models import utcnow
 from ..scim import audit
 from ..scim.bearer import bearer_from_header
 from ..scim.bearer import read_token
+from ..scim.bulk import BULK_REQUEST_ID
 from ..scim.protocol.errors import ServiceUnavailable
 from ..scim.protocol.text import first_unstorable
 from ..scim.protocol.text import is_storable
@@ -63,6 +64,8 @@ RESOURCE_TYPES = {
     "serviceproviderconfig": "Config",
     "resourcetypes": "Config",
     "schemas": "Schema",
+    # A /Bulk request is its own type: its operations' rows are User and Group rows.
+    "bulk": "Bulk",
 }
 _ITEM_OPERATIONS = {"GET": "read", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
 _COLLECTION_OPERATIONS = {"GET": "query", "POST": "create"}
@@ -102,6 +105,8 @@ def classify(method: str, path: str) -> tuple[str | None, str | None, str | None
         return resource_type, segments[1], _ITEM_OPERATIONS.get(method)
     if segments[0].lower() == "serviceproviderconfig":
         return resource_type, segments[0], "read" if method == "GET" else None
+    if resource_type == "Bulk":
+        return resource_type, None, "bulk" if method == "POST" else None
     return resource_type, None, _COLLECTION_OPERATIONS.get(method)
 
 
@@ -211,6 +216,7 @@ def build_row(response: Response) -> dict[str, Any]:
         "fingerprint": None,
         "count_key": None,
         "repeat_count": None,
+        "bulk_request_id": environ.get(BULK_REQUEST_ID),
     }
     if excerpt_only:
         if row["query_string"]:

@@ -25,7 +25,7 @@ from .queries import Cursor
 from .queries import LogFilter
 
 METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
-RESOURCE_TYPES = ("User", "Group", "Config", "Schema")
+RESOURCE_TYPES = ("User", "Group", "Bulk", "Config", "Schema")
 STATUS_CLASSES = ("2xx", "4xx", "5xx")
 #: ``from`` presets: relative to now, so a bookmark keeps meaning "the last 24 hours".
 PRESETS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}

@@ -375,6 +375,8 @@ class LogWriter:
         params = dict(row)
         if "count_key" not in params:
             params.update(ROW_DEFAULTS)
+        # Only the rows of a /Bulk request and its operations have one (capture.py).
+        params.setdefault("bulk_request_id", None)
         for name, processor, none in self.processors:
             value = params[name]
             params[name] = none if value is None else processor(value)

@@ -411,6 +411,45 @@ def neighbours(f: LogFilter, entry: ScimRequestLog) -> tuple[int | None, int | N
     return (newer[0].id if newer else None), (older[0].id if older else None)
 
 
+#: Most operations listed on a Bulk request's entry: RFC 7644 §3.7 caps a request at
+#: ``maxOperations`` (1,000), and a broken cycle adds one PATCH per group.
+BULK_OPERATIONS_SHOWN = 2000
+
+
+def bulk_operations(entry: ScimRequestLog) -> list[Row]:
+    """The rows of a /Bulk request's operations, in the order they ran (``entry`` is the
+    Bulk request's row); empty for any other row."""
+    if entry.resource_type != "Bulk" or not entry.bulk_request_id:
+        return []
+    stmt = _in_time_order(
+        select(*LIST_COLUMNS).where(
+            Log.organization_id == entry.organization_id,
+            Log.bulk_request_id.isnot(None),  # the partial index's predicate
+            Log.bulk_request_id == entry.bulk_request_id,
+            Log.id != entry.id,
+        ),
+        Log,
+        ascending=True,
+    ).limit(BULK_OPERATIONS_SHOWN)
+    return list(db.session.execute(stmt))
+
+
+def bulk_parent(entry: ScimRequestLog) -> int | None:
+    """The id of the /Bulk request's row an operation's row belongs to, if any."""
+    if entry.resource_type == "Bulk" or not entry.bulk_request_id:
+        return None
+    return db.session.scalars(
+        select(Log.id)
+        .where(
+            Log.organization_id == entry.organization_id,
+            Log.bulk_request_id.isnot(None),
+            Log.bulk_request_id == entry.bulk_request_id,
+            Log.resource_type == "Bulk",
+        )
+        .limit(1)
+    ).first()
+
+
 def related(entry: ScimRequestLog, limit: int = 20) -> list[Row]:
     """Other requests that touched the same resource, newest first."""
     if not entry.resource_id:

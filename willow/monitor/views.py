@@ -110,6 +110,8 @@ def log_entry(entry_id: str):
         "monitor/log_detail.html",
         entry=entry,
         related=queries.related(entry),
+        bulk_operations=queries.bulk_operations(entry),
+        bulk_parent=queries.bulk_parent(entry),
         changes=[describe_change(c, entry.resource_label) for c in entry.changes or []],
         request_body=pretty_json(entry.request_body),
         response_body=pretty_json(entry.response_body),

@@ -15,6 +15,7 @@ from flask import Response
 from flask import current_app
 from flask import g
 from flask import request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..database import MUTATING_METHODS
 from ..database import writer_queue
@@ -25,6 +26,7 @@ from ..guard import scim as guard
 from ..monitor import capture
 from ..webhooks import events_committed
 from . import audit
+from . import bulk
 from . import transaction
 from .bearer import record_token_use
 from .bearer import require_bearer_token
@@ -34,6 +36,10 @@ from .http import request_object
 from .http import scim_response
 from .http import to_json
 from .protocol import discovery
+from .protocol.bulk import MAX_OPERATIONS
+from .protocol.bulk import bulk_response
+from .protocol.bulk import load_bulk_request
+from .protocol.bulk import payload_too_large
 from .protocol.errors import Forbidden
 from .protocol.errors import NotFound
 from .protocol.listing import ListQuery
@@ -107,13 +113,17 @@ def _refuse_filter() -> None:
 
 @functools.lru_cache(maxsize=64)
 def _discovery_json(
-    kind: str, base: str, name: str | None, max_results: int, docs: str | None
+    kind: str, base: str, name: str | None, max_results: int, docs: str | None, max_payload: int
 ) -> str | None:
     """A discovery document as JSON text, built once per base URL and name: it depends on
     configuration only (RFC 7644 §4). None for an unknown resource type or schema."""
     if kind == "ServiceProviderConfig":
         doc = discovery.service_provider_config(
-            base, max_results=max_results, documentation_uri=docs
+            base,
+            max_results=max_results,
+            documentation_uri=docs,
+            bulk_max_operations=MAX_OPERATIONS,
+            bulk_max_payload_size=max_payload,
         )
     elif kind == "ResourceTypes" and name is None:
         doc = discovery.resource_types(base)
@@ -134,6 +144,7 @@ def _discovery_response(kind: str, name: str | None = None):
         name,
         config["WILLOW_SCIM_MAX_RESULTS"],
         config.get("WILLOW_DOCUMENTATION_URL"),
+        config.get("MAX_CONTENT_LENGTH") or 0,
     )
     if text is None:
         label = "resource type" if kind == "ResourceTypes" else "schema"
@@ -265,9 +276,7 @@ def patch_user(user_id: str):
     operations, notes = load_patch_request(request_object())
     for text in notes:
         audit.note(text)
-    user = users.patch_user(
-        _connection(), g.organization_id, user_id, operations, preconditions()
-    )
+    user = users.patch_user(_connection(), g.organization_id, user_id, operations, preconditions())
     return _commit(_user_response(user), emit.user_effects(user))
 
 
@@ -384,3 +393,23 @@ def search_all():
     audit.describe(operation="query")
     resources, total = search.search_all(g.organization_id, query, base_url())
     return scim_response(list_response(resources, total, query.start_index))
+
+
+@bp.post("/Bulk")
+def bulk_request():
+    """RFC 7644 §3.7: the operations run one by one, each as the request it stands for
+    (``willow.scim.bulk``); the answer is 200 with one result per operation run."""
+    audit.describe(resource_type="Bulk", operation="bulk")
+    request.environ[bulk.BULK_REQUEST_ID] = audit.current().request_id
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and (request.content_length or 0) > limit:
+        raise payload_too_large(limit)
+    try:
+        body = request_object()
+    except RequestEntityTooLarge:  # a chunked body over the limit
+        raise payload_too_large(limit) from None
+    message = load_bulk_request(body, MAX_OPERATIONS)
+    # The Bulk request itself changes nothing: its connection goes back now, and each
+    # operation takes one for its own transaction.
+    _end_transaction()
+    return scim_response(bulk_response(bulk.run(message, base_url())))
