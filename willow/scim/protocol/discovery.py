@@ -28,7 +28,7 @@ RESOURCE_TYPES: dict[str, tuple[str, str]] = {
 
 
 def service_provider_config(
-    base_url: str, *, max_results: int, documentation_uri: str | None
+    base_url: str, *, max_results: int, documentation_uri: str | None, cursor_timeout: int
 ) -> dict:
     """The ServiceProviderConfig resource (RFC 7643 §5), stating only what Willow does."""
     rv: dict = {"schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA]}
@@ -52,6 +52,16 @@ def service_provider_config(
             "changePassword": {"supported": False},
             "sort": {"supported": True},
             "etag": {"supported": True},
+            # RFC 9865 §4. Index paging stays the default, so clients written before
+            # cursors see no change (RFC 9865, "Backwards Compatibility Considerations").
+            "pagination": {
+                "cursor": True,
+                "index": True,
+                "defaultPaginationMethod": "index",
+                "defaultPageSize": max_results,
+                "maxPageSize": max_results,
+                "cursorTimeout": cursor_timeout,
+            },
             "authenticationSchemes": [scheme],
             "meta": {
                 "resourceType": "ServiceProviderConfig",
