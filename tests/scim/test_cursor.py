@@ -51,6 +51,13 @@ def test_an_altered_cursor_is_invalid(index):
         decode(altered, QUERY, 1000, 600, SECRET)
 
 
+def test_a_cursor_with_a_character_added_is_invalid():
+    text = encode(Position(FORWARD, KEY), QUERY, 1000, SECRET)
+    for altered in (text + "!", text[:-4] + "!" + text[-4:], "!" + text):
+        with pytest.raises(InvalidCursor):
+            decode(altered, QUERY, 1000, 600, SECRET)
+
+
 @pytest.mark.parametrize("text", ["x", ".", "abc.", ".abc", "a.b.c", "%%%.%%%", "é.é"])
 def test_garbage_is_an_invalid_cursor(text):
     with pytest.raises(InvalidCursor):

@@ -253,3 +253,16 @@ def test_a_walk_under_concurrent_inserts_and_deletes_sees_every_stable_user_once
     assert not doomed  # the deletes did happen during the walk
     assert [user_id for user_id in seen if user_id in stable] == stable
     assert len(seen) == len(set(seen))
+
+
+def test_the_root_query_walks_a_filter_of_one_type_and_a_sort_by_cursor(scim):
+    make_users(scim, 5)
+    scim.post("/Groups", {"displayName": "Ops"})
+    only_users = walk(scim, "", 2, "&filter=" + quote('userName sw "u"'))
+    assert len(ids(only_users)) == 5 and only_users[0]["totalResults"] == 5
+    by_name = walk(scim, "", 2, "&sortBy=displayName&sortOrder=descending")
+    assert len(ids(by_name)) == 6 and len(set(ids(by_name))) == 6
+    assert (
+        ids(by_name)[0]
+        == scim.get("?sortBy=displayName&sortOrder=descending").get_json()["Resources"][0]["id"]
+    )
