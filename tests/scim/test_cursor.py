@@ -101,8 +101,10 @@ def test_a_count_that_is_not_a_positive_integer_is_invalid_count(count):
         build_query({"cursor": "", "count": count}, 1000)
 
 
-def test_a_count_above_the_maximum_is_served_as_the_maximum():
-    assert build_query({"cursor": "", "count": "5000"}, 1000).count == 1000
+def test_a_count_above_the_maximum_is_invalid_count_and_the_maximum_is_served():
+    with pytest.raises(InvalidCount, match="1000"):
+        build_query({"cursor": "", "count": "1001"}, 1000)
+    assert build_query({"cursor": "", "count": "1000"}, 1000).count == 1000
 
 
 def test_no_count_is_the_default_page_size():

@@ -134,10 +134,12 @@ def test_a_bad_count_with_a_cursor_is_invalid_count(scim, count):
     assert rv.get_json()["scimType"] == "invalidCount"
 
 
-def test_a_count_above_the_maximum_is_capped(app, scim):
+def test_a_count_above_the_maximum_is_invalid_count(app, scim):
     app.config["WILLOW_SCIM_MAX_RESULTS"] = 2
     make_users(scim, 3)
-    body = scim.get("/Users?cursor&count=50").get_json()
+    rv = scim.get("/Users?cursor&count=3")
+    assert rv.status_code == 400 and rv.get_json()["scimType"] == "invalidCount"
+    body = scim.get("/Users?cursor&count=2").get_json()
     assert body["itemsPerPage"] == 2 and "nextCursor" in body
 
 

@@ -100,9 +100,8 @@ class ExpiredCursor(ScimError):
 
 
 class InvalidCount(ScimError):
-    """RFC 9865 §2.1: ``count`` in a cursor-paged query is not a positive integer (400).
-    A count above maxPageSize is served as maxPageSize, as maxPageSize's definition says
-    ("regardless of what is specified for the count"), the same as in index paging."""
+    """RFC 9865 §2.1: ``count`` in a cursor-paged query is not an integer between 1 and
+    maxPageSize (400)."""
 
     scim_type = "invalidCount"
     default_detail = "The count is not valid."

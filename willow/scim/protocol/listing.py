@@ -103,7 +103,8 @@ def build_query(params: Mapping[str, Any], max_results: int) -> ListQuery:
 
 
 def _cursor_query(lowered: dict[str, Any], cursor: Any, max_results: int) -> ListQuery:
-    """RFC 9865 §2: ``cursor`` (empty for the first page) and a positive ``count``."""
+    """RFC 9865 §2: ``cursor`` (empty for the first page) and ``count``, which must be
+    between 1 and maxPageSize (§2.1, ``invalidCount``), not capped as in index paging."""
     if not isinstance(cursor, str):
         raise InvalidCursor("'cursor' must be a string: empty for the first page.")
     if lowered.get("startindex") not in (None, ""):
@@ -118,7 +119,7 @@ def _cursor_query(lowered: dict[str, Any], cursor: Any, max_results: int) -> Lis
             count = parse_integer(raw, INT64_MIN, INT64_MAX, clamp=True)
         except NotAnInteger:
             count = 0
-        if count < 1:
+        if not 1 <= count <= max_results:
             raise InvalidCount(
                 f"'count' must be an integer between 1 and maxPageSize ({max_results}) "
                 "when paging by cursor."
@@ -126,7 +127,7 @@ def _cursor_query(lowered: dict[str, Any], cursor: Any, max_results: int) -> Lis
     index = build_query({k: v for k, v in lowered.items() if k not in _CURSOR_ONLY}, max_results)
     return ListQuery(
         filter=index.filter,
-        count=min(count, max_results),
+        count=count,
         sort_by=index.sort_by,
         descending=index.descending,
         attributes=index.attributes,
