@@ -266,3 +266,23 @@ def test_the_root_query_walks_a_filter_of_one_type_and_a_sort_by_cursor(scim):
     assert len(ids(by_name)) == 6 and len(set(ids(by_name))) == 6
     by_index = scim.get("?sortBy=displayName&sortOrder=descending&count=100").get_json()
     assert ids(by_name) == [r["id"] for r in by_index["Resources"]]
+
+
+@pytest.mark.parametrize("sort", ["emails.value", "meta.created", "active", "title"])
+def test_a_sorted_cursor_walk_has_the_index_order(scim, sort):
+    """Multi-valued, date, boolean and often-absent sort keys: NULLs last, ties by
+    (created, id), the same order as index paging, page after page."""
+    for i in range(7):
+        user = {"userName": f"s{i}@x.io", "active": i % 2 == 0}
+        if i % 3:
+            user["emails"] = [{"value": f"{(i * 5) % 7}@mail.io", "primary": True}]
+            user["title"] = f"T{(i * 3) % 4}"
+        scim.post("/Users", user)
+    for order in ("ascending", "descending"):
+        extra = f"&sortBy={sort}&sortOrder={order}"
+        pages = walk(scim, "/Users", 2, extra)
+        by_index = scim.get(f"/Users?count=100{extra}").get_json()
+        assert ids(pages) == [r["id"] for r in by_index["Resources"]]
+        previous = pages[-1]["previousCursor"]
+        back = scim.get(f"/Users?cursor={previous}&count=2{extra}").get_json()
+        assert [r["id"] for r in back["Resources"]] == [r["id"] for r in pages[-2]["Resources"]]

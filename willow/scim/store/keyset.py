@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy import Select
 from sqlalchemy import and_
 from sqlalchemy import false
+from sqlalchemy import literal
 from sqlalchemy import or_
 from sqlalchemy import tuple_
 
@@ -54,6 +55,9 @@ def _beyond_one(key: Key, value: Any, backward: bool) -> ColumnElement:
     if value is None:
         # NULLs are the end going forward; going backward every non-NULL precedes them.
         return key.expr.is_not(None) if backward else false()
+    # A bound parameter of the key's type: SQL compares booleans, Python's operators on a
+    # column refuse True and False.
+    value = literal(value, key.expr.type)
     beyond = key.expr < value if down else key.expr > value
     if key.nullable and not backward:
         return or_(beyond, key.expr.is_(None))
@@ -61,7 +65,7 @@ def _beyond_one(key: Key, value: Any, backward: bool) -> ColumnElement:
 
 
 def _equal(key: Key, value: Any) -> ColumnElement:
-    return key.expr.is_(None) if value is None else key.expr == value
+    return key.expr.is_(None) if value is None else key.expr == literal(value, key.expr.type)
 
 
 def beyond(keys: Sequence[Key], values: Sequence[Any], backward: bool) -> ColumnElement:
