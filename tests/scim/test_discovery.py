@@ -100,6 +100,14 @@ def test_service_provider_config_states_exactly_what_is_implemented(app, scim):
         "changePassword": {"supported": False},
         "sort": {"supported": True},
         "etag": {"supported": True},
+        "pagination": {
+            "cursor": True,
+            "index": True,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": app.config["WILLOW_SCIM_MAX_RESULTS"],
+            "maxPageSize": app.config["WILLOW_SCIM_MAX_RESULTS"],
+            "cursorTimeout": app.config["WILLOW_CURSOR_TIMEOUT"],
+        },
         "authenticationSchemes": [
             {
                 "type": "oauthbearertoken",
@@ -122,11 +130,14 @@ def test_service_provider_config_states_exactly_what_is_implemented(app, scim):
 def test_service_provider_config_follows_the_settings(app, scim):
     app.config.update(
         WILLOW_SCIM_MAX_RESULTS=250,
+        WILLOW_CURSOR_TIMEOUT=90,
         WILLOW_DOCUMENTATION_URL="https://docs.example.test/scim",
         WILLOW_PUBLIC_URL="https://willow.example.test/",
     )
     body = scim.get("/ServiceProviderConfig").get_json()
     assert body["filter"]["maxResults"] == 250
+    assert body["pagination"]["maxPageSize"] == body["pagination"]["defaultPageSize"] == 250
+    assert body["pagination"]["cursorTimeout"] == 90
     assert body["documentationUri"] == "https://docs.example.test/scim"
     assert body["authenticationSchemes"][0]["documentationUri"] == "https://docs.example.test/scim"
     assert body["meta"]["location"] == "https://willow.example.test/scim/v2/ServiceProviderConfig"

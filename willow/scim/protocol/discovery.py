@@ -34,6 +34,7 @@ def service_provider_config(
     documentation_uri: str | None,
     bulk_max_operations: int = 0,
     bulk_max_payload_size: int = 0,
+    cursor_timeout: int,
 ) -> dict:
     """The ServiceProviderConfig resource (RFC 7643 §5), stating only what Willow does."""
     rv: dict = {"schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA]}
@@ -62,6 +63,16 @@ def service_provider_config(
             "changePassword": {"supported": False},
             "sort": {"supported": True},
             "etag": {"supported": True},
+            # RFC 9865 §4. Index paging stays the default, so clients written before
+            # cursors see no change (RFC 9865, "Backwards Compatibility Considerations").
+            "pagination": {
+                "cursor": True,
+                "index": True,
+                "defaultPaginationMethod": "index",
+                "defaultPageSize": max_results,
+                "maxPageSize": max_results,
+                "cursorTimeout": cursor_timeout,
+            },
             "authenticationSchemes": [scheme],
             "meta": {
                 "resourceType": "ServiceProviderConfig",
