@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from .retention import MB
+from .retention import create_partitions
 from .retention import prune_logs
 from .retention import prune_to_budget
 
@@ -23,10 +24,14 @@ logs_cli = AppGroup("logs", help="Manage the SCIM request log.")
 )
 def prune(days: int | None) -> None:
     """Delete SCIM request log entries older than the retention period, then the oldest
-    ones past the size budget (WILLOW_LOG_MAX_MB), in small batches."""
+    ones past the size budget (WILLOW_LOG_MAX_MB), in small batches. On PostgreSQL, also
+    make the log's partitions of the next days, and drop whole days past retention."""
     from ..cli import say_database
 
     say_database()
+    made = create_partitions()
+    if made:
+        click.echo(f"Made partitions {', '.join(made)}.")
     if days is None:
         days = current_app.config["WILLOW_LOG_RETENTION_DAYS"]
         if days <= 0:

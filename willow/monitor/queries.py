@@ -277,14 +277,20 @@ def _probe_near(f: LogFilter, bounds: list, ascending: bool, limit: int) -> list
     # it too, a rare one (PUT and 4xx) would walk the whole index to fill it. The rows are
     # then read by id from the window (no other index can start with the organization).
     window = (
-        _in_time_order(select(Log.id).where(*_span(f), *bounds), Log, ascending)
+        _in_time_order(select(Log.id, Log.created_at).where(*_span(f), *bounds), Log, ascending)
         .limit(PROBE_ROWS)
         .subquery()
     )
     candidates = select(func.count()).select_from(window)
+    # By time too: on PostgreSQL the log is partitioned by it, and each lookup then reads
+    # one partition instead of probing every partition's primary key (willow/partitions).
     stmt = (
         select(*LIST_COLUMNS)
-        .select_from(window.join(Log, Log.id == window.c.id))
+        .select_from(
+            window.join(
+                Log, and_(Log.id == window.c.id, Log.created_at == window.c.created_at)
+            )
+        )
         .where(*_narrowing(f))
     )
     rows = list(db.session.execute(_in_time_order(stmt, Log, ascending).limit(limit)))
