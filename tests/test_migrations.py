@@ -13,13 +13,16 @@ from willow import ROOT
 from willow.extensions import db
 from willow.models import ScimRequestLog
 from willow.models import utcnow
+from willow.partitions.rules import include_name
 
 
 def test_upgrade_reaches_head_with_no_pending_model_changes(app):
     with app.app_context():
         upgrade()  # idempotent: the fixture's database is already at head
         with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"render_as_batch": True})
+            context = MigrationContext.configure(
+                conn, opts={"render_as_batch": True, "include_name": include_name}
+            )
             current = context.get_current_revision()
             diff = compare_metadata(context, db.metadata)
     head = ScriptDirectory(str(ROOT / "migrations")).get_current_head()

@@ -43,6 +43,8 @@ def is_partitioned(conn: Connection, table: str) -> bool:
 
 
 def partition_names(conn: Connection, table: str) -> list[str]:
+    if conn.dialect.name != "postgresql":
+        return []
     return list(conn.scalars(_PARTITIONS, {"table": table}))
 
 
@@ -112,7 +114,7 @@ def _create(conn: Connection, table: str, day: date) -> None:
         {"start": start, "end": end},
     )
     if not stray:
-        conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {parent} {bounds}")
+        conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {parent} FOR VALUES {bounds}")
         return
     # The day's rows already sit in the DEFAULT partition (no partition existed when they
     # were written): a new partition may not overlap them, so they move into a table that
