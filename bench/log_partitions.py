@@ -101,21 +101,33 @@ def seed(app, rows: int, days: int, now) -> dict:
     rows in chunks of a million (5 % in a second organization)."""
     with app.app_context():
         upgrade(revision=BEFORE_PARTITIONS)
-        org = db.session.scalars(sa.select(Organization).where(Organization.slug == "default")).one()
+        org = db.session.scalars(
+            sa.select(Organization).where(Organization.slug == "default")
+        ).one()
         other = create_organization("other", "Other")
         create_console_user(org, "bench@example.com", PASSWORD, "admin")
         token, plaintext = create_token(org.id, "Okta SCIM Integration")
         db.session.commit()
         ids = {"org": org.id, "other": other.id, "token": token.id, "plaintext": plaintext}
-        params = {"now": now, "span": days * 86400.0, "total": rows, "org": org.id,
-                  "other": other.id, "token": token.id}
+        params = {
+            "now": now,
+            "span": days * 86400.0,
+            "total": rows,
+            "org": org.id,
+            "other": other.id,
+            "token": token.id,
+        }
         started = time.perf_counter()
         for first in range(0, rows, CHUNK):
             with db.engine.begin() as conn:
-                conn.execute(sa.text(_SEED), {**params, "first": first,
-                                               "last": min(rows, first + CHUNK) - 1})
-            print(f"  seeded {min(rows, first + CHUNK):,} rows "
-                  f"({time.perf_counter() - started:.0f} s)", flush=True)
+                conn.execute(
+                    sa.text(_SEED), {**params, "first": first, "last": min(rows, first + CHUNK) - 1}
+                )
+            print(
+                f"  seeded {min(rows, first + CHUNK):,} rows "
+                f"({time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
         _vacuum(db.engine)
         ids["seed_s"] = time.perf_counter() - started
     return ids
@@ -150,8 +162,13 @@ def time_migration(app, rows: int) -> dict:
         with db.engine.connect() as conn:
             kept = conn.scalar(sa.text(f"SELECT count(*) FROM {TABLE}"))
             parts = len(partitions.partition_names(conn, TABLE))
-    return {"seconds": elapsed, "s_per_million": elapsed / rows * 1e6, "rows_kept": kept,
-            "rows_expected": rows, "partitions": parts}
+    return {
+        "seconds": elapsed,
+        "s_per_million": elapsed / rows * 1e6,
+        "rows_kept": kept,
+        "rows_expected": rows,
+        "partitions": parts,
+    }
 
 
 def time_day_drop(app, day_start) -> dict:
@@ -168,16 +185,20 @@ def explain(app, org_id: int) -> list[tuple[str, str]]:
 
     f = queries.LogFilter(org_id)
     stmts = {
-        "first page": sa.select(*queries.LIST_COLUMNS).where(*queries.conditions(f))
-        .order_by(queries.Log.created_at.desc(), queries.Log.id.desc()).limit(51),
+        "first page": sa.select(*queries.LIST_COLUMNS)
+        .where(*queries.conditions(f))
+        .order_by(queries.Log.created_at.desc(), queries.Log.id.desc())
+        .limit(51),
         "q=user1 (label part)": sa.select(*queries.LIST_COLUMNS)
         .where(*queries.conditions(f), queries.text_terms("user1")[0][0])
-        .order_by(queries.Log.created_at.desc(), queries.Log.id.desc()).limit(51),
-        "detail by id": sa.select(queries.Log).where(queries.Log.id == 12345,
-                                                     queries.Log.organization_id == org_id),
-        "export (7 days)": sa.select(*queries.EXPORT_COLUMNS).where(
-            *queries.conditions(queries.LogFilter(org_id, start=utcnow() - timedelta(days=7)))
-        ).order_by(queries.Log.created_at.desc(), queries.Log.id.desc()),
+        .order_by(queries.Log.created_at.desc(), queries.Log.id.desc())
+        .limit(51),
+        "detail by id": sa.select(queries.Log).where(
+            queries.Log.id == 12345, queries.Log.organization_id == org_id
+        ),
+        "export (7 days)": sa.select(*queries.EXPORT_COLUMNS)
+        .where(*queries.conditions(queries.LogFilter(org_id, start=utcnow() - timedelta(days=7))))
+        .order_by(queries.Log.created_at.desc(), queries.Log.id.desc()),
     }
     rv = []
     with app.app_context(), db.engine.connect() as conn:
@@ -195,16 +216,29 @@ def time_writes(apps: dict, plaintext: dict, requests: int) -> dict[str, list[fl
     times: dict[str, list[float]] = {name: [] for name in apps}
     for i in range(requests):
         for name, client in clients.items():
-            headers = {"Authorization": f"Bearer {plaintext[name]}",
-                       "Content-Type": "application/scim+json"}
+            headers = {
+                "Authorization": f"Bearer {plaintext[name]}",
+                "Content-Type": "application/scim+json",
+            }
             started = time.perf_counter()
-            rv = client.post("/scim/v2/Users", headers=headers, json={
-                "userName": f"w{i}@example.com", "name": {"givenName": "W", "familyName": "U"},
-                "active": True})
+            rv = client.post(
+                "/scim/v2/Users",
+                headers=headers,
+                json={
+                    "userName": f"w{i}@example.com",
+                    "name": {"givenName": "W", "familyName": "U"},
+                    "active": True,
+                },
+            )
             assert rv.status_code == 201, rv.status_code
-            rv = client.patch(f"/scim/v2/Users/{rv.get_json()['id']}", headers=headers, json={
-                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                "Operations": [{"op": "replace", "path": "active", "value": False}]})
+            rv = client.patch(
+                f"/scim/v2/Users/{rv.get_json()['id']}",
+                headers=headers,
+                json={
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "replace", "path": "active", "value": False}],
+                },
+            )
             assert rv.status_code in (200, 204), rv.status_code
             times[name].append((time.perf_counter() - started) * 1000)
     for app in apps.values():
@@ -232,42 +266,55 @@ def main(argv: list[str] | None = None) -> int:
             print(f"seeding {name}: {args.rows:,} rows over {args.days} days", flush=True)
             ids[name] = seed(app, args.rows, args.days, now)
         # The oldest whole day: the one retention drops next.
-        day = (now - timedelta(days=args.days - 1)).replace(hour=0, minute=0, second=0,
-                                                             microsecond=0)
+        day = (now - timedelta(days=args.days - 1)).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
         delete = time_day_delete(apps["plain"], day)
-        print(f"DELETE of one day on the plain table: {delete['rows']:,} rows in "
-              f"{delete['seconds']:.2f} s", flush=True)
+        print(
+            f"DELETE of one day on the plain table: {delete['rows']:,} rows in "
+            f"{delete['seconds']:.2f} s",
+            flush=True,
+        )
         migration = time_migration(apps["partitioned"], args.rows)
-        print(f"migration: {migration['seconds']:.1f} s for {args.rows:,} rows = "
-              f"{migration['s_per_million']:.1f} s per million; rows kept "
-              f"{migration['rows_kept']:,}/{migration['rows_expected']:,}; "
-              f"{migration['partitions']} partitions", flush=True)
+        print(
+            f"migration: {migration['seconds']:.1f} s for {args.rows:,} rows = "
+            f"{migration['s_per_million']:.1f} s per million; rows kept "
+            f"{migration['rows_kept']:,}/{migration['rows_expected']:,}; "
+            f"{migration['partitions']} partitions",
+            flush=True,
+        )
         for name, plan in explain(apps["partitioned"], ids["partitioned"]["org"]):
             lines = plan.splitlines()
             print(f"--- EXPLAIN {name} ({len(lines)} lines)\n" + "\n".join(lines[:6]))
-        pages = {
-            name: time_pages(app, ids[name]["org"], args.repeat) for name, app in apps.items()
-        }
+        pages = {name: time_pages(app, ids[name]["org"], args.repeat) for name, app in apps.items()}
         print("| log page | plain p50 ms | partitioned p50 ms | partitioned max ms |")
         print("| --- | ---: | ---: | ---: |")
         for plain, part in zip(pages["plain"], pages["partitioned"], strict=True):
             print(f"| {part[0]} | {plain[1]:.0f} | {part[1]:.0f} | {part[2]:.0f} |")
         for name, app in apps.items():
             export = time_export(app, ids[name]["org"])
-            print(f"CSV export ({name}): {export['rows']:,} rows in {export['seconds']:.1f} s = "
-                  f"{export['rows_per_s']:,.0f} rows/s (RSS growth "
-                  f"{export['rss_growth_mb'] or 0:.0f} MB)", flush=True)
+            print(
+                f"CSV export ({name}): {export['rows']:,} rows in {export['seconds']:.1f} s = "
+                f"{export['rows_per_s']:,.0f} rows/s (RSS growth "
+                f"{export['rss_growth_mb'] or 0:.0f} MB)",
+                flush=True,
+            )
         dropped = time_day_drop(apps["partitioned"], day)
-        print(f"DROP of the same day's partition: {dropped['rows']:,} rows in "
-              f"{dropped['seconds']:.3f} s", flush=True)
+        print(
+            f"DROP of the same day's partition: {dropped['rows']:,} rows in "
+            f"{dropped['seconds']:.3f} s",
+            flush=True,
+        )
         # The plain database stays at the previous revision: these writes' log rows are
         # plain INSERTs (no counted refusal), the same statement on both.
         writes = time_writes(apps, {n: ids[n]["plaintext"] for n in apps}, args.writes)
         print("| SCIM writes (POST+PATCH pair) | p50 ms | mean ms | pairs/s |")
         print("| --- | ---: | ---: | ---: |")
         for name, ms in writes.items():
-            print(f"| {name} | {statistics.median(ms):.2f} | {statistics.mean(ms):.2f} | "
-                  f"{1000 / statistics.mean(ms):.0f} |")
+            print(
+                f"| {name} | {statistics.median(ms):.2f} | {statistics.mean(ms):.2f} | "
+                f"{1000 / statistics.mean(ms):.0f} |"
+            )
         for app in apps.values():
             with app.app_context():
                 db.engine.dispose()

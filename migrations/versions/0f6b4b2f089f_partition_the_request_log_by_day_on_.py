@@ -27,8 +27,8 @@ Revises: 57b305710859
 Create Date: 2026-12-07 05:19:59.656828
 
 """
+
 import re
-from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
@@ -56,8 +56,12 @@ def upgrade():
         return
     op.drop_index("ix_scim_logs_count_key", table_name=TABLE, sqlite_where=COUNT_KEY_WHERE)
     op.create_index(
-        "ix_scim_logs_count_key", TABLE, ["count_key", KEY], unique=True,
-        sqlite_where=COUNT_KEY_WHERE, postgresql_where=COUNT_KEY_WHERE,
+        "ix_scim_logs_count_key",
+        TABLE,
+        ["count_key", KEY],
+        unique=True,
+        sqlite_where=COUNT_KEY_WHERE,
+        postgresql_where=COUNT_KEY_WHERE,
     )
 
 
@@ -67,8 +71,12 @@ def downgrade():
         return
     op.drop_index("ix_scim_logs_count_key", table_name=TABLE, sqlite_where=COUNT_KEY_WHERE)
     op.create_index(
-        "ix_scim_logs_count_key", TABLE, ["count_key"], unique=True,
-        sqlite_where=COUNT_KEY_WHERE, postgresql_where=COUNT_KEY_WHERE,
+        "ix_scim_logs_count_key",
+        TABLE,
+        ["count_key"],
+        unique=True,
+        sqlite_where=COUNT_KEY_WHERE,
+        postgresql_where=COUNT_KEY_WHERE,
     )
 
 

@@ -70,8 +70,13 @@ def test_the_log_has_partitions_for_today_the_next_days_and_a_default(app, backe
 
 def test_a_row_at_any_date_is_kept_and_read_back(app, org):
     now = utcnow()
-    times = [now - timedelta(days=400), now - timedelta(days=1), now, now + timedelta(days=2),
-             now + timedelta(days=40)]
+    times = [
+        now - timedelta(days=400),
+        now - timedelta(days=1),
+        now,
+        now + timedelta(days=2),
+        now + timedelta(days=40),
+    ]
     ids = add_rows(app, org.id, times)
     with app.app_context():
         stored = db.session.execute(
@@ -81,9 +86,7 @@ def test_a_row_at_any_date_is_kept_and_read_back(app, org):
 
 
 @postgresql_only
-def test_rows_without_a_day_partition_land_in_the_default_one_and_move_when_it_is_made(
-    app, org
-):
+def test_rows_without_a_day_partition_land_in_the_default_one_and_move_when_it_is_made(app, org):
     later = utcnow() + timedelta(days=30)
     add_rows(app, org.id, [later, later + timedelta(hours=1)])
     assert where_rows_are(app) == {rules.default_name(T): 2}
@@ -154,9 +157,7 @@ def test_app_servers_making_the_same_partitions_at_once_do_not_fail(app):
     assert sorted(everything) == sorted(rules.partition_name(T, d) for d in days)
 
 
-def test_the_console_lists_searches_shows_and_exports_rows_across_days(
-    app, org, console, client
-):
+def test_the_console_lists_searches_shows_and_exports_rows_across_days(app, org, console, client):
     now = utcnow()
     ids = add_rows(app, org.id, [now - timedelta(days=n, hours=1) for n in (0, 3, 20)])
     with app.app_context():

@@ -287,9 +287,7 @@ def _probe_near(f: LogFilter, bounds: list, ascending: bool, limit: int) -> list
     stmt = (
         select(*LIST_COLUMNS)
         .select_from(
-            window.join(
-                Log, and_(Log.id == window.c.id, Log.created_at == window.c.created_at)
-            )
+            window.join(Log, and_(Log.id == window.c.id, Log.created_at == window.c.created_at))
         )
         .where(*_narrowing(f))
     )

@@ -32,8 +32,8 @@ from sqlalchemy.sql import ColumnElement
 from ..extensions import db
 from ..models import ScimRequestLog
 from ..models import utcnow
-from ..pruning import PeriodicPruner
 from ..partitions import store as partitions
+from ..pruning import PeriodicPruner
 from ..pruning import delete_oldest
 
 BATCH_SIZE = 1000

@@ -48,7 +48,9 @@ def partition_names(conn: Connection, table: str) -> list[str]:
     return list(conn.scalars(_PARTITIONS, {"table": table}))
 
 
-def create_ahead(engine: Engine, table: str, today: date, ahead: int = rules.AHEAD_DAYS) -> list[str]:
+def create_ahead(
+    engine: Engine, table: str, today: date, ahead: int = rules.AHEAD_DAYS
+) -> list[str]:
     """Make the partitions of today and the ``ahead`` next days that are missing, and the
     DEFAULT partition; the names made. Idempotent."""
     return ensure_days(engine, table, rules.days_ahead(today, ahead))
@@ -114,7 +116,9 @@ def _create(conn: Connection, table: str, day: date) -> None:
         {"start": start, "end": end},
     )
     if not stray:
-        conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {parent} FOR VALUES {bounds}")
+        conn.exec_driver_sql(
+            f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {parent} FOR VALUES {bounds}"
+        )
         return
     # The day's rows already sit in the DEFAULT partition (no partition existed when they
     # were written): a new partition may not overlap them, so they move into a table that
