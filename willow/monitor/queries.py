@@ -330,9 +330,14 @@ def retry_counts(organization_id: int, rows: list[Row]) -> dict[int, int]:
     """For the failing rows of a page: how many identical failures (same fingerprint) came
     within RETRY_WINDOW before each. One SQL self-join over the page's rows only, using
     ``ix_scim_logs_org_fingerprint``."""
-    ids = [r.id for r in rows if r.fingerprint]
-    if not ids:
+    failing = [r for r in rows if r.fingerprint]
+    if not failing:
         return {}
+    ids = [r.id for r in failing]
+    # The page's time span too: on PostgreSQL it confines the look-up by id to the
+    # partitions of those days (willow/partitions).
+    since = min(r.created_at for r in failing)
+    until = max(r.created_at for r in failing)
     earlier = aliased(Log)
     stmt = (
         select(Log.id, func.count(earlier.id))
@@ -349,7 +354,11 @@ def retry_counts(organization_id: int, rows: list[Row]) -> dict[int, int]:
                 or_(earlier.created_at < Log.created_at, earlier.id < Log.id),
             ),
         )
-        .where(Log.organization_id == organization_id, Log.id.in_(ids))
+        .where(
+            Log.organization_id == organization_id,
+            Log.id.in_(ids),
+            Log.created_at.between(since, until),
+        )
         .group_by(Log.id)
     )
     return {ident: n for ident, n in db.session.execute(stmt)}
