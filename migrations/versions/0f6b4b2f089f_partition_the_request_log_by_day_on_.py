@@ -85,6 +85,8 @@ def downgrade():
 
 def _partition(conn) -> None:
     old = f"{TABLE}_unpartitioned"
+    # The index builds sort every partition's keys: in memory rather than in temp files.
+    conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
     conn.exec_driver_sql(f"LOCK TABLE {TABLE} IN ACCESS EXCLUSIVE MODE")
     referencing = conn.scalars(
         sa.text(
