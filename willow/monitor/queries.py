@@ -23,6 +23,7 @@ from sqlalchemy import func
 from sqlalchemy import not_
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import true
 from sqlalchemy import union_all
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
@@ -282,19 +283,36 @@ def _probe_near(f: LogFilter, bounds: list, ascending: bool, limit: int) -> list
         .subquery()
     )
     candidates = select(func.count()).select_from(window)
-    # By time too: on PostgreSQL the log is partitioned by it, and each lookup then reads
-    # one partition instead of probing every partition's primary key (willow/partitions).
-    stmt = (
-        select(*LIST_COLUMNS)
-        .select_from(
-            window.join(Log, and_(Log.id == window.c.id, Log.created_at == window.c.created_at))
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = _looked_up_one_by_one(window, f)
+    else:
+        stmt = (
+            select(*LIST_COLUMNS)
+            .select_from(window.join(Log, Log.id == window.c.id))
+            .where(*_narrowing(f))
         )
-        .where(*_narrowing(f))
-    )
-    rows = list(db.session.execute(_in_time_order(stmt, Log, ascending).limit(limit)))
+    rows = list(db.session.execute(_in_time_order(stmt, window.c, ascending).limit(limit)))
     if len(rows) == limit or db.session.scalar(candidates) < PROBE_ROWS:
         return rows
     return None
+
+
+def _looked_up_one_by_one(window, f: LogFilter) -> Select:
+    """The window's rows that match, each read by its ``(id, created_at)`` in a LATERAL
+    subquery, in the window's order. On the partitioned log (willow/partitions) a plain
+    join let the planner merge-join the window with every partition's rows in time order,
+    filtering as it went, which read the whole log when few rows matched; the lateral
+    look-up reads one partition's primary key per window row, as the join by id does on
+    one table."""
+    match = (
+        select(*LIST_COLUMNS)
+        .where(Log.id == window.c.id, Log.created_at == window.c.created_at, *_narrowing(f))
+        # One row (the primary key): the LIMIT also keeps the planner from flattening the
+        # subquery back into the join.
+        .limit(1)
+        .lateral()
+    )
+    return select(*match.c).select_from(window.join(match, true()))
 
 
 def _text_page(f: LogFilter, bounds: list, ascending: bool, limit: int) -> list[Row]:
