@@ -403,9 +403,12 @@ class ScimRequestLog(db.Model):
         # (monitor/retention.py), without reading the wide rows.
         Index("ix_scim_logs_time_size", "created_at", "stored_bytes"),
         # One counted row per refused client (or token) and minute (monitor/capture.py).
+        # With its time (the window's start): a unique index of a partitioned table must
+        # hold the partition key (willow/partitions).
         Index(
             "ix_scim_logs_count_key",
             "count_key",
+            "created_at",
             unique=True,
             sqlite_where=text("count_key IS NOT NULL"),
             postgresql_where=text("count_key IS NOT NULL"),

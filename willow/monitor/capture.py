@@ -228,6 +228,10 @@ def build_row(response: Response) -> dict[str, Any]:
             f"{counted.key}\x1f{counted.window_start.isoformat()}".encode()
         ).hexdigest()
         row["repeat_count"] = counted.number
+        # Dated at the window's start, which every refusal of the window (on any app
+        # server) agrees on: the upsert finds the entry by key and time, because on
+        # PostgreSQL the log is partitioned by time (willow/partitions).
+        row["created_at"] = counted.window_start
     for column, width in _WIDTHS.items():
         value = row[column]
         if isinstance(value, str) and len(value) > width:

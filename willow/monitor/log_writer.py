@@ -471,11 +471,12 @@ class LogWriter:
 def _counted_upsert(dialect, order: list[str] | None) -> str:
     """The INSERT of a counted refusal's entry (``count_key`` set): the first refusal of a
     window inserts it, the later ones (from any app server) only raise its count, never
-    lower it (batches of two servers may commit out of order)."""
+    lower it (batches of two servers may commit out of order). The entry is dated at its
+    window's start (capture), so the key and the time together find it."""
     table = ScimRequestLog.__table__
     stmt = (postgresql_insert if dialect.name == "postgresql" else sqlite_insert)(table)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.count_key],
+        index_elements=[table.c.count_key, table.c.created_at],
         index_where=table.c.count_key.isnot(None),
         set_={
             "repeat_count": case(

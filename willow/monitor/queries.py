@@ -23,6 +23,7 @@ from sqlalchemy import func
 from sqlalchemy import not_
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import true
 from sqlalchemy import union_all
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
@@ -277,20 +278,41 @@ def _probe_near(f: LogFilter, bounds: list, ascending: bool, limit: int) -> list
     # it too, a rare one (PUT and 4xx) would walk the whole index to fill it. The rows are
     # then read by id from the window (no other index can start with the organization).
     window = (
-        _in_time_order(select(Log.id).where(*_span(f), *bounds), Log, ascending)
+        _in_time_order(select(Log.id, Log.created_at).where(*_span(f), *bounds), Log, ascending)
         .limit(PROBE_ROWS)
         .subquery()
     )
     candidates = select(func.count()).select_from(window)
-    stmt = (
-        select(*LIST_COLUMNS)
-        .select_from(window.join(Log, Log.id == window.c.id))
-        .where(*_narrowing(f))
-    )
-    rows = list(db.session.execute(_in_time_order(stmt, Log, ascending).limit(limit)))
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = _looked_up_one_by_one(window, f)
+    else:
+        stmt = (
+            select(*LIST_COLUMNS)
+            .select_from(window.join(Log, Log.id == window.c.id))
+            .where(*_narrowing(f))
+        )
+    rows = list(db.session.execute(_in_time_order(stmt, window.c, ascending).limit(limit)))
     if len(rows) == limit or db.session.scalar(candidates) < PROBE_ROWS:
         return rows
     return None
+
+
+def _looked_up_one_by_one(window, f: LogFilter) -> Select:
+    """The window's rows that match, each read by its ``(id, created_at)`` in a LATERAL
+    subquery, in the window's order. On the partitioned log (willow/partitions) a plain
+    join let the planner merge-join the window with every partition's rows in time order,
+    filtering as it went, which read the whole log when few rows matched; the lateral
+    look-up reads one partition's primary key per window row, as the join by id does on
+    one table."""
+    match = (
+        select(*LIST_COLUMNS)
+        .where(Log.id == window.c.id, Log.created_at == window.c.created_at, *_narrowing(f))
+        # One row (the primary key): the LIMIT also keeps the planner from flattening the
+        # subquery back into the join.
+        .limit(1)
+        .lateral()
+    )
+    return select(*match.c).select_from(window.join(match, true()))
 
 
 def _text_page(f: LogFilter, bounds: list, ascending: bool, limit: int) -> list[Row]:
@@ -326,9 +348,14 @@ def retry_counts(organization_id: int, rows: list[Row]) -> dict[int, int]:
     """For the failing rows of a page: how many identical failures (same fingerprint) came
     within RETRY_WINDOW before each. One SQL self-join over the page's rows only, using
     ``ix_scim_logs_org_fingerprint``."""
-    ids = [r.id for r in rows if r.fingerprint]
-    if not ids:
+    failing = [r for r in rows if r.fingerprint]
+    if not failing:
         return {}
+    ids = [r.id for r in failing]
+    # The page's time span too: on PostgreSQL it confines the look-up by id to the
+    # partitions of those days (willow/partitions).
+    since = min(r.created_at for r in failing)
+    until = max(r.created_at for r in failing)
     earlier = aliased(Log)
     stmt = (
         select(Log.id, func.count(earlier.id))
@@ -345,7 +372,11 @@ def retry_counts(organization_id: int, rows: list[Row]) -> dict[int, int]:
                 or_(earlier.created_at < Log.created_at, earlier.id < Log.id),
             ),
         )
-        .where(Log.organization_id == organization_id, Log.id.in_(ids))
+        .where(
+            Log.organization_id == organization_id,
+            Log.id.in_(ids),
+            Log.created_at.between(since, until),
+        )
         .group_by(Log.id)
     )
     return {ident: n for ident, n in db.session.execute(stmt)}
