@@ -24,13 +24,13 @@ from werkzeug.routing import BuildError
 
 from .. import models
 from ..access import effective_roles
+from ..access import set_group_role
 from ..connection.base_url import scim_base_url
 from ..connection.health import NO_TRAFFIC
 from ..connection.health import token_health
 from ..connection.sso_status import SCIM_WORKS_EITHER_WAY
 from ..connection.sso_status import SsoStatus
 from ..connection.sso_status import sso_status
-from ..access import set_group_role
 from ..console_auth import SIGN_IN_FAILED
 from ..console_auth import admin_required
 from ..console_auth import authenticate

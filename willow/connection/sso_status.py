@@ -11,12 +11,9 @@ from dataclasses import dataclass
 
 #: The rule, said once wherever the status is shown.
 SCIM_WORKS_EITHER_WAY = (
-    "SCIM provisioning works with or without SSO; SSO is what lets the provisioned users "
-    "sign in."
+    "SCIM provisioning works with or without SSO; SSO is what lets the provisioned users sign in."
 )
-NOT_CONFIGURED = (
-    "SSO is not configured: provisioned users cannot sign in until SSO is configured."
-)
+NOT_CONFIGURED = "SSO is not configured: provisioned users cannot sign in until SSO is configured."
 CONFIGURED = "SSO is configured: provisioned users sign in with SSO"
 
 
