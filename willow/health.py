@@ -100,6 +100,7 @@ def check_install(app: Flask) -> list[Finding]:
     else:
         findings.append(Finding("ok", "Migrations", f"at head ({', '.join(heads)})"))
         findings.append(_tokens())
+        findings.extend(_sso())
     findings.append(_secret_key(app))
     findings.append(_public_url(app.config.get("WILLOW_PUBLIC_URL")))
     findings.append(
@@ -121,6 +122,31 @@ def _tokens() -> Finding:
             f'{cli_command()} token create --name "Okta SCIM Integration"',
         )
     return Finding("ok", "API tokens", f"{len(active)} active with the SCIM scope")
+
+
+def _sso() -> list[Finding]:
+    """Per organization, whether its provisioned users can sign in: a warning, never a
+    failure, because SCIM works without SSO (willow/connection/sso_status.py)."""
+    from .connection.sso_status import sso_status
+    from .models import Organization
+    from .sso.models import SsoConfig
+
+    rows = db.session.execute(
+        select(Organization.slug, SsoConfig.issuer)
+        .outerjoin(
+            SsoConfig,
+            (SsoConfig.organization_id == Organization.id) & SsoConfig.enabled.is_(True),
+        )
+        .order_by(Organization.slug)
+    ).all()
+    db.session.rollback()
+    several = len(rows) > 1
+    findings = []
+    for slug, issuer in rows:
+        status = sso_status(issuer)
+        subject = f"SSO ({slug})" if several else "SSO"
+        findings.append(Finding("ok" if status.configured else "warn", subject, status.text))
+    return findings
 
 
 def _secret_key(app: Flask) -> Finding:
