@@ -1,9 +1,9 @@
 """Each token's connection health, from the request log: "is Okta still syncing?".
 
-One statement answers for all of an organization's tokens: a correlated subquery per
-figure, each a range of the partial index ``ix_scim_logs_token_time`` (token, time,
-status, count), so the cost follows the last day's requests of each token, not the
-size of the log.
+One statement answers for all of an organization's tokens: the day's counts grouped by
+token, the last success and the last error as correlated subqueries; each reads a range
+of the partial index ``ix_scim_logs_token_time`` (token, time, status, count), so the
+cost follows the last day's requests of each token, not the size of the log.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 
+from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -52,15 +53,21 @@ def token_health(organization_id: int, now: datetime) -> dict[int, TokenHealth]:
         .limit(1)
         .scalar_subquery()
     )
-    requests = (
-        select(func.coalesce(func.sum(weight), 0))
-        .where(of_token, log.created_at >= since)
-        .scalar_subquery()
-    )
-    errors = (
-        select(func.coalesce(func.sum(weight), 0))
-        .where(of_token, log.created_at >= since, log.status_code >= 400)
-        .scalar_subquery()
+    # The day's requests and errors in one pass over each token's range of the index.
+    day = (
+        select(
+            log.token_id,
+            func.sum(weight).label("requests"),
+            func.sum(case((log.status_code >= 400, weight), else_=0)).label("errors"),
+        )
+        .where(
+            log.token_id.in_(
+                select(ApiToken.id).where(ApiToken.organization_id == organization_id)
+            ),
+            log.created_at >= since,
+        )
+        .group_by(log.token_id)
+        .subquery("day")
     )
     last_error_id = (
         select(log.id)
@@ -74,13 +81,14 @@ def token_health(organization_id: int, now: datetime) -> dict[int, TokenHealth]:
         select(
             ApiToken.id,
             last_success,
-            requests,
-            errors,
+            func.coalesce(day.c.requests, 0),
+            func.coalesce(day.c.errors, 0),
             error.id,
             error.created_at,
             error.status_code,
             error.error_detail,
         )
+        .outerjoin(day, day.c.token_id == ApiToken.id)
         .outerjoin(error, error.id == last_error_id)
         .where(ApiToken.organization_id == organization_id)
     )
