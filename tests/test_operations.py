@@ -109,7 +109,8 @@ def test_admin_create_asks_for_a_hidden_confirmed_password(app, runner):
         input="correct horse battery\ncorrect horse battery\n",
     )
     assert result.exit_code == 0, result.output
-    assert "Password:" in result.output and "Repeat for confirmation:" in result.output
+    assert "Password (at least 8 characters):" in result.output
+    assert "Repeat for confirmation:" in result.output
     assert "correct horse battery" not in result.output  # hidden input is not echoed
     with app.app_context():
         assert db.session.scalars(sa.select(ConsoleUser.email)).one() == "you@example.com"
@@ -122,6 +123,20 @@ def test_admin_create_asks_again_when_the_two_passwords_differ(app, runner):
     )
     assert result.exit_code == 0, result.output
     assert "do not match" in result.output.lower()
+
+
+@pytest.mark.parametrize("command", [["admin", "create", "--email", "you@example.com"], None])
+def test_a_short_password_is_refused_before_it_is_typed_again(app, runner, make_admin, command):
+    """The rule is in the prompt, and a short password is refused before the confirmation."""
+    if command is None:
+        command = ["admin", "password", "--email", make_admin("me@example.com")]
+    result = runner.invoke(args=command, input="short\nlong enough now\nlong enough now\n")
+    assert result.exit_code == 0, result.output
+    assert "(at least 8 characters):" in result.output
+    first_answer = result.output.split("(at least 8 characters):", 2)
+    # Refused at once: the error comes before the first "Repeat for confirmation".
+    assert "password must be at least 8 characters" in first_answer[1]
+    assert "Repeat for confirmation" not in first_answer[1]
 
 
 # -- check, /healthz, /readyz -------------------------------------------------------------
@@ -307,9 +322,7 @@ def test_the_cli_in_another_terminal_uses_the_database_of_the_settings_file(tmp_
     engine.dispose()
 
 
-def test_a_command_against_another_database_than_the_running_server_warns(
-    app, runner, tmp_path
-):
+def test_a_command_against_another_database_than_the_running_server_warns(app, runner, tmp_path):
     """The issue's first harm again, when the server got its URL from its own shell: the
     command in the second terminal says the server serves another database."""
     from willow.serve import mark_serving
@@ -383,8 +396,12 @@ def test_an_access_line_counts_a_wait_in_the_scim_lanes_queue():
     from willow.request_gate import ARRIVED
 
     # Queued 0.25 s ago by the lane (willow.http_server), answered at once now.
-    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/scim/v2/Users",
-               "REMOTE_ADDR": "::1", ARRIVED: time.perf_counter() - 0.25}
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/scim/v2/Users",
+        "REMOTE_ADDR": "::1",
+        ARRIVED: time.perf_counter() - 0.25,
+    }
     duration = re.search(r" 200 ([\d.]+)ms", _access_line(environ, "200 OK", []))
     assert duration is not None and float(duration.group(1)) >= 250
 
