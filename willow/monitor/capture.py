@@ -165,6 +165,8 @@ def build_row(response: Response) -> dict[str, Any]:
         error_detail = record.refusal.text
         if organization_id is None:
             organization_id = record.refusal.organization_id
+        if token_id is None and record.refusal.token_id is not None:
+            token_id, token_name = record.refusal.token_id, record.refusal.token_name
     notes = list(record.notes)
     sent = environ.get(PATH_AS_SENT)
     if sent and sent != path:
@@ -185,10 +187,7 @@ def build_row(response: Response) -> dict[str, Any]:
         "request_id": record.request_id,
         "method": method,
         "path": path,
-        "query_string": redact.redact_query(unquote(query))
-        or None
-        if query
-        else None,
+        "query_string": redact.redact_query(unquote(query)) or None if query else None,
         "resource_type": resource_type,
         "resource_id": resource_id,
         "resource_label": label,
@@ -306,9 +305,10 @@ def _request_body(req: Request) -> bytes | str | None:
     """The raw request body, or a note saying why it was not read (a body over the
     request-size limit is never read: that is what the 413 refused)."""
     environ = req.environ
-    if not environ.get("CONTENT_LENGTH") and "chunked" not in environ.get(
-        "HTTP_TRANSFER_ENCODING", ""
-    ).lower():
+    if (
+        not environ.get("CONTENT_LENGTH")
+        and "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    ):
         # No Content-Length (or 0) and not chunked: HTTP/1.1 says there is no body (RFC 9112
         # §6.3), so the GETs that make up most IdP traffic skip reading the stream.
         return None
