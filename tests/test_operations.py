@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -170,10 +171,36 @@ def test_check_reads_the_public_url(app, runner, public_url, level):
 
 
 def test_check_fails_on_an_empty_database(tmp_path):
+    (tmp_path / "e.sqlite").touch()
     app = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/e.sqlite"})
     result = app.test_cli_runner().invoke(args=["check"])
     assert result.exit_code == 1
     assert "[FAIL] Migrations: the database is empty" in result.output
+
+
+def test_check_on_a_fresh_checkout_writes_nothing_and_says_what_to_run(tmp_path):
+    """No instance folder, no secret key, no database file: check reads, it never creates."""
+    checkout = tmp_path / "willow"
+    checkout.mkdir()
+    # Copies, not links: the factory finds the instance folder from its own real path.
+    for name in ("app.py", "config.py"):
+        shutil.copy(ROOT / name, checkout / name)
+    for name in ("willow", "migrations"):
+        shutil.copytree(ROOT / name, checkout / name, ignore=shutil.ignore_patterns("__pycache__"))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("WILLOW_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "check"],
+        cwd=checkout,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "willow.sqlite does not exist yet: run python app.py --init" in result.stdout
+    assert "one will be generated into" in result.stdout
+    made = sorted(p.name for p in checkout.iterdir() if p.name != "__pycache__")
+    assert made == ["app.py", "config.py", "migrations", "willow"]
 
 
 def test_healthz_answers_and_readyz_checks_database_and_migrations(client, tmp_path):
@@ -322,7 +349,9 @@ def test_the_cli_in_another_terminal_uses_the_database_of_the_settings_file(tmp_
     engine.dispose()
 
 
-def test_a_command_against_another_database_than_the_running_server_warns(app, runner, tmp_path):
+def test_a_command_against_another_database_than_the_running_server_warns(
+    app, runner, tmp_path
+):
     """The issue's first harm again, when the server got its URL from its own shell: the
     command in the second terminal says the server serves another database."""
     from willow.serve import mark_serving
@@ -396,12 +425,8 @@ def test_an_access_line_counts_a_wait_in_the_scim_lanes_queue():
     from willow.request_gate import ARRIVED
 
     # Queued 0.25 s ago by the lane (willow.http_server), answered at once now.
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": "/scim/v2/Users",
-        "REMOTE_ADDR": "::1",
-        ARRIVED: time.perf_counter() - 0.25,
-    }
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/scim/v2/Users",
+               "REMOTE_ADDR": "::1", ARRIVED: time.perf_counter() - 0.25}
     duration = re.search(r" 200 ([\d.]+)ms", _access_line(environ, "200 OK", []))
     assert duration is not None and float(duration.group(1)) >= 250
 

@@ -71,12 +71,25 @@ def readiness() -> tuple[bool, str]:
 def check_install(app: Flask) -> list[Finding]:
     """Everything ``flask --app app check`` reports, most basic first (needs an app context)."""
     from .database import describe_database
+    from .database import sqlite_database_missing
 
     findings = [Finding("ok", "Database", describe_database(app))]
     settings = app.config.get("WILLOW_SETTINGS")
     if settings is not None:
         found = "found" if settings.file_found else "not found (optional)"
         findings.append(Finding("ok", "Settings file", f"{settings.file}: {found}"))
+    missing = sqlite_database_missing(app)
+    if missing is not None:
+        # Not opened: SQLite would create it, and check writes nothing.
+        findings.append(
+            Finding(
+                "fail",
+                "Database",
+                f"{missing} does not exist yet: run python app.py --init (or start the server)",
+            )
+        )
+        findings.append(_secret_key(app))
+        return findings
     try:
         current = database_revisions()
     except Exception as exc:
@@ -151,6 +164,14 @@ def _sso() -> list[Finding]:
 
 def _secret_key(app: Flask) -> Finding:
     generated = app.config.get("WILLOW_SECRET_KEY_FILE")
+    if generated and not Path(generated).exists():
+        return Finding(
+            "warn",
+            "Secret key",
+            f"WILLOW_SECRET_KEY is not set: one will be generated into {generated} at the "
+            "first start; set WILLOW_SECRET_KEY (the same on every server) when there are "
+            "several",
+        )
     if generated:
         return Finding(
             "warn",

@@ -163,7 +163,9 @@ def test_a_path_sent_as_is_gets_no_note(client, token, logged):
     assert not row["notes"]
 
 
-def test_an_idp_lookup_is_found_by_q_like_the_resource_it_looked_for(client, scim, logged, console):
+def test_an_idp_lookup_is_found_by_q_like_the_resource_it_looked_for(
+    client, scim, logged, console
+):
     missing = scim.get('/Users?filter=userName eq "alice@example.com"')
     assert missing.get_json()["totalResults"] == 0
     alice = scim.post("/Users", {"userName": "alice@example.com"}).get_json()

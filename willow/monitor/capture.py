@@ -187,7 +187,10 @@ def build_row(response: Response) -> dict[str, Any]:
         "request_id": record.request_id,
         "method": method,
         "path": path,
-        "query_string": redact.redact_query(unquote(query)) or None if query else None,
+        "query_string": redact.redact_query(unquote(query))
+        or None
+        if query
+        else None,
         "resource_type": resource_type,
         "resource_id": resource_id,
         "resource_label": label,
@@ -305,10 +308,9 @@ def _request_body(req: Request) -> bytes | str | None:
     """The raw request body, or a note saying why it was not read (a body over the
     request-size limit is never read: that is what the 413 refused)."""
     environ = req.environ
-    if (
-        not environ.get("CONTENT_LENGTH")
-        and "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-    ):
+    if not environ.get("CONTENT_LENGTH") and "chunked" not in environ.get(
+        "HTTP_TRANSFER_ENCODING", ""
+    ).lower():
         # No Content-Length (or 0) and not chunked: HTTP/1.1 says there is no body (RFC 9112
         # §6.3), so the GETs that make up most IdP traffic skip reading the stream.
         return None
