@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -176,31 +175,6 @@ def test_check_fails_on_an_empty_database(tmp_path):
     result = app.test_cli_runner().invoke(args=["check"])
     assert result.exit_code == 1
     assert "[FAIL] Migrations: the database is empty" in result.output
-
-
-def test_check_on_a_fresh_checkout_writes_nothing_and_says_what_to_run(tmp_path):
-    """No instance folder, no secret key, no database file: check reads, it never creates."""
-    checkout = tmp_path / "willow"
-    checkout.mkdir()
-    # Copies, not links: the factory finds the instance folder from its own real path.
-    for name in ("app.py", "config.py"):
-        shutil.copy(ROOT / name, checkout / name)
-    for name in ("willow", "migrations"):
-        shutil.copytree(ROOT / name, checkout / name, ignore=shutil.ignore_patterns("__pycache__"))
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("WILLOW_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", "check"],
-        cwd=checkout,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "willow.sqlite does not exist yet: run python app.py --init" in result.stdout
-    assert "one will be generated into" in result.stdout
-    made = sorted(p.name for p in checkout.iterdir() if p.name != "__pycache__")
-    assert made == ["app.py", "config.py", "migrations", "willow"]
 
 
 def test_healthz_answers_and_readyz_checks_database_and_migrations(client, tmp_path):
