@@ -402,6 +402,17 @@ class ScimRequestLog(db.Model):
         # Retention walks it oldest first; the size budget sums stored_bytes from it alone
         # (monitor/retention.py), without reading the wide rows.
         Index("ix_scim_logs_time_size", "created_at", "stored_bytes"),
+        # Each token's connection health on API Tokens (willow/connection/health.py):
+        # last success, last error and the day's counts, from the index alone.
+        Index(
+            "ix_scim_logs_token_time",
+            "token_id",
+            "created_at",
+            "status_code",
+            "repeat_count",
+            sqlite_where=text("token_id IS NOT NULL"),
+            postgresql_where=text("token_id IS NOT NULL"),
+        ),
         # One counted row per refused client (or token) and minute (monitor/capture.py).
         # With its time (the window's start): a unique index of a partitioned table must
         # hold the partition key (willow/partitions).

@@ -170,6 +170,8 @@ def build_row(response: Response) -> dict[str, Any]:
         error_detail = record.refusal.text
         if organization_id is None:
             organization_id = record.refusal.organization_id
+        if token_id is None and record.refusal.token_id is not None:
+            token_id, token_name = record.refusal.token_id, record.refusal.token_name
     notes = list(record.notes)
     sent = environ.get(PATH_AS_SENT)
     if sent and sent != path:
