@@ -50,6 +50,8 @@ def test_generated_secret_key_is_owner_only(instance_app):
 def test_the_secret_key_is_generated_at_its_first_use_not_when_the_app_is_built(tmp_path):
     app = create_app(TestingConfig, {"SECRET_KEY": None, "SQLALCHEMY_DATABASE_URI": None})
     app.instance_path = str(tmp_path / "instance")
+    # create_app read the checkout's own instance/secret_key if an earlier run made one.
+    app.config["SECRET_KEY"] = None
     ensure_secret_key(app)
     path = tmp_path / "instance" / "secret_key"
     assert not path.exists()
