@@ -270,10 +270,27 @@ def _members(added=(), removed=()):
             id="a refused patch",
         ),
         pytest.param(
-            {"path": "/scim/v2/users", "status": 404, "resource_type": None},
-            "GET request",
+            {
+                "path": "/scim/v2/users",
+                "status": 404,
+                "resource_type": "User",
+                "operation": "query",
+            },
+            "Wrong URL: no SCIM endpoint",
             "refused",
-            id="unknown route",
+            id="unknown route, though capture read it as Users",
+        ),
+        pytest.param(
+            {"path": "/scim/v2/Users/u9", "status": 404, "operation": "read"},
+            "Read user",
+            "refused",
+            id="a real route's 404 is a missing resource",
+        ),
+        pytest.param(
+            {"method": "POST", "path": "/scim/v2/Users", "status": 401, "resource_type": None},
+            "POST request",
+            "refused",
+            id="refused before any view",
         ),
         pytest.param(
             {"method": "GET", "path": USER, "operation": "read", "resource_label": "jane"},

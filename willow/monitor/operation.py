@@ -17,6 +17,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..scim.protocol.wrong_path import BASE
+from ..scim.protocol.wrong_path import ENDPOINTS
+
 #: Attribute paths (as the changes name them) → the admin's word for them.
 _ATTRIBUTE_WORDS = (
     ("username", "userName"),
@@ -103,6 +106,9 @@ def label(
     kind = (resource_type or "").lower()
     noun = {"user": "user", "group": "group"}.get(kind)
     name = _clip(resource_label) if resource_label else None
+    if status == 404 and not _is_endpoint(path):
+        # Capture's classification ignores case (/users reads as Users): this is no route.
+        return Operation("Wrong URL: no SCIM endpoint", "refused")
     if resource_type in ("Config", "Schema"):
         return Operation(f"Discovery ({_discovery_name(path)})", "read")
     if status >= 400:
@@ -226,6 +232,16 @@ def _attempt(method: str, operation: str | None, noun: str | None, name: str | N
     }.get(operation or "", "Replace" if method == "PUT" else "Update")
     target = f"{noun}s" if verb == "List" else noun
     return f"{verb} {target}{_space(name)}"
+
+
+def _is_endpoint(path: str) -> bool:
+    """True when ``path`` names an endpoint as it is spelled (its base, case and all)."""
+    if path == BASE:
+        return True
+    if not path.startswith(BASE + "/"):
+        return False
+    first = path[len(BASE) + 1 :].split("/", 1)[0]
+    return first in ENDPOINTS or first in (".search", "openapi.json")
 
 
 def _discovery_name(path: str) -> str:
