@@ -165,7 +165,7 @@ def test_each_row_says_what_the_request_did_and_why_a_failure_failed(
         'Lookup userName = "jane@example.com" → found',
         "Deactivated jane@example.com",
         "Updated name of jane@example.com",
-        "Create user jane@example.com",
+        "Create user",
         "Created user jane@example.com",
     ]
     # The 409's reason is on the row itself, not only in a title.

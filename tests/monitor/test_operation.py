@@ -259,7 +259,7 @@ def _members(added=(), removed=()):
         ),
         pytest.param(
             {"method": "POST", "status": 409, "operation": "create", "resource_label": "jane"},
-            "Create user jane",
+            "Create user",
             "refused",
             id="a refused create says what was tried",
         ),
@@ -276,7 +276,7 @@ def _members(added=(), removed=()):
                 "resource_type": "User",
                 "operation": "query",
             },
-            "Wrong URL: no SCIM endpoint",
+            "Wrong URL",
             "refused",
             id="unknown route, though capture read it as Users",
         ),

@@ -108,11 +108,12 @@ def label(
     name = _clip(resource_label) if resource_label else None
     if status == 404 and not _is_endpoint(path):
         # Capture's classification ignores case (/users reads as Users): this is no route.
-        return Operation("Wrong URL: no SCIM endpoint", "refused")
+        return Operation("Wrong URL", "refused")
     if resource_type in ("Config", "Schema"):
         return Operation(f"Discovery ({_discovery_name(path)})", "read")
     if status >= 400:
-        return Operation(_attempt(method, operation, noun, name), "refused")
+        # Without the name (the next column has it): the reason follows on the same line.
+        return Operation(_attempt(method, operation, noun), "refused")
     if noun is None:
         if operation == "query":
             return Operation("Searched users and groups", "read")
@@ -218,7 +219,7 @@ def _attribute_word(attribute: str) -> str:
     return attribute.rsplit(":", 1)[-1] or "attributes"
 
 
-def _attempt(method: str, operation: str | None, noun: str | None, name: str | None) -> str:
+def _attempt(method: str, operation: str | None, noun: str | None) -> str:
     """What a refused request tried to do (the reason is shown beside it)."""
     if noun is None:
         return f"{method} request"
@@ -230,8 +231,7 @@ def _attempt(method: str, operation: str | None, noun: str | None, name: str | N
         "query": "List",
         "read": "Read",
     }.get(operation or "", "Replace" if method == "PUT" else "Update")
-    target = f"{noun}s" if verb == "List" else noun
-    return f"{verb} {target}{_space(name)}"
+    return f"{verb} {noun}s" if verb == "List" else f"{verb} {noun}"
 
 
 def _is_endpoint(path: str) -> bool:
