@@ -3,12 +3,12 @@
 Two PATCHes on one user (a name change and a deactivation) used to read the same in the
 list; the label tells them apart from what the row already holds: the method and path,
 the status, the operation and resource capture recorded, the changes (attribute before →
-after, members added and removed), the warnings and the query string. Names come from
+after, members added and removed) and the query string. Names come from
 the row (the userName or displayName capture kept, the members' display names in the
 changes), never from another query.
 
 Decided when the page is rendered, not stored: no filter needs it, and labelling a page of
-50 rows costs well under a millisecond (docs/request-log.md). Pure: values in, text out.
+50 rows costs about half a millisecond (docs/log-list.md). Pure: values in, text out.
 """
 
 from __future__ import annotations
