@@ -287,6 +287,18 @@ def _members(added=(), removed=()):
             id="a real route's 404 is a missing resource",
         ),
         pytest.param(
+            {"method": "POST", "path": USER, "status": 405, "operation": None},
+            "POST request",
+            "refused",
+            id="a method the route does not take",
+        ),
+        pytest.param(
+            {"method": "PUT", "path": USER, "status": 400, "operation": None},
+            "Replace user",
+            "refused",
+            id="a refused put",
+        ),
+        pytest.param(
             {"method": "POST", "path": "/scim/v2/Users", "status": 401, "resource_type": None},
             "POST request",
             "refused",

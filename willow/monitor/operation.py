@@ -219,6 +219,10 @@ def _attribute_word(attribute: str) -> str:
     return attribute.rsplit(":", 1)[-1] or "attributes"
 
 
+#: What a refused request on a user or group tried, when capture named no operation.
+_METHOD_VERBS = {"PUT": "Replace", "PATCH": "Update", "DELETE": "Delete", "GET": "Read"}
+
+
 def _attempt(method: str, operation: str | None, noun: str | None) -> str:
     """What a refused request tried to do (the reason is shown beside it)."""
     if noun is None:
@@ -230,7 +234,10 @@ def _attempt(method: str, operation: str | None, noun: str | None) -> str:
         "reactivate": "Reactivate",
         "query": "List",
         "read": "Read",
-    }.get(operation or "", "Replace" if method == "PUT" else "Update")
+    }.get(operation or "") or _METHOD_VERBS.get(method)
+    if verb is None:
+        # A method the route does not take (POST on /Users/{id}: a 405).
+        return f"{method} request"
     return f"{verb} {noun}s" if verb == "List" else f"{verb} {noun}"
 
 
