@@ -380,6 +380,8 @@ class ScimRequestLog(db.Model):
             "status_code",
             "method",
             "resource_type",
+            "token_id",
+            "client_family",
         ),
         # Partial: most requests are collection queries (no resource id) and successes (no
         # fingerprint), and skipping their index entries makes every log write cheaper.
@@ -485,7 +487,12 @@ class ScimRequestLog(db.Model):
     duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
     client_ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(512))
+    #: okta, jumpcloud, entra or other: the User-Agent's family (monitor/clients.py),
+    #: written at capture so that the list filters on it in SQL.
+    client_family: Mapped[str | None] = mapped_column(String(16))
     request_headers: Mapped[dict | None] = mapped_column(JSON)
+    #: Redacted as request_headers are (Location, ETag, Content-Type, Retry-After...).
+    response_headers: Mapped[dict | None] = mapped_column(JSON)
     request_body: Mapped[str | None] = mapped_column(Text)
     response_body: Mapped[str | None] = mapped_column(Text)
     error_detail: Mapped[str | None] = mapped_column(Text)

@@ -45,6 +45,7 @@ from ..scim.protocol.text import storable
 from ..tokens import hash_token
 from . import lookup
 from . import redact
+from .clients import client_family
 from .log_writer import TOKEN_DIGEST
 from .log_writer import LogWriter
 from .present import PATH_AS_SENT_NOTE
@@ -179,6 +180,7 @@ def build_row(response: Response) -> dict[str, Any]:
         notes.insert(0, f"{PATH_AS_SENT_NOTE}{sent} (read as {path})")
     query = environ.get("QUERY_STRING")
     client_ip = req.remote_addr
+    user_agent = environ.get("HTTP_USER_AGENT") or None
     excerpt_only = status in REFUSED or token_id is None
     body_bytes = REFUSED_EXCERPT_BYTES if excerpt_only else max_bytes
     if counted is not None:
@@ -203,8 +205,10 @@ def build_row(response: Response) -> dict[str, Any]:
         "status_code": status,
         "duration_ms": round(duration_ms, 3),
         "client_ip": client_ip,
-        "user_agent": environ.get("HTTP_USER_AGENT") or None,
+        "user_agent": user_agent,
+        "client_family": client_family(user_agent),
         "request_headers": redact.redact_environ_headers(environ),
+        "response_headers": redact.redact_response_headers(response.headers.items()),
         "request_body": (
             redact.redact_body(raw_request, body_bytes)
             if isinstance(raw_request, bytes)

@@ -86,7 +86,15 @@ RETRY_S = 0.5
 #: log table and its indexes, with small bodies (32 MB) and with 64 KB ones (165 MB).
 ROW_BYTES = 800
 #: Columns a row handed over may leave out (capture fills them; the writer weighs rows).
-ROW_DEFAULTS = {"count_key": None, "repeat_count": None, "stored_bytes": 0}
+ROW_DEFAULTS = {
+    "count_key": None,
+    "repeat_count": None,
+    "stored_bytes": 0,
+    "client_family": None,
+    "response_headers": None,
+    # Only the rows of a /Bulk request and its operations have one (capture.py).
+    "bulk_request_id": None,
+}
 
 # Lookups for the rare rows whose token or organization is not known yet (see _complete).
 _TOKEN = select(ApiToken.name, ApiToken.organization_id).where(ApiToken.id == bindparam("token_id"))
@@ -373,10 +381,8 @@ class LogWriter:
         ):
             self._complete(row)
         params = dict(row)
-        if "count_key" not in params:
-            params.update(ROW_DEFAULTS)
-        # Only the rows of a /Bulk request and its operations have one (capture.py).
-        params.setdefault("bulk_request_id", None)
+        for name, value in ROW_DEFAULTS.items():
+            params.setdefault(name, value)
         for name, processor, none in self.processors:
             value = params[name]
             params[name] = none if value is None else processor(value)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
 
 from ..extensions import db
+from ..models import ApiToken
 from ..models import ScimRequestLog
 from ..numbers import INT64_MAX
 from ..numbers import parse_integer
@@ -58,6 +59,9 @@ LIST_COLUMNS = (
     Log.error_detail,
     Log.fingerprint,
     Log.repeat_count,
+    # The Operation column (operation.py) and the marker of a success with warnings.
+    Log.changes,
+    Log.warnings,
 )
 
 
@@ -73,6 +77,10 @@ class LogFilter:
     status_class: int | None = None
     #: Free text: userName/displayName prefix, resource id, path prefix (matches_text).
     q: str | None = None
+    #: The API token the request named (its id).
+    token_id: int | None = None
+    #: The User-Agent's family (clients.py): okta, jumpcloud, entra or other.
+    client: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,10 @@ def _narrowing(f: LogFilter) -> list[ColumnElement[bool]]:
     if f.status_class:
         # A range, not status_code / 100: comparisons keep the column usable by an index.
         rv.append(Log.status_code.between(f.status_class * 100, f.status_class * 100 + 99))
+    if f.token_id is not None:
+        rv.append(Log.token_id == f.token_id)
+    if f.client:
+        rv.append(Log.client_family == f.client)
     if f.q:
         rv.append(matches_text(f.q))
     return rv
@@ -427,6 +439,20 @@ def _hour_text(bucket: str | datetime) -> str:
     return bucket if isinstance(bucket, str) else bucket.strftime("%Y-%m-%d %H:00")
 
 
+def token_choices(organization_id: int) -> list[tuple[int, str]]:
+    """The organization's tokens for the token filter, ``(id, name)`` by name: revoked
+    ones too, since their requests stay in the log."""
+    stmt = (
+        select(ApiToken.id, ApiToken.name, ApiToken.revoked_at)
+        .where(ApiToken.organization_id == organization_id)
+        .order_by(ApiToken.name, ApiToken.id)
+    )
+    return [
+        (ident, f"{name} (revoked)" if revoked_at is not None else name)
+        for ident, name, revoked_at in db.session.execute(stmt)
+    ]
+
+
 def get_entry(organization_id: int, entry_id: int) -> ScimRequestLog | None:
     return db.session.scalars(
         select(Log).where(Log.id == entry_id, Log.organization_id == organization_id)
@@ -530,6 +556,8 @@ EXPORT_COLUMNS = (
     Log.request_body,
     Log.response_body,
     Log.repeat_count,
+    Log.client_family,
+    _json_text(Log.response_headers),
 )
 
 
