@@ -82,6 +82,16 @@ def test_an_empty_range_draws_no_bars_and_no_scale():
     assert chart.total == 0 and chart.y_labels == [] and chart.bars == []
 
 
+@pytest.mark.parametrize(("busiest", "middle"), [(33, "16"), (4, "2"), (17, "8"), (1000, "500")])
+def test_the_chart_scale_has_whole_numbers_placed_at_their_height(busiest, middle):
+    """A request count is whole: an odd busiest hour gets no "16.5" tick (issue #23)."""
+    chart = build_chart(Activity(NOW.replace(minute=0), NOW, [("2026-01-31 14:00", 2, busiest)]))
+    texts = [text for _y, text in chart.y_labels]
+    assert texts == ["0", middle, str(busiest)]
+    (bottom, _), (y, _), (top, _) = chart.y_labels
+    assert (bottom - y) / (bottom - top) == pytest.approx(int(middle) / busiest, abs=0.01)
+
+
 def test_every_hour_that_overlaps_the_range_gets_a_bucket():
     starts = bucket_starts(datetime(2026, 1, 1, 13, 30), datetime(2026, 1, 1, 16, 0))
     assert starts == [datetime(2026, 1, 1, h) for h in (13, 14, 15)]
