@@ -31,6 +31,8 @@ NOW = datetime(2026, 1, 31, 14, 30)
         ("2026-01-15T09:05", True, datetime(2026, 1, 15, 9, 5)),
         ("2026-01-15 09:05:07", False, datetime(2026, 1, 15, 9, 5, 7)),
         ("2026-01-15T09:05:07Z", False, datetime(2026, 1, 15, 9, 5, 7)),
+        ("2026-01-15 09:05 UTC", False, datetime(2026, 1, 15, 9, 5)),  # as the table shows it
+        ("2026-01-15 utc", True, datetime(2026, 1, 16)),
         (" 2026-01-15 ", False, datetime(2026, 1, 15)),
     ],
 )

@@ -6,10 +6,13 @@ Views translate HTTP only: the filter form validates the query string, ``queries
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint
 from flask import Response
 from flask import current_app
 from flask import make_response
+from flask import redirect
 from flask import render_template
 from flask import request
 from flask import stream_with_context
@@ -29,6 +32,7 @@ from . import queries
 from .chart import build_chart
 from .forms import PRESET_LABELS
 from .forms import LogFilterForm
+from .forms import without_empty
 from .present import describe_change
 from .present import path_as_sent
 from .present import pretty_json
@@ -61,6 +65,10 @@ def _org_id() -> int:
 @bp.get("/scim-logs")
 @login_required
 def scim_logs():
+    clean = without_empty(list(request.args.items(multi=True)))
+    if clean is not None:
+        # The form's blank fields (from=&to=&…), when submitted without JavaScript.
+        return redirect(url_for("monitor.scim_logs") + _query(clean), 302)
     form = LogFilterForm(formdata=request.args)
     if not form.validate():
         return render_template("monitor/scim_logs.html", form=form, presets=PRESET_LABELS), 400
@@ -86,6 +94,10 @@ def scim_logs():
         path=url_for("monitor.scim_logs"),
     )
     return rv
+
+
+def _query(args: list[tuple[str, str]]) -> str:
+    return "?" + urlencode(args) if args else ""
 
 
 # A string converter, not <int:>: Werkzeug's reads any Unicode digits and any length, and an
