@@ -20,6 +20,7 @@ from sqlalchemy import Text
 from sqlalchemy import and_
 from sqlalchemy import cast
 from sqlalchemy import func
+from sqlalchemy import literal_column
 from sqlalchemy import not_
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -28,6 +29,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
 
 from ..extensions import db
+from ..membership_history.store import requests_naming
 from ..models import ScimRequestLog
 from ..numbers import INT64_MAX
 from ..numbers import parse_integer
@@ -127,7 +129,7 @@ def _narrowing(f: LogFilter) -> list[ColumnElement[bool]]:
         # A range, not status_code / 100: comparisons keep the column usable by an index.
         rv.append(Log.status_code.between(f.status_class * 100, f.status_class * 100 + 99))
     if f.q:
-        rv.append(matches_text(f.q))
+        rv.append(matches_text(f.q, f.organization_id))
     return rv
 
 
@@ -137,23 +139,26 @@ _TOP = "\U0010ffff"
 _SCIM_BASE = "/scim/v2"
 
 
-def matches_text(text: str) -> ColumnElement[bool]:
+def matches_text(text: str, organization_id: int) -> ColumnElement[bool]:
     """The free-text search ``q``, answered from indexes (no scan of the date range):
 
     * when ``text`` starts with ``/``: the path starting with it, as written or after
       ``/scim/v2`` (``ix_scim_logs_org_path``);
     * otherwise: userName/displayName starting with ``text``, ignoring case
       (``resource_label_key``, lower-cased at capture, ``ix_scim_logs_org_label_key``), or
-      the resource id equal to ``text`` (``ix_scim_logs_org_resource``).
+      the resource id equal to ``text`` (``ix_scim_logs_org_resource``), or a group
+      request that added or removed a user ``text`` names — her id, or a live userName
+      or email starting with it (``willow.membership_history``,
+      ``ix_scim_logs_org_group_request``): a user's search finds her whole story.
 
     Prefixes are ranges, ``>= text AND < text + U+10FFFF``: byte order on both databases
     (collation "C" on PostgreSQL), so no LIKE escaping, no collation surprises, and
     generic (prepared) plans still use the index.
     """
-    return or_(*(term for term, _index in text_terms(text)))
+    return or_(*(term for term, _index in text_terms(text, organization_id)))
 
 
-def text_terms(text: str) -> list[tuple[ColumnElement[bool], str]]:
+def text_terms(text: str, organization_id: int) -> list[tuple[ColumnElement[bool], str]]:
     """The parts of ``matches_text``, each with the index that answers it, made mutually
     exclusive: the matches are the union of the parts' matches, and their number the sum
     of the parts' counts. Each part is read from its own index alone, where one OR would
@@ -171,7 +176,18 @@ def text_terms(text: str) -> list[tuple[ColumnElement[bool], str]]:
         Log.resource_id == text,
         or_(Log.resource_label_key.is_(None), not_(label)),
     )
-    return [(label, "ix_scim_logs_org_label_key"), (resource, "ix_scim_logs_org_resource")]
+    membership = and_(
+        # Spelled as the partial index's predicate, a literal, so SQLite can use it.
+        Log.resource_type == literal_column("'Group'"),
+        Log.request_id.in_(requests_naming(organization_id, text)),
+        or_(Log.resource_label_key.is_(None), not_(label)),
+        or_(Log.resource_id.is_(None), Log.resource_id != text),
+    )
+    return [
+        (label, "ix_scim_logs_org_label_key"),
+        (resource, "ix_scim_logs_org_resource"),
+        (membership, "ix_scim_logs_org_group_request"),
+    ]
 
 
 def _in_index(stmt: Select, index: str) -> Select:
@@ -203,7 +219,7 @@ def count(f: LogFilter) -> int:
     base = conditions(replace(f, q=None))
     parts = [
         _in_index(select(func.count()).select_from(Log).where(*base, term), index).scalar_subquery()
-        for term, index in text_terms(f.q)
+        for term, index in text_terms(f.q, f.organization_id)
     ]
     return db.session.scalar(select(sum(parts[1:], parts[0]))) or 0
 
@@ -304,7 +320,7 @@ def _text_page(f: LogFilter, bounds: list, ascending: bool, limit: int) -> list[
         )
         .limit(limit)
         .subquery()
-        for term, index in text_terms(f.q)
+        for term, index in text_terms(f.q, f.organization_id)
     ]
     matches = union_all(*(select(part) for part in parts)).subquery()
     stmt = _in_time_order(select(matches), matches.c, ascending).limit(limit)

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.sql import ColumnElement
 
 from ..extensions import db
+from ..membership_history.store import prune_history
 from ..models import ScimRequestLog
 from ..models import utcnow
 from ..pruning import PeriodicPruner
@@ -41,7 +42,10 @@ def prune_logs(
     """Delete log entries created more than ``older_than_days`` days ago, ``batch_size``
     rows per transaction; returns how many were deleted. Needs an app context."""
     cutoff = (now or utcnow()) - timedelta(days=older_than_days)
-    return _delete_oldest(ScimRequestLog.created_at < cutoff, batch_size)
+    deleted = _delete_oldest(ScimRequestLog.created_at < cutoff, batch_size)
+    # The users' membership history links to these entries: it is kept as long.
+    prune_history(older_than_days, batch_size=batch_size, now=now)
+    return deleted
 
 
 def log_bytes() -> int:
