@@ -13,6 +13,8 @@ from tests.scim.test_groups import make_group
 from tests.scim.test_users import create
 from tests.scim.test_users import patch_ops
 from willow.extensions import db
+from willow.membership_history import store
+from willow.monitor import queries
 from willow.membership_history.models import MembershipChange
 from willow.models import ScimRequestLog
 
@@ -150,6 +152,31 @@ def test_a_search_for_the_user_finds_the_group_requests_that_changed_her_groups(
     ]
     # Her own requests are still found by her userName and id (an email is not their label).
     assert ("POST /scim/v2/Users" in found) == (q != "jane.doe@corp")
+
+
+def test_a_search_past_the_near_rows_finds_them_from_the_indexes(
+    client, console, story, monkeypatch
+):
+    """With more rows than ``_probe_near`` looks through, every part of the search is read
+    from its own index (``_text_page``): the same requests, in the same order."""
+    monkeypatch.setattr(queries, "PROBE_ROWS", 3)
+    console.login()
+    found = logged_requests(client, "jane")
+    assert [r.split("/")[-1] if "Groups/" in r else r for r in found[:3]] == [
+        story["ops"]["id"], "POST /scim/v2/Groups", story["engineering"]["id"],
+    ]
+    assert len([r for r in found if "/Groups" in r]) == 6
+
+
+def test_a_search_naming_too_many_users_searches_the_labels_only(
+    client, console, scim, story, monkeypatch
+):
+    """``q=j`` (jane and jack) is a search of the labels, not of two users' stories."""
+    create(scim, "jack@example.com")
+    monkeypatch.setattr(store, "MAX_NAMED_USERS", 1)
+    console.login()
+    assert not [r for r in logged_requests(client, "j") if "/Groups" in r]
+    assert [r for r in logged_requests(client, "jane") if "/Groups" in r]
 
 
 def test_the_search_still_counts_each_request_once(client, console, story, scim):

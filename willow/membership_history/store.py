@@ -17,6 +17,7 @@ from sqlalchemy import Select
 from sqlalchemy import and_
 from sqlalchemy import insert
 from sqlalchemy import literal
+from sqlalchemy import literal_column
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
@@ -126,6 +127,8 @@ def history_of(organization_id: int, user_id: str, limit: int = PAGE_LIMIT) -> l
         select(ScimRequestLog.id)
         .where(
             ScimRequestLog.organization_id == organization_id,
+            # The partial index's predicate, as a literal (SQLite matches it as written).
+            ScimRequestLog.resource_type == literal_column("'Group'"),
             ScimRequestLog.request_id == History.request_id,
         )
         .order_by(ScimRequestLog.id)
@@ -155,12 +158,20 @@ def history_of(organization_id: int, user_id: str, limit: int = PAGE_LIMIT) -> l
     return [Entry(*row) for row in db.session.execute(stmt)]
 
 
-def users_named(organization_id: int, text: str) -> Select:
+#: A search naming more users than this (``q=user``) is a search of the log's labels, not
+#: of a user's story: the group requests of thousands of users would be counted for it.
+MAX_NAMED_USERS = 50
+
+
+def users_named(organization_id: int, text: str) -> tuple[str, ...]:
     """The ids of the users ``q`` names: the id itself, a live userName or an email
-    starting with ``text`` (any case). Each part reads its own index: the primary key,
-    ``uq_users_org_user_name_live``, ``ix_user_values_org_attr_value``."""
+    starting with ``text`` (any case); none when it names more than MAX_NAMED_USERS. One
+    query, each part on its own index (the primary key, ``uq_users_org_user_name_live``,
+    ``ix_user_values_org_attr_value``), reading at most MAX_NAMED_USERS + 1 ids."""
     key = text.lower()
-    by_id = select(literal(text).label("user_id"))
+    by_id = select(User.id.label("user_id")).where(
+        User.organization_id == organization_id, User.id == text
+    )
     by_name = select(User.id.label("user_id")).where(
         User.organization_id == organization_id,
         User.deleted_at.is_(None),
@@ -171,15 +182,16 @@ def users_named(organization_id: int, text: str) -> Select:
         UserValue.attribute == "emails",
         _prefix(UserValue.value_norm, key),
     )
-    return by_id.union(by_name, by_email)
+    named = by_id.union(by_name, by_email).subquery()
+    ids = db.session.scalars(select(named.c.user_id).limit(MAX_NAMED_USERS + 1)).all()
+    return tuple(ids) if len(ids) <= MAX_NAMED_USERS else ()
 
 
-def requests_naming(organization_id: int, text: str) -> Select:
-    """The request ids of the membership changes of the users ``q`` names."""
-    named = users_named(organization_id, text).subquery()
+def requests_naming(organization_id: int, user_ids: tuple[str, ...]) -> Select:
+    """The request ids of the membership changes of ``user_ids``."""
     return select(History.request_id).where(
         History.organization_id == organization_id,
-        History.user_id.in_(select(named.c.user_id)),
+        History.user_id.in_(user_ids),
         History.request_id.isnot(None),
     )
 

@@ -73,7 +73,7 @@ def scim_logs():
     if not form.validate():
         return render_template("monitor/scim_logs.html", form=form, presets=PRESET_LABELS), 400
     org_id = _org_id()
-    log_filter = form.to_filter(org_id)
+    log_filter = queries.with_named_users(form.to_filter(org_id))
     page = queries.page(log_filter, before=form.cursor_before, after=form.cursor_after)
     is_first = form.cursor_before is None and form.cursor_after is None
     rv = make_response(
@@ -115,7 +115,9 @@ def log_entry(entry_id: str):
     args = form.query_args() if valid else {}
     if entry is None:
         return _entry_not_found(entry_id, args)
-    log_filter = form.to_filter(org_id) if valid else queries.LogFilter(org_id)
+    log_filter = (
+        queries.with_named_users(form.to_filter(org_id)) if valid else queries.LogFilter(org_id)
+    )
     newer, older = queries.neighbours(log_filter, entry)
     caused = request_events(org_id, entry.request_id)
     return render_template(
@@ -162,7 +164,7 @@ def export_csv():
     if not form.validate():
         errors = [f"{form[name].label.text}: {' '.join(e)}" for name, e in form.errors.items()]
         return Response("\n".join(errors) + "\n", status=400, mimetype="text/plain")
-    log_filter = form.to_filter(_org_id())
+    log_filter = queries.with_named_users(form.to_filter(_org_id()))
     name = export.filename(log_filter.start, log_filter.end, utcnow())
     rows = queries.export_rows(log_filter)
     rv = Response(stream_with_context(export.iter_csv(rows)), mimetype="text/csv")
