@@ -14,9 +14,10 @@ from tests.scim.test_users import create
 from tests.scim.test_users import patch_ops
 from willow.extensions import db
 from willow.membership_history import store
-from willow.monitor import queries
 from willow.membership_history.models import MembershipChange
 from willow.models import ScimRequestLog
+from willow.models import User
+from willow.monitor import queries
 
 
 def member_op(op: str, user_id: str) -> dict:
@@ -111,8 +112,6 @@ def test_a_user_without_membership_changes_says_so(client, console, story):
 
 
 def create_user_without_groups(client, story) -> str:
-    from willow.models import User
-
     with client.application.app_context():
         user = db.session.scalars(sa.select(User).where(User.id == story["jane"]["id"])).one()
         loner = User(
@@ -163,7 +162,9 @@ def test_a_search_past_the_near_rows_finds_them_from_the_indexes(
     console.login()
     found = logged_requests(client, "jane")
     assert [r.split("/")[-1] if "Groups/" in r else r for r in found[:3]] == [
-        story["ops"]["id"], "POST /scim/v2/Groups", story["engineering"]["id"],
+        story["ops"]["id"],
+        "POST /scim/v2/Groups",
+        story["engineering"]["id"],
     ]
     assert len([r for r in found if "/Groups" in r]) == 6
 
