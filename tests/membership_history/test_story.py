@@ -5,6 +5,7 @@ by the log search ``q`` for her id, userName or email. On SQLite and PostgreSQL.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from willow.membership_history.models import MembershipChange
 from willow.models import ScimRequestLog
 from willow.models import User
 from willow.monitor import queries
+from willow.monitor.retention import prune_logs
 
 
 def member_op(op: str, user_id: str) -> dict:
@@ -205,3 +207,16 @@ def test_a_failed_group_request_records_no_membership_change(app, scim, story):
     with app.app_context():
         after = db.session.scalar(sa.select(sa.func.count()).select_from(MembershipChange))
     assert after == before
+
+
+def test_the_history_is_pruned_with_the_request_log(app, story):
+    with app.app_context():
+        db.session.execute(
+            sa.update(MembershipChange)
+            .where(MembershipChange.change == "added")
+            .values(occurred_at=datetime(2020, 1, 1))
+        )
+        db.session.commit()
+        prune_logs(30)
+        kept = db.session.scalars(sa.select(MembershipChange.change).distinct()).all()
+    assert sorted(kept) == ["group_deleted", "removed"]
