@@ -31,7 +31,7 @@ def test_date_filters_are_utc_text_fields_that_keep_what_was_typed(client, conso
     """Not datetime-local: Chromium shows it in the browser's locale, the page is UTC."""
     console.login()
     html = client.get("/monitor/scim-logs?from=2026-01-31+14:30&to=24h").get_data(as_text=True)
-    assert 'datetime-local' not in html
+    assert "datetime-local" not in html
     assert re.search(r'<input[^>]*name="from"[^>]*placeholder="YYYY-MM-DD HH:MM"', html)
     assert re.search(r'<input[^>]*name="from"[^>]*type="text"[^>]*value="2026-01-31 14:30"', html)
     assert '<label for="from">From (UTC)</label>' in html and "To (UTC)" in html
