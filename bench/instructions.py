@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         print("valgrind is not installed (Linux: apt install valgrind).", file=sys.stderr)
         return 2
     keys = [key.strip() for key in args.ops.split(",") if key.strip()]
-    unknown = sorted(set(keys) - {op.key for op in ops.USER_OPS})
+    unknown = sorted(set(keys) - {op.key for op in [*ops.USER_OPS, *ops.group_ops([10])]})
     if unknown:
         print(f"unknown operations: {', '.join(unknown)}", file=sys.stderr)
         return 2
