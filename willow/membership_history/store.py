@@ -28,6 +28,7 @@ from ..models import ScimRequestLog
 from ..models import User
 from ..models import UserValue
 from ..models import utcnow
+from ..prepared import Prepared
 from ..pruning import delete_oldest
 from .models import MembershipChange
 from .rules import GROUP_DELETED
@@ -38,6 +39,21 @@ History = MembershipChange
 PAGE_LIMIT = 100
 #: Above every character: ``key < prefix + _TOP`` bounds the keys that start with prefix.
 _TOP = "\U0010ffff"
+
+
+#: Every group PATCH runs it: compiled once (``willow.prepared``), as the events' insert.
+_INSERT = Prepared(
+    insert(History),
+    column_keys=(
+        "organization_id",
+        "user_id",
+        "group_id",
+        "group_name",
+        "change",
+        "request_id",
+        "occurred_at",
+    ),
+)
 
 
 def record(
@@ -51,8 +67,8 @@ def record(
     if not changes:
         return 0
     at = now or utcnow()
-    conn.execute(
-        insert(History),
+    _INSERT.execute_many(
+        conn,
         [
             {
                 "organization_id": organization_id,
