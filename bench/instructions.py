@@ -42,6 +42,8 @@ from .servers import willow_env
 #: minutes under callgrind).
 DEFAULT_OPS = [op.key for op in ops.USER_OPS if op.key != "list_walk"]
 WARM_UP = 50
+#: Users in no group, added to and removed from the seeded group by ``group_member_10``.
+SPARE = 100
 _COLLECTED = re.compile(r"Collected : (\d+)")
 
 
@@ -102,7 +104,7 @@ def drive(app, key: str, count: int, token: str, users: int) -> Counter:
     ctx = {
         "base": "/scim/v2", "host": "127.0.0.1:8000", "tag": uuid.uuid4().hex[:8],
         "headers": {**SCIM_HEADERS, "Authorization": f"Bearer {token}"},
-        "users": users, "spare_start": users, "spare": 0, "clients": 1,
+        "users": users, "spare_start": users, "spare": SPARE, "clients": 1,
     }
     for i in range(WARM_UP):
         call(app, environ_from(ops.request(key, ctx, i)))
@@ -151,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         print("valgrind is not installed (Linux: apt install valgrind).", file=sys.stderr)
         return 2
     keys = [key.strip() for key in args.ops.split(",") if key.strip()]
-    unknown = sorted(set(keys) - {op.key for op in ops.USER_OPS})
+    unknown = sorted(set(keys) - {op.key for op in [*ops.USER_OPS, *ops.group_ops([10])]})
     if unknown:
         print(f"unknown operations: {', '.join(unknown)}", file=sys.stderr)
         return 2
@@ -160,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         url = f"sqlite:///{(workdir / 'bench.sqlite').as_posix()}"
         env = willow_env(url)
         flask_cli(["db", "upgrade"], env)
-        seed_directory(url, Scale(users=args.users, groups=(10,), spare=0,
+        seed_directory(url, Scale(users=args.users, groups=(10,), spare=SPARE,
                                   log_rows=args.log_rows, log_days=30))
         token = flask_cli(["token", "create", "--name", "instructions"], env).strip()
         token = token.splitlines()[-1]

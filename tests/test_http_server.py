@@ -47,9 +47,7 @@ def _app() -> Flask:
 
 @pytest.fixture
 def server():
-    srv = create(
-        _app(), host="127.0.0.1", port=0, threads=4, outbuf_high_watermark=262144
-    )
+    srv = create(_app(), host="127.0.0.1", port=0, threads=4, outbuf_high_watermark=262144)
     with running(srv):
         yield srv
 
@@ -90,9 +88,7 @@ def _read_response(sock: socket.socket, buffer: bytearray) -> tuple[bytes, bytes
 
 def _get(port: int, paths: list[str]) -> list[bytes]:
     with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
-        sock.sendall(
-            b"".join(f"GET {p} HTTP/1.1\r\nHost: t\r\n\r\n".encode() for p in paths)
-        )
+        sock.sendall(b"".join(f"GET {p} HTTP/1.1\r\nHost: t\r\n\r\n".encode() for p in paths))
         buffer = bytearray()
         return [_read_response(sock, buffer)[1] for _ in paths]
 
@@ -216,3 +212,98 @@ def test_a_long_scim_request_does_not_hold_up_the_console_and_the_next_one_logs_
     # Waiting for the lane is the design: waitress's "Task queue depth" warning is not
     # logged for it.
     assert not [r for r in caplog.records if r.name == "waitress.queue"]
+
+
+# -- bodiless responses keep the connection -----------------------------------------
+
+
+def _exchange(port: int, requests: list[bytes]) -> list[bytes]:
+    """Send ``requests`` one after the other on one connection; each response's head.
+    A response that closes the connection fails the next request's read."""
+    heads = []
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        buffer = bytearray()
+        for raw in requests:
+            sock.sendall(raw)
+            head, _body = _read_bodiless_or_sized(sock, buffer)
+            heads.append(head)
+    return heads
+
+
+def _read_bodiless_or_sized(sock: socket.socket, buffer: bytearray) -> tuple[bytes, bytes]:
+    while b"\r\n\r\n" not in buffer:
+        data = sock.recv(65536)
+        assert data, "the server closed the connection"
+        buffer += data
+    head = bytes(buffer).partition(b"\r\n\r\n")[0]
+    status = int(head.split(b" ", 2)[1])
+    if status in (204, 304):
+        buffer[:] = bytes(buffer).partition(b"\r\n\r\n")[2]
+        return head, b""
+    return _read_response(sock, buffer)
+
+
+def _bodiless_app() -> Flask:
+    app = Flask("bodiless-test")
+
+    @app.get("/nothing")
+    def nothing():
+        return "", 204
+
+    @app.get("/unchanged")
+    def unchanged():
+        return "", 304
+
+    @app.get("/small")
+    def small():
+        return {"ok": True}
+
+    return app
+
+
+def _request(method: str, path: str, headers: dict | None = None, body: bytes = b"") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+@pytest.mark.parametrize("path", ["/nothing", "/unchanged"])
+def test_a_bodiless_response_keeps_the_connection_for_the_next_request(path):
+    with running(create(_bodiless_app(), host="127.0.0.1", port=0, threads=2)) as srv:
+        first, second = _exchange(srv.effective_port, [_request("GET", path)] * 2)
+    for head in (first, second):
+        assert b"connection: close" not in head.lower()
+        assert b"content-length" not in head.lower()  # RFC 9110 §8.6 forbids it on a 204
+
+
+def test_a_client_that_asks_to_close_after_a_bodiless_response_is_answered_so():
+    with running(create(_bodiless_app(), host="127.0.0.1", port=0, threads=2)) as srv:
+        [head] = _exchange(
+            srv.effective_port, [_request("GET", "/nothing", {"Connection": "close"})]
+        )
+    assert b"connection: close" in head.lower()
+
+
+def test_an_idps_group_patch_and_its_next_request_share_one_connection(app, scim):
+    """Each 204 of a group PATCH used to close the connection (issue #23)."""
+    group = scim.post("/Groups", {"displayName": "Engineering"}).get_json()
+    patch = json.dumps(
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "displayName", "value": "Eng"}],
+        }
+    ).encode()
+    auth = {"Authorization": f"Bearer {scim.token}"}
+    scim_json = {**auth, "Content-Type": "application/scim+json"}
+    path = f"/scim/v2/Groups/{group['id']}"
+    with running(create(app, host="127.0.0.1", port=0, threads=2)) as srv:
+        heads = _exchange(
+            srv.effective_port,
+            [
+                _request("PATCH", path, scim_json, patch),
+                _request("PATCH", path, scim_json, patch.replace(b'"Eng"', b'"Eng2"')),
+                _request("GET", path, auth),
+            ],
+        )
+    assert [h.split(b" ", 2)[1] for h in heads] == [b"204", b"204", b"200"]
+    assert not [h for h in heads if b"connection: close" in h.lower()]

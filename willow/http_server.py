@@ -35,7 +35,10 @@ from .request_gate import ARRIVED
 
 class ArrivalTask(WSGITask):
     """Puts into the environ when the request was queued for a thread (``LaneDispatcher``),
-    so that its logged duration counts the wait for its turn."""
+    so that its logged duration counts the wait for its turn; and keeps the connection of
+    a bodiless response open (``build_response_header``)."""
+
+    _bodiless_keep_alive = False
 
     def get_environment(self) -> dict:
         environ = super().get_environment()
@@ -43,6 +46,27 @@ class ArrivalTask(WSGITask):
         if queued is not None:
             environ[ARRIVED] = queued
         return environ
+
+    def build_response_header(self) -> bytes:
+        """Waitress closes an HTTP/1.1 connection after any response without a
+        Content-Length, 204 and 304 included, and drops the Content-Length a 204 or 304
+        carries. But those responses end with their header (RFC 9112 §6.3), and a 204 must
+        not carry a Content-Length (RFC 9110 §8.6): so every group PATCH from an IdP (a
+        204) cost a new connection, and a TLS handshake behind a proxy. Keep it open,
+        unless the client asked to close."""
+        self._bodiless_keep_alive = (
+            not self.has_body
+            and self.version == "1.1"
+            and self.request.headers.get("CONNECTION", "").lower() != "close"
+        )
+        try:
+            return super().build_response_header()
+        finally:
+            self._bodiless_keep_alive = False
+
+    def set_close_on_finish(self) -> None:
+        if not self._bodiless_keep_alive:
+            super().set_close_on_finish()
 
 
 class QuietChannel(HTTPChannel):

@@ -221,6 +221,8 @@ class User(db.Model):
         ),
         Index("ix_users_org_created", "organization_id", "created_at", "id"),
         Index("ix_users_org_external_id", "organization_id", "external_id"),
+        # The directory's "Last modified" sort (willow.admin.directory.USER_SORTS).
+        Index("ix_users_org_modified", "organization_id", "last_modified_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -438,6 +440,19 @@ class ScimRequestLog(db.Model):
             "status_code",
             "method",
             "resource_type",
+        ),
+        # A user's membership changes name group writes by request id (willow/
+        # membership_history): her page links to them and ``q`` finds them. Partial: only
+        # group requests carry its entries.
+        Index(
+            "ix_scim_logs_org_group_request",
+            "organization_id",
+            "request_id",
+            "created_at",
+            "status_code",
+            "method",
+            sqlite_where=text("resource_type = 'Group'"),
+            postgresql_where=text("resource_type = 'Group'"),
         ),
         Index(
             "ix_scim_logs_org_path",

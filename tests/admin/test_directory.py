@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -108,6 +109,56 @@ def test_users_sort(client, console, people, query, expected):
     console.login()
     html = client.get(f"/admin/directory/users?{query}").get_data(as_text=True)
     assert [name.split("@")[0].lower().split("_")[0] for name in user_names(html)] == expected
+
+
+@pytest.fixture
+def tracked(directory):
+    """Users with and without an externalId, modified in an order of their own."""
+    moments = {"ann": 3, "bob": 1, "cy": 4, "dee": 2}
+    ids = {"ann": "E-300", "bob": None, "cy": "E-100", "dee": "E-200"}
+    for name, hour in moments.items():
+        directory.user(
+            f"{name}@example.com",
+            external_id=ids[name],
+            last_modified_at=datetime(2026, 1, 1, hour),
+        )
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("sort=externalId", ["cy", "dee", "ann", "bob"]),
+        # A user without an externalId comes last whichever the direction.
+        ("sort=externalId&dir=desc", ["ann", "dee", "cy", "bob"]),
+        ("sort=lastModified", ["bob", "dee", "ann", "cy"]),
+        ("sort=lastModified&dir=desc", ["cy", "ann", "dee", "bob"]),
+    ],
+)
+def test_users_sort_by_external_id_and_last_modified(client, console, tracked, query, expected):
+    console.login()
+    html = client.get(f"/admin/directory/users?{query}").get_data(as_text=True)
+    assert [name.split("@")[0] for name in user_names(html)] == expected
+
+
+def test_users_list_shows_external_id_and_last_modified(client, console, tracked):
+    console.login()
+    html = client.get("/admin/directory/users").get_data(as_text=True)
+    assert "<code>E-300</code>" in html
+    assert '<time datetime="2026-01-01T03:00:00Z">2026-01-01 03:00 UTC</time>' in html
+    for key in ("externalId", "lastModified"):
+        assert f'href="/admin/directory/users?sort={key}"' in html
+
+
+def test_the_sort_is_kept_in_the_pages_and_the_search(client, console, directory):
+    for i in range(60):
+        directory.user(f"u{i:02d}@example.com", last_modified_at=datetime(2026, 1, 1, 0, i))
+    console.login()
+    html = client.get("/admin/directory/users?sort=lastModified&dir=desc").get_data(as_text=True)
+    assert user_names(html)[0] == "u59@example.com"
+    assert 'href="/admin/directory/users?page=2&amp;sort=lastModified&amp;dir=desc"' in html
+    assert '<input type="hidden" name="sort" value="lastModified">' in html
+    second = client.get("/admin/directory/users?page=2&sort=lastModified&dir=desc")
+    assert user_names(second.get_data(as_text=True))[0] == "u09@example.com"
 
 
 def test_users_sort_header_marks_the_current_column(client, console, people):

@@ -147,3 +147,23 @@ def test_export_csv_downloads_the_filtered_rows(page, make_admin, traffic):
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert sorted(r["status"] for r in rows) == ["401", "404", "404", "409"]
     assert all("hunter2" not in json.dumps(r) for r in rows)
+
+
+def test_the_filter_form_puts_only_the_filled_fields_in_the_url(page, make_admin, traffic):
+    sign_in_to_logs(page, make_admin)
+    page.get_by_label("Status").select_option("4xx")
+    page.get_by_label("Search").fill("alice")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page).to_have_url(re.compile(r"/monitor/scim-logs\?status=4xx&q=alice$"))
+    expect(log_rows(page)).to_have_count(1)  # alice's duplicate (409)
+
+
+def test_the_date_fields_take_utc_as_the_table_shows_it(page, make_admin, traffic):
+    sign_in_to_logs(page, make_admin)
+    expect(page.get_by_label("From (UTC)")).to_have_attribute("placeholder", "YYYY-MM-DD HH:MM")
+    oldest = page.locator("table.log-table tbody tr time").last.inner_text()  # UTC, as the page
+    page.get_by_label("From (UTC)").fill(f"{oldest} UTC")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page).to_have_url(re.compile(r"\?from=\d{4}-\d\d-\d\d\+[\d%A]+\+UTC$"))
+    expect(page.locator(".field-error")).to_have_count(0)
+    expect(log_rows(page)).to_have_count(8)

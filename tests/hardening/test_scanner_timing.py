@@ -148,7 +148,7 @@ SCANNERS: dict[str, Callable[[str], object]] = {
     "listing.build_query": _quiet(
         lambda v: build_query({"startIndex": v, "sortBy": v, "attributes": v}, 100)
     ),
-    "console search q (queries.text_terms)": text_terms,
+    "console search q (queries.text_terms)": lambda v: text_terms(v, 1),
     "console cursor (queries.Cursor.decode)": _quiet(Cursor.decode),
     "monitor.forms.parse_moment": _quiet(
         lambda v: parse_moment(v, end=False, now=datetime(2026, 1, 1))

@@ -159,4 +159,4 @@ def test_a_bad_filter_is_a_400_with_the_reason(client, console):
     assert rv.status_code == 400
     text = rv.get_data(as_text=True)
     assert "Status: Not a valid choice" in text
-    assert "From: 'soon' is not a date" in text
+    assert "From (UTC): 'soon' is not a date" in text

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 
 def test_each_row_is_one_line_with_the_whole_path_on_hover(client, console, add_log):
     long_path = "/scim/v2/Users/" + "a" * 120
@@ -25,16 +27,36 @@ def test_what_is_logged_is_open_on_the_first_visit_and_folded_after(client, cons
     assert 'id="what-is-logged">' in second and 'id="what-is-logged" open' not in second
 
 
-def test_date_filters_are_date_time_pickers_and_a_preset_stays_as_typed(client, console):
+def test_date_filters_are_utc_text_fields_that_keep_what_was_typed(client, console):
+    """Not datetime-local: Chromium shows it in the browser's locale, the page is UTC."""
     console.login()
-    html = client.get("/monitor/scim-logs?from=2026-01-31&to=2026-01-31").get_data(as_text=True)
-    assert re.search(r'<input[^>]*type="datetime-local"[^>]*value="2026-01-31T00:00"', html)
-    # "to" a day means through that day: the picker shows the moment it ends.
-    assert re.search(r'<input[^>]*type="datetime-local"[^>]*value="2026-02-01T00:00"', html)
-    preset = client.get("/monitor/scim-logs?from=24h").get_data(as_text=True)
-    assert re.search(r'<input[^>]*name="from"[^>]*type="text"[^>]*value="24h"', preset) or (
-        re.search(r'<input[^>]*type="text"[^>]*name="from"[^>]*value="24h"', preset)
-    )
+    html = client.get("/monitor/scim-logs?from=2026-01-31+14:30&to=24h").get_data(as_text=True)
+    assert "datetime-local" not in html
+    assert re.search(r'<input[^>]*name="from"[^>]*placeholder="YYYY-MM-DD HH:MM"', html)
+    assert re.search(r'<input[^>]*name="from"[^>]*type="text"[^>]*value="2026-01-31 14:30"', html)
+    assert '<label for="from">From (UTC)</label>' in html and "To (UTC)" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "clean"),
+    [
+        ("from=&to=&method=&resource_type=&status=4xx&q=", "/monitor/scim-logs?status=4xx"),
+        ("from=&to=&method=&resource_type=&status=&q=", "/monitor/scim-logs"),
+        ("q=+&method=GET&before=", "/monitor/scim-logs?method=GET"),
+        ("q=jane%40x.com&from=", "/monitor/scim-logs?q=jane%40x.com"),
+    ],
+)
+def test_a_filter_url_with_empty_parameters_is_redirected_to_the_clean_one(
+    client, console, query, clean
+):
+    console.login()
+    rv = client.get(f"/monitor/scim-logs?{query}")
+    assert rv.status_code == 302 and rv.headers["Location"] == clean
+
+
+def test_a_clean_filter_url_is_served_as_is(client, console):
+    console.login()
+    assert client.get("/monitor/scim-logs?status=4xx&q=jane").status_code == 200
 
 
 def test_an_entry_page_steps_to_its_neighbours_in_the_filtered_list(client, console, add_log):

@@ -31,6 +31,8 @@ NOW = datetime(2026, 1, 31, 14, 30)
         ("2026-01-15T09:05", True, datetime(2026, 1, 15, 9, 5)),
         ("2026-01-15 09:05:07", False, datetime(2026, 1, 15, 9, 5, 7)),
         ("2026-01-15T09:05:07Z", False, datetime(2026, 1, 15, 9, 5, 7)),
+        ("2026-01-15 09:05 UTC", False, datetime(2026, 1, 15, 9, 5)),  # as the table shows it
+        ("2026-01-15 utc", True, datetime(2026, 1, 16)),
         (" 2026-01-15 ", False, datetime(2026, 1, 15)),
     ],
 )
@@ -80,6 +82,16 @@ def test_the_chart_has_a_bar_per_hour_stacked_by_status_class():
 def test_an_empty_range_draws_no_bars_and_no_scale():
     chart = build_chart(Activity(NOW, NOW, []))
     assert chart.total == 0 and chart.y_labels == [] and chart.bars == []
+
+
+@pytest.mark.parametrize(("busiest", "middle"), [(33, "16"), (4, "2"), (17, "8"), (1000, "500")])
+def test_the_chart_scale_has_whole_numbers_placed_at_their_height(busiest, middle):
+    """A request count is whole: an odd busiest hour gets no "16.5" tick (issue #23)."""
+    chart = build_chart(Activity(NOW.replace(minute=0), NOW, [("2026-01-31 14:00", 2, busiest)]))
+    texts = [text for _y, text in chart.y_labels]
+    assert texts == ["0", middle, str(busiest)]
+    (bottom, _), (y, _), (top, _) = chart.y_labels
+    assert (bottom - y) / (bottom - top) == pytest.approx(int(middle) / busiest, abs=0.01)
 
 
 def test_every_hour_that_overlaps_the_range_gets_a_bucket():

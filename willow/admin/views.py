@@ -49,6 +49,7 @@ from ..console_sessions import take_one_time_token
 from ..events.emit import role_mapping_changed
 from ..extensions import db
 from ..guard.store import hold_of
+from ..membership_history import store as membership_history
 from ..models import ApiToken
 from ..numbers import INT64_MAX
 from ..numbers import NotAnInteger
@@ -333,6 +334,8 @@ def directory_user(user_id: str):
         "admin/directory_user.html",
         user=user,
         groups=directory_queries.user_groups(org_id, user.id),
+        history=membership_history.history_of(org_id, user.id),
+        history_limit=membership_history.PAGE_LIMIT,
         roles=sorted(effective_roles(user.id, org_id)),
         held=hold_of(user.id, org_id) is not None,
     )

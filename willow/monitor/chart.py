@@ -121,7 +121,11 @@ def build_chart(activity: Activity) -> Chart:
     if max_total:
         y_labels = [(plot_bottom, "0"), (float(TOP), str(max_total))]
         if max_total >= 4:
-            y_labels.insert(1, (round(TOP + plot_height / 2, 2), _half(max_total)))
+            # A count is whole: the middle tick is the whole number at or below half, at
+            # its own height (17 gets 8, a little below the middle), never "8.5".
+            middle = max_total // 2
+            y = plot_bottom - middle / max_total * plot_height
+            y_labels.insert(1, (round(y, 2), str(middle)))
     return Chart(
         width=WIDTH,
         height=HEIGHT,
@@ -137,10 +141,6 @@ def build_chart(activity: Activity) -> Chart:
         totals={k: v for k, v in totals.items() if v},
         clamped=activity.clamped,
     )
-
-
-def _half(n: int) -> str:
-    return f"{n / 2:g}"
 
 
 def _title(moment: datetime, counts: dict[str, int], total: int) -> str:

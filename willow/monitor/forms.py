@@ -34,6 +34,7 @@ PRESETS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta
 PRESET_LABELS = {"1h": "Last hour", "24h": "Last 24 hours", "7d": "Last 7 days"}
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_UTC_SUFFIX = re.compile(r"\s*(?:z|utc)$", re.IGNORECASE)
 _FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
 
 
@@ -54,8 +55,8 @@ def parse_moment(text: str, *, end: bool, now: datetime) -> datetime:
     Accepted: a preset (``1h``, ``24h``, ``7d``: that long before now), a date
     (``2026-01-31``: the start of that day, or for ``to`` the start of the next, so the
     whole day is included), or a date-time to the minute or second, with ``T`` or a
-    space and an optional ``Z`` (``2026-01-31T14:30``). Times are UTC, from 1970 to the
-    end of 9998.
+    space and an optional ``Z`` or `` UTC`` (``2026-01-31 14:30 UTC``, as the table shows
+    it). Times are UTC, from 1970 to the end of 9998.
     """
     moment = _parse_moment(text.strip(), end=end, now=now)
     if not EARLIEST <= moment <= LATEST:
@@ -63,9 +64,11 @@ def parse_moment(text: str, *, end: bool, now: datetime) -> datetime:
     return moment
 
 
-def _parse_moment(text: str, *, end: bool, now: datetime) -> datetime:
-    if text in PRESETS:
-        return now - PRESETS[text]
+def _parse_moment(typed: str, *, end: bool, now: datetime) -> datetime:
+    if typed in PRESETS:
+        return now - PRESETS[typed]
+    # "2026-01-31 14:30 UTC" is how the table shows a time: copied from it, it is taken.
+    text = _UTC_SUFFIX.sub("", typed)
     if _DATE.match(text):
         try:
             day = date.fromisoformat(text)
@@ -73,14 +76,13 @@ def _parse_moment(text: str, *, end: bool, now: datetime) -> datetime:
             raise MomentError(f"{text!r} is not a valid date.") from None
         moment = datetime(day.year, day.month, day.day)
         return moment + timedelta(days=1) if end and moment < LATEST else moment
-    value = text[:-1] if text.endswith(("Z", "z")) else text
     for fmt in _FORMATS:
         try:
-            return datetime.strptime(value, fmt)
+            return datetime.strptime(text, fmt)
         except ValueError:
             continue
     raise MomentError(
-        f"{text!r} is not a date (2026-01-31), a date-time (2026-01-31T14:30) "
+        f"{typed!r} is not a date (2026-01-31), a date-time (2026-01-31 14:30) "
         "or one of 1h, 24h, 7d."
     )
 
@@ -94,8 +96,8 @@ class LogFilterForm(FlaskForm):
         # A GET form that changes nothing: no CSRF token, so URLs stay bookmarkable.
         csrf = False
 
-    from_ = StringField("From", name="from", validators=[Optional(), Length(max=40)])
-    to = StringField("To", validators=[Optional(), Length(max=40)])
+    from_ = StringField("From (UTC)", name="from", validators=[Optional(), Length(max=40)])
+    to = StringField("To (UTC)", validators=[Optional(), Length(max=40)])
     method = SelectField("Method", choices=_choices(METHODS, "Any method"), default="")
     resource_type = SelectField(
         "Resource type", choices=_choices(RESOURCE_TYPES, "Any type"), default=""
@@ -194,17 +196,6 @@ class LogFilterForm(FlaskForm):
             q=(self.q.data or "").strip() or None,
         )
 
-    def picker_value(self, name: str) -> str:
-        """The value for the ``datetime-local`` picker of ``from_`` or ``to``: the moment
-        the field stands for, to the minute (a picker cannot show ``2026-01-31`` or a
-        preset such as ``24h``; a preset is shown as typed, in a text field)."""
-        field = self[name]
-        text = (field.data or "").strip()
-        moment = self.start if name == "from_" else self.end
-        if not text or field.errors or text in PRESETS or moment is None:
-            return text
-        return moment.strftime("%Y-%m-%dT%H:%M")
-
     def query_args(self) -> dict[str, str]:
         """The filter as URL parameters (no page cursor): for links that keep the filter."""
         values = {
@@ -218,3 +209,11 @@ class LogFilterForm(FlaskForm):
             "q": self.q.data,
         }
         return {k: v.strip() for k, v in values.items() if v and v.strip()}
+
+
+def without_empty(args: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
+    """The query parameters without the empty ones (``from=&to=&…``, what a GET form
+    sends for fields left blank), or None when none is empty: the page redirects such a
+    URL to its clean form, so the address bar holds only the filter that applies."""
+    kept = [(k, v) for k, v in args if v.strip()]
+    return kept if len(kept) < len(args) else None

@@ -20,6 +20,7 @@ from sqlalchemy import Text
 from sqlalchemy import and_
 from sqlalchemy import cast
 from sqlalchemy import func
+from sqlalchemy import literal_column
 from sqlalchemy import not_
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -29,6 +30,8 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
 
 from ..extensions import db
+from ..membership_history.store import requests_naming
+from ..membership_history.store import users_named
 from ..models import ApiToken
 from ..models import ScimRequestLog
 from ..numbers import INT64_MAX
@@ -81,6 +84,8 @@ class LogFilter:
     token_id: int | None = None
     #: The User-Agent's family (clients.py): okta, jumpcloud, entra or other.
     client: str | None = None
+    #: The users ``q`` names (``with_named_users``): their group membership changes match.
+    user_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,14 @@ class Page:
     older: Cursor | None
 
 
+def with_named_users(f: LogFilter) -> LogFilter:
+    """``f`` with the users its ``q`` names (willow.membership_history): one small
+    indexed query, made once per page rather than inside every statement."""
+    if not f.q or f.q.startswith("/"):
+        return f
+    return replace(f, user_ids=users_named(f.organization_id, f.q))
+
+
 def conditions(f: LogFilter) -> list[ColumnElement[bool]]:
     return _span(f) + _narrowing(f)
 
@@ -125,8 +138,8 @@ def _span(f: LogFilter) -> list[ColumnElement[bool]]:
     return rv
 
 
-def _narrowing(f: LogFilter) -> list[ColumnElement[bool]]:
-    """Every other filter."""
+def _narrowing(f: LogFilter, *, near: bool = False) -> list[ColumnElement[bool]]:
+    """Every other filter (``near``: only the parts of ``q`` that ``_probe_near`` reads)."""
     rv: list[ColumnElement[bool]] = []
     if f.method:
         rv.append(Log.method == f.method)
@@ -139,8 +152,10 @@ def _narrowing(f: LogFilter) -> list[ColumnElement[bool]]:
         rv.append(Log.token_id == f.token_id)
     if f.client:
         rv.append(Log.client_family == f.client)
-    if f.q:
-        rv.append(matches_text(f.q))
+    if f.q and near:
+        rv.append(or_(*(term for term, index in _terms(f) if index not in _FAR)))
+    elif f.q:
+        rv.append(matches_text(f.q, f.organization_id, f.user_ids))
     return rv
 
 
@@ -150,23 +165,39 @@ _TOP = "\U0010ffff"
 _SCIM_BASE = "/scim/v2"
 
 
-def matches_text(text: str) -> ColumnElement[bool]:
+def matches_text(
+    text: str, organization_id: int, user_ids: tuple[str, ...] = ()
+) -> ColumnElement[bool]:
     """The free-text search ``q``, answered from indexes (no scan of the date range):
 
     * when ``text`` starts with ``/``: the path starting with it, as written or after
       ``/scim/v2`` (``ix_scim_logs_org_path``);
     * otherwise: userName/displayName starting with ``text``, ignoring case
-      (``resource_label_key``, lower-cased at capture, ``ix_scim_logs_org_label_key``), or
-      the resource id equal to ``text`` (``ix_scim_logs_org_resource``).
+      (``resource_label_key``, lower-cased at capture, ``ix_scim_logs_org_label_key``),
+      the resource id equal to ``text`` (``ix_scim_logs_org_resource``), or a group
+      request that added or removed one of ``user_ids``, the users ``text`` names
+      (``with_named_users``; ``ix_scim_logs_org_group_request``): a user's search finds
+      her whole story.
 
     Prefixes are ranges, ``>= text AND < text + U+10FFFF``: byte order on both databases
     (collation "C" on PostgreSQL), so no LIKE escaping, no collation surprises, and
     generic (prepared) plans still use the index.
     """
-    return or_(*(term for term, _index in text_terms(text)))
+    return or_(*(term for term, _index in text_terms(text, organization_id, user_ids)))
 
 
-def text_terms(text: str) -> list[tuple[ColumnElement[bool], str]]:
+def _terms(f: LogFilter) -> list[tuple[ColumnElement[bool], str]]:
+    return text_terms(f.q or "", f.organization_id, f.user_ids)
+
+
+#: Parts of ``q`` always read from their own index: in ``_probe_near``'s OR, PostgreSQL
+#: misjudged the membership part (an IN over a subquery) and scanned the whole log.
+_FAR = ("ix_scim_logs_org_group_request",)
+
+
+def text_terms(
+    text: str, organization_id: int, user_ids: tuple[str, ...] = ()
+) -> list[tuple[ColumnElement[bool], str]]:
     """The parts of ``matches_text``, each with the index that answers it, made mutually
     exclusive: the matches are the union of the parts' matches, and their number the sum
     of the parts' counts. Each part is read from its own index alone, where one OR would
@@ -184,7 +215,17 @@ def text_terms(text: str) -> list[tuple[ColumnElement[bool], str]]:
         Log.resource_id == text,
         or_(Log.resource_label_key.is_(None), not_(label)),
     )
-    return [(label, "ix_scim_logs_org_label_key"), (resource, "ix_scim_logs_org_resource")]
+    rv = [(label, "ix_scim_logs_org_label_key"), (resource, "ix_scim_logs_org_resource")]
+    if user_ids:
+        membership = and_(
+            # Spelled as the partial index's predicate, a literal, so SQLite can use it.
+            Log.resource_type == literal_column("'Group'"),
+            Log.request_id.in_(requests_naming(organization_id, user_ids)),
+            or_(Log.resource_label_key.is_(None), not_(label)),
+            or_(Log.resource_id.is_(None), Log.resource_id != text),
+        )
+        rv.append((membership, "ix_scim_logs_org_group_request"))
+    return rv
 
 
 def _in_index(stmt: Select, index: str) -> Select:
@@ -216,7 +257,7 @@ def count(f: LogFilter) -> int:
     base = conditions(replace(f, q=None))
     parts = [
         _in_index(select(func.count()).select_from(Log).where(*base, term), index).scalar_subquery()
-        for term, index in text_terms(f.q)
+        for term, index in _terms(f)
     ]
     return db.session.scalar(select(sum(parts[1:], parts[0]))) or 0
 
@@ -266,7 +307,16 @@ def _rows(f: LogFilter, bounds: list, ascending: bool, limit: int) -> list[Row]:
     """The first ``limit`` matching rows past ``bounds``, in time order."""
     if f.q:
         rows = _probe_near(f, bounds, ascending, limit)
-        return rows if rows is not None else _text_page(f, bounds, ascending, limit)
+        if rows is None:
+            return _text_page(f, bounds, ascending, limit)
+        far = [(term, index) for term, index in _terms(f) if index in _FAR]
+        if not far:
+            return rows
+        # The probe's page and the first rows of each far part (the parts exclude each
+        # other): the page is the first ``limit`` of them all.
+        rows += _text_page(f, bounds, ascending, limit, far)
+        rows.sort(key=lambda r: (r.created_at, r.id), reverse=not ascending)
+        return rows[:limit]
     stmt = select(*LIST_COLUMNS).where(*conditions(f), *bounds)
     return list(db.session.execute(_in_time_order(stmt, Log, ascending).limit(limit)))
 
@@ -301,7 +351,7 @@ def _probe_near(f: LogFilter, bounds: list, ascending: bool, limit: int) -> list
         stmt = (
             select(*LIST_COLUMNS)
             .select_from(window.join(Log, Log.id == window.c.id))
-            .where(*_narrowing(f))
+            .where(*_narrowing(f, near=True))
         )
     rows = list(db.session.execute(_in_time_order(stmt, window.c, ascending).limit(limit)))
     if len(rows) == limit or db.session.scalar(candidates) < PROBE_ROWS:
@@ -318,7 +368,11 @@ def _looked_up_one_by_one(window, f: LogFilter) -> Select:
     one table."""
     match = (
         select(*LIST_COLUMNS)
-        .where(Log.id == window.c.id, Log.created_at == window.c.created_at, *_narrowing(f))
+        .where(
+            Log.id == window.c.id,
+            Log.created_at == window.c.created_at,
+            *_narrowing(f, near=True),
+        )
         # One row (the primary key): the LIMIT also keeps the planner from flattening the
         # subquery back into the join.
         .limit(1)
@@ -327,10 +381,12 @@ def _looked_up_one_by_one(window, f: LogFilter) -> Select:
     return select(*match.c).select_from(window.join(match, true()))
 
 
-def _text_page(f: LogFilter, bounds: list, ascending: bool, limit: int) -> list[Row]:
+def _text_page(
+    f: LogFilter, bounds: list, ascending: bool, limit: int, terms: list | None = None
+) -> list[Row]:
     """The page of a ``q`` that matches few rows near the page's position: the first
-    ``limit`` rows of each part of the search (text_terms), each from its own index, then
-    the first ``limit`` of them all."""
+    ``limit`` rows of each part of the search (text_terms, or ``terms``), each from its
+    own index, then the first ``limit`` of them all."""
     base = conditions(replace(f, q=None))
     parts = [
         _in_time_order(
@@ -338,7 +394,7 @@ def _text_page(f: LogFilter, bounds: list, ascending: bool, limit: int) -> list[
         )
         .limit(limit)
         .subquery()
-        for term, index in text_terms(f.q)
+        for term, index in (terms if terms is not None else _terms(f))
     ]
     matches = union_all(*(select(part) for part in parts)).subquery()
     stmt = _in_time_order(select(matches), matches.c, ascending).limit(limit)

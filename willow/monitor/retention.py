@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.sql import ColumnElement
 
 from ..extensions import db
+from ..membership_history.store import prune_history
 from ..models import ScimRequestLog
 from ..models import utcnow
 from ..partitions import store as partitions
@@ -47,7 +48,10 @@ def prune_logs(
     """Delete log entries created more than ``older_than_days`` days ago, ``batch_size``
     rows per transaction; returns how many were deleted. Needs an app context."""
     cutoff = (now or utcnow()) - timedelta(days=older_than_days)
-    return _drop_and_delete_before(cutoff, ScimRequestLog.created_at < cutoff, batch_size)
+    deleted = _drop_and_delete_before(cutoff, ScimRequestLog.created_at < cutoff, batch_size)
+    # The users' membership history links to these entries: it is kept as long.
+    prune_history(older_than_days, batch_size=batch_size, now=now)
+    return deleted
 
 
 def log_bytes() -> int:

@@ -6,10 +6,13 @@ Views translate HTTP only: the filter form validates the query string, ``queries
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint
 from flask import Response
 from flask import current_app
 from flask import make_response
+from flask import redirect
 from flask import render_template
 from flask import request
 from flask import stream_with_context
@@ -31,6 +34,7 @@ from .clients import FAMILIES
 from .curl import curl_command
 from .forms import PRESET_LABELS
 from .forms import LogFilterForm
+from .forms import without_empty
 from .operation import describe as describe_operation
 from .present import describe_change
 from .present import path_as_sent
@@ -69,11 +73,15 @@ def _org_id() -> int:
 @bp.get("/scim-logs")
 @login_required
 def scim_logs():
+    clean = without_empty(list(request.args.items(multi=True)))
+    if clean is not None:
+        # The form's blank fields (from=&to=&…), when submitted without JavaScript.
+        return redirect(url_for("monitor.scim_logs") + _query(clean), 302)
     org_id = _org_id()
     form = LogFilterForm(formdata=request.args, tokens=queries.token_choices(org_id))
     if not form.validate():
         return render_template("monitor/scim_logs.html", form=form, presets=PRESET_LABELS), 400
-    log_filter = form.to_filter(org_id)
+    log_filter = queries.with_named_users(form.to_filter(org_id))
     page = queries.page(log_filter, before=form.cursor_before, after=form.cursor_after)
     is_first = form.cursor_before is None and form.cursor_after is None
     rv = make_response(
@@ -96,6 +104,10 @@ def scim_logs():
     return rv
 
 
+def _query(args: list[tuple[str, str]]) -> str:
+    return "?" + urlencode(args) if args else ""
+
+
 # A string converter, not <int:>: Werkzeug's reads any Unicode digits and any length, and an
 # id beyond 64 bits failed inside the database. Willow's number rule decides instead.
 @bp.get("/scim-logs/<entry_id>")
@@ -111,7 +123,9 @@ def log_entry(entry_id: str):
     args = form.query_args() if valid else {}
     if entry is None:
         return _entry_not_found(entry_id, args)
-    log_filter = form.to_filter(org_id) if valid else queries.LogFilter(org_id)
+    log_filter = (
+        queries.with_named_users(form.to_filter(org_id)) if valid else queries.LogFilter(org_id)
+    )
     newer, older = queries.neighbours(log_filter, entry)
     caused = request_events(org_id, entry.request_id)
     return render_template(
@@ -172,7 +186,7 @@ def export_csv():
     if not form.validate():
         errors = [f"{form[name].label.text}: {' '.join(e)}" for name, e in form.errors.items()]
         return Response("\n".join(errors) + "\n", status=400, mimetype="text/plain")
-    log_filter = form.to_filter(org_id)
+    log_filter = queries.with_named_users(form.to_filter(org_id))
     name = export.filename(log_filter.start, log_filter.end, utcnow())
     rows = queries.export_rows(log_filter)
     rv = Response(stream_with_context(export.iter_csv(rows)), mimetype="text/csv")

@@ -25,6 +25,8 @@ from ..events import emit
 from ..events.derive import Effects
 from ..events.derive import derive
 from ..guard import scim as guard
+from ..membership_history import store as membership_history
+from ..membership_history.rules import changes_of
 from ..monitor import capture
 from ..webhooks import events_committed
 from . import audit
@@ -262,6 +264,9 @@ def _commit(response, effects: Effects | None = None):
     # The guard may hold a deprovisioning's events (and its effects on access) back.
     drafts = guard.screen(conn, effects, drafts)
     written = emit.write_drafts(conn, drafts)
+    membership_history.record(
+        conn, g.organization_id, changes_of(effects), audit.current().request_id
+    )
     capture.write_in_transaction(response, conn)
     transaction.commit()
     if written:
@@ -406,6 +411,13 @@ def patch_group(group_id: str):
 @bp.delete("/Groups/<group_id>")
 def delete_group(group_id: str):
     effects = emit.group_delete_effects(g.organization_id, group_id)
+    # Its members' history, read before the memberships go with the group.
+    membership_history.record_group_deleted(
+        transaction.change_connection(),
+        g.organization_id,
+        effects.resource["id"],
+        audit.current().request_id,
+    )
     groups.delete_group(g.organization_id, group_id, preconditions())
     return _commit(scim_response(None, 204), effects)
 
