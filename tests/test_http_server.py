@@ -282,28 +282,3 @@ def test_a_client_that_asks_to_close_after_a_bodiless_response_is_answered_so():
             srv.effective_port, [_request("GET", "/nothing", {"Connection": "close"})]
         )
     assert b"connection: close" in head.lower()
-
-
-def test_an_idps_group_patch_and_its_next_request_share_one_connection(app, scim):
-    """Each 204 of a group PATCH used to close the connection (issue #23)."""
-    group = scim.post("/Groups", {"displayName": "Engineering"}).get_json()
-    patch = json.dumps(
-        {
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "replace", "path": "displayName", "value": "Eng"}],
-        }
-    ).encode()
-    auth = {"Authorization": f"Bearer {scim.token}"}
-    scim_json = {**auth, "Content-Type": "application/scim+json"}
-    path = f"/scim/v2/Groups/{group['id']}"
-    with running(create(app, host="127.0.0.1", port=0, threads=2)) as srv:
-        heads = _exchange(
-            srv.effective_port,
-            [
-                _request("PATCH", path, scim_json, patch),
-                _request("PATCH", path, scim_json, patch.replace(b'"Eng"', b'"Eng2"')),
-                _request("GET", path, auth),
-            ],
-        )
-    assert [h.split(b" ", 2)[1] for h in heads] == [b"204", b"204", b"200"]
-    assert not [h for h in heads if b"connection: close" in h.lower()]
