@@ -97,4 +97,7 @@ _MOD = 2**256
 
 
 def switch_line(url_for_display: str) -> str:
-    return f"WILLOW_DATABASE_URL={url_for_display}"
+    """The settings line, in the ``postgresql://`` form admins write (Willow picks the
+    driver itself)."""
+    url = url_for_display.replace("postgresql+psycopg://", "postgresql://", 1)
+    return f"WILLOW_DATABASE_URL={url}"
