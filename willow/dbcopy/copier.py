@@ -144,6 +144,30 @@ def _reset_sequences(conn: Connection, plans: list[TablePlan]) -> None:
                 )
 
 
+def _copy_table(reader: Connection, writer: Connection, table: sa.Table, bar) -> TableDigest:
+    """Stream one table into PostgreSQL's COPY: a hundred times fewer round trips and
+    statements than INSERTs. Values pass through the columns' own bind conversions for
+    the target (JSON serialised, for example), then psycopg's COPY adaptation."""
+    digest = TableDigest()
+    dialect = writer.dialect
+    processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns]
+    columns = ", ".join(dialect.identifier_preparer.quote(c.name) for c in table.columns)
+    name = dialect.identifier_preparer.format_table(table)
+    cursor = writer.connection.driver_connection.cursor()
+    pending = 0
+    with cursor.copy(f"COPY {name} ({columns}) FROM STDIN") as copy:
+        for row in _rows(reader, table):
+            digest.add(row)
+            pairs = zip(processors, row, strict=True)
+            copy.write_row([v if p is None or v is None else p(v) for p, v in pairs])
+            pending += 1
+            if pending == BATCH_ROWS:
+                bar.update(pending)
+                pending = 0
+    bar.update(pending)
+    return digest
+
+
 def copy_rows(
     source: Engine, target: Engine, plans: list[TablePlan], progress: Progress
 ) -> CopyReport:
@@ -164,19 +188,7 @@ def copy_rows(
                     report.tables.append(result)
                     if not plan.copied:
                         continue
-                    digest = TableDigest()
-                    batch: list[dict] = []
-                    names = [c.key for c in plan.table.columns]
-                    for row in _rows(reader, plan.table):
-                        digest.add(row)
-                        batch.append(dict(zip(names, row, strict=True)))
-                        if len(batch) >= BATCH_ROWS:
-                            writer.execute(plan.table.insert(), batch)
-                            bar.update(len(batch))
-                            batch = []
-                    if batch:
-                        writer.execute(plan.table.insert(), batch)
-                        bar.update(len(batch))
+                    digest = _copy_table(reader, writer, plan.table, bar)
                     result.source_rows = digest.rows
                     result.source_digest = digest.hexdigest()
                 _reset_sequences(writer, copied)
