@@ -1,4 +1,5 @@
-"""Entry point. ``python app.py`` applies pending migrations and serves with waitress.
+"""Entry point. ``python app.py`` applies pending migrations and serves with waitress;
+``python app.py --init`` prepares the instance folder and database without serving.
 
 Also usable as ``flask --app app ...`` (CLI) and ``waitress-serve --call app:create_app``
 (behind a reverse proxy add ``--no-clear-untrusted-proxy-headers``: the app itself decides

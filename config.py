@@ -136,6 +136,9 @@ class Config:
     MAX_CONTENT_LENGTH = _int(SETTINGS, "WILLOW_MAX_BODY_BYTES", 1024 * 1024)
     #: Largest page a SCIM list returns (ServiceProviderConfig filter.maxResults).
     WILLOW_SCIM_MAX_RESULTS = _int(SETTINGS, "WILLOW_SCIM_MAX_RESULTS", 1000)
+    #: Seconds a SCIM list cursor stays valid between page requests (RFC 9865
+    #: cursorTimeout; docs/pagination.md).
+    WILLOW_CURSOR_TIMEOUT = _int(SETTINGS, "WILLOW_CURSOR_TIMEOUT", 600)
     #: Documentation link advertised in ServiceProviderConfig.
     WILLOW_DOCUMENTATION_URL = (
         SETTINGS.get("WILLOW_DOCUMENTATION_URL")

@@ -1,6 +1,6 @@
 """``python -m bench run`` (measure) and ``python -m bench compare A.json B.json``.
 
-See the README's "Benchmark" section for what is measured and what each column means.
+See docs/benchmarks.md for what is measured and what each column means.
 """
 
 from __future__ import annotations

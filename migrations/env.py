@@ -89,6 +89,10 @@ def run_migrations_online():
 
     logger.info("Database: %s", describe_database(current_app))
 
+    # Day partitions of a partitioned table are made at run time, not by migrations.
+    from willow.partitions.rules import include_name
+
+    conf_args.setdefault("include_name", include_name)
     with connectable.connect() as connection:
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 

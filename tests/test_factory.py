@@ -19,8 +19,11 @@ def test_secret_key_is_generated_once_and_kept_in_the_instance_folder(tmp_path, 
 
     monkeypatch.setattr("willow.ROOT", tmp_path)
     first = create_app(NoSecret, {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    # Generated at its first use (here: reading it), not when the app is built.
+    assert not (Path(first.instance_path) / "secret_key").exists()
+    assert first.secret_key
     second = create_app(NoSecret, {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
-    assert first.config["SECRET_KEY"] and first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] == second.secret_key
     assert len(first.config["SECRET_KEY"]) == 64
     assert (Path(first.instance_path) / "secret_key").exists()
 

@@ -6,11 +6,16 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+from pathlib import Path
 
 import pytest
 from flask import Flask
 
+from config import TestingConfig
+from willow import create_app
 from willow import ensure_secret_key
+from willow import generated_secret_key
+from willow.database import prepare_database_file
 from willow.database import resolve_database_url
 from willow.instance_files import sqlite_file
 from willow.instance_files import write_private
@@ -36,8 +41,23 @@ def instance_app(tmp_path):
 def test_generated_secret_key_is_owner_only(instance_app):
     ensure_secret_key(instance_app)
     path = os.path.join(instance_app.instance_path, "secret_key")
+    key = generated_secret_key(Path(path))
     assert mode(path) == 0o600
-    assert len(instance_app.config["SECRET_KEY"]) == 64
+    assert len(key) == 64
+    assert generated_secret_key(Path(path)) == key
+
+
+def test_the_secret_key_is_generated_at_its_first_use_not_when_the_app_is_built(tmp_path):
+    app = create_app(TestingConfig, {"SECRET_KEY": None, "SQLALCHEMY_DATABASE_URI": None})
+    app.instance_path = str(tmp_path / "instance")
+    # create_app read the checkout's own instance/secret_key if an earlier run made one.
+    app.config["SECRET_KEY"] = None
+    ensure_secret_key(app)
+    path = tmp_path / "instance" / "secret_key"
+    assert not path.exists()
+    key = app.secret_key
+    assert path.read_text() == key and mode(path) == 0o600
+    assert app.config["SECRET_KEY"] == key
 
 
 def test_a_secret_key_left_readable_by_an_older_version_is_narrowed_and_kept(instance_app):
@@ -62,6 +82,8 @@ def test_default_sqlite_database_and_its_wal_and_shm_files_are_owner_only(instan
     resolve_database_url(instance_app)
     path = os.path.join(instance_app.instance_path, "willow.sqlite")
     assert instance_app.config["SQLALCHEMY_DATABASE_URI"].endswith("/instance/willow.sqlite")
+    assert not os.path.exists(path)  # made when a connection first needs it
+    prepare_database_file(instance_app)
     conn = sqlite3.connect(path)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -92,6 +114,7 @@ def test_a_sqlite_database_outside_the_instance_folder_is_created_owner_only(
     path.parent.mkdir()
     instance_app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path.as_posix()}"
     resolve_database_url(instance_app)
+    prepare_database_file(instance_app)
     conn = sqlite3.connect(path)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -120,6 +143,7 @@ def test_a_mistyped_database_folder_is_not_created(instance_app, tmp_path):
     path = tmp_path / "no-such-folder" / "willow.sqlite"
     instance_app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path.as_posix()}"
     resolve_database_url(instance_app)
+    prepare_database_file(instance_app)
     assert not path.parent.exists()
 
 

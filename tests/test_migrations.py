@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -13,13 +15,18 @@ from willow import ROOT
 from willow.extensions import db
 from willow.models import ScimRequestLog
 from willow.models import utcnow
+from willow.partitions import rules
+from willow.partitions import store
+from willow.partitions.rules import include_name
 
 
 def test_upgrade_reaches_head_with_no_pending_model_changes(app):
     with app.app_context():
         upgrade()  # idempotent: the fixture's database is already at head
         with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"render_as_batch": True})
+            context = MigrationContext.configure(
+                conn, opts={"render_as_batch": True, "include_name": include_name}
+            )
             current = context.get_current_revision()
             diff = compare_metadata(context, db.metadata)
     head = ScriptDirectory(str(ROOT / "migrations")).get_current_head()
@@ -131,3 +138,83 @@ def test_dropping_the_lockout_columns_keeps_token_creators_and_console_sessions(
     assert creator == 7
     assert [tuple(s) for s in sessions] == [(7,)]
     assert not columns & {"failed_login_count", "failed_login_window_start", "locked_until"}
+
+
+def test_the_partitioning_migration_keeps_every_log_row_and_the_console_reads_them(
+    app, org, backend, console, client
+):
+    """Rows written before the request log was partitioned (PostgreSQL) are all there
+    after it, in their day's partition, with their ids; new rows get later ids, and a
+    counted refusal is still one entry per key."""
+    before_partitions = "57b305710859"
+    now = utcnow()
+    times = [now - timedelta(days=n, minutes=n) for n in (0, 1, 2, 45, 89)]
+    with app.app_context():
+        downgrade(revision=before_partitions)
+        with db.engine.begin() as conn:
+            for i, at in enumerate(times):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO scim_request_logs (created_at, organization_id, request_id,"
+                        " method, path, resource_label, resource_label_key, status_code,"
+                        " duration_ms, count_key, repeat_count)"
+                        " VALUES (:at, :org, :rid, 'GET', :path, :label, :label, 200, 1.5,"
+                        " :key, :count)"
+                    ),
+                    {
+                        "at": at,
+                        "org": org.id,
+                        "rid": f"r{i}",
+                        "path": f"/scim/v2/Users/u{i}",
+                        "label": f"old{i}",
+                        "key": "k" if i == 0 else None,
+                        "count": 3 if i == 0 else None,
+                    },
+                )
+        columns = [
+            ScimRequestLog.id,
+            ScimRequestLog.created_at,
+            ScimRequestLog.request_id,
+            ScimRequestLog.path,
+            ScimRequestLog.count_key,
+            ScimRequestLog.repeat_count,
+        ]
+        ordered = sa.select(*columns).order_by(ScimRequestLog.id)
+        with db.engine.connect() as conn:
+            before = conn.execute(ordered).all()
+        upgrade()
+        with db.engine.connect() as conn:
+            after = conn.execute(ordered).all()
+            partitioned = store.is_partitioned(conn, ScimRequestLog.__tablename__)
+            homes = (
+                conn.execute(
+                    sa.text("SELECT request_id, tableoid::regclass::text FROM scim_request_logs")
+                ).all()
+                if partitioned
+                else []
+            )
+        with db.engine.begin() as conn:
+            new_id = conn.scalar(
+                sa.insert(ScimRequestLog)
+                .values(
+                    created_at=now,
+                    organization_id=org.id,
+                    request_id="new",
+                    method="GET",
+                    path="/scim/v2/Groups",
+                    status_code=200,
+                    duration_ms=1.0,
+                )
+                .returning(ScimRequestLog.id)
+            )
+    assert len(before) == 5 and after == before
+    assert new_id > max(row.id for row in before)
+    assert partitioned is (backend == "postgresql")
+    if partitioned:
+        by_request = dict(homes)
+        for i, at in enumerate(times):
+            assert by_request[f"r{i}"] == rules.partition_name("scim_request_logs", at.date())
+    console.login()
+    page = client.get("/monitor/scim-logs").get_data(as_text=True)
+    assert all(f"/scim/v2/Users/u{i}" in page for i in range(5))
+    assert client.get(f"/monitor/scim-logs/{before[4].id}").status_code == 200

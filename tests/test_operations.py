@@ -109,7 +109,8 @@ def test_admin_create_asks_for_a_hidden_confirmed_password(app, runner):
         input="correct horse battery\ncorrect horse battery\n",
     )
     assert result.exit_code == 0, result.output
-    assert "Password:" in result.output and "Repeat for confirmation:" in result.output
+    assert "Password (at least 8 characters):" in result.output
+    assert "Repeat for confirmation:" in result.output
     assert "correct horse battery" not in result.output  # hidden input is not echoed
     with app.app_context():
         assert db.session.scalars(sa.select(ConsoleUser.email)).one() == "you@example.com"
@@ -122,6 +123,20 @@ def test_admin_create_asks_again_when_the_two_passwords_differ(app, runner):
     )
     assert result.exit_code == 0, result.output
     assert "do not match" in result.output.lower()
+
+
+@pytest.mark.parametrize("command", [["admin", "create", "--email", "you@example.com"], None])
+def test_a_short_password_is_refused_before_it_is_typed_again(app, runner, make_admin, command):
+    """The rule is in the prompt, and a short password is refused before the confirmation."""
+    if command is None:
+        command = ["admin", "password", "--email", make_admin("me@example.com")]
+    result = runner.invoke(args=command, input="short\nlong enough now\nlong enough now\n")
+    assert result.exit_code == 0, result.output
+    assert "(at least 8 characters):" in result.output
+    first_answer = result.output.split("(at least 8 characters):", 2)
+    # Refused at once: the error comes before the first "Repeat for confirmation".
+    assert "password must be at least 8 characters" in first_answer[1]
+    assert "Repeat for confirmation" not in first_answer[1]
 
 
 # -- check, /healthz, /readyz -------------------------------------------------------------
@@ -155,6 +170,7 @@ def test_check_reads_the_public_url(app, runner, public_url, level):
 
 
 def test_check_fails_on_an_empty_database(tmp_path):
+    (tmp_path / "e.sqlite").touch()
     app = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/e.sqlite"})
     result = app.test_cli_runner().invoke(args=["check"])
     assert result.exit_code == 1

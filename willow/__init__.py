@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,22 @@ class Willow(Flask):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._sync_functions: dict[Any, Any] = {}
+
+    @property  # type: ignore[override]
+    def secret_key(self) -> str | bytes | None:
+        """SECRET_KEY; a generated one is written to the instance folder when first
+        needed (a session, a CSRF token, a stored secret), not when the app is built, so
+        that commands which only read, such as ``check``, write nothing."""
+        key = self.config.get("SECRET_KEY")
+        if not key and self.config.get("WILLOW_SECRET_KEY_FILE"):
+            key = self.config["SECRET_KEY"] = generated_secret_key(
+                Path(self.config["WILLOW_SECRET_KEY_FILE"])
+            )
+        return key
+
+    @secret_key.setter
+    def secret_key(self, value: str | bytes | None) -> None:
+        self.config["SECRET_KEY"] = value
 
     def ensure_sync(self, func: Any) -> Any:
         try:
@@ -85,14 +102,26 @@ def ensure_secret_key(app: Flask) -> None:
         return
     path = Path(app.instance_path) / "secret_key"
     app.config["WILLOW_SECRET_KEY_FILE"] = str(path)
-    # Owner-only: whoever reads it can forge console session cookies.
-    write_private(path, secrets.token_hex(32))
-    make_private(path)
-    app.config["SECRET_KEY"] = path.read_text(encoding="utf-8").strip()
+    if path.exists():
+        app.config["SECRET_KEY"] = generated_secret_key(path)
+    # else Willow.secret_key generates it at its first use.
+
+
+_SECRET_KEY_LOCK = threading.Lock()
+
+
+def generated_secret_key(path: Path) -> str:
+    """The key kept in ``path``, generated there first if absent."""
+    with _SECRET_KEY_LOCK:
+        # Owner-only: whoever reads it can forge console session cookies.
+        write_private(path, secrets.token_hex(32))
+        make_private(path)
+        return path.read_text(encoding="utf-8").strip()
 
 
 def register_extensions(app: Flask) -> None:
     from .database import init_writer_queue
+    from .database import prepare_database_file_on_connect
     from .database import resolve_database_url
     from .extensions import csrf
     from .extensions import db
@@ -104,6 +133,7 @@ def register_extensions(app: Flask) -> None:
     init_writer_queue(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    prepare_database_file_on_connect(app)
     csrf.init_app(app)
     register_console_auth(app)
 

@@ -20,10 +20,12 @@ from .access import AccessError
 from .access import set_group_role
 from .cli_database import uses_database
 from .console_sessions import end_sessions_of
+from .console_users import PASSWORD_RULE
 from .console_users import ConsoleUserError
 from .console_users import change_password
 from .console_users import create_console_user
 from .console_users import get_console_user_by_email
+from .console_users import password_problem
 from .dbcopy.cli import init_app as add_db_copy
 from .events.emit import role_mapping_changed
 from .extensions import db
@@ -46,6 +48,14 @@ org_cli = AppGroup("org", help="Manage organizations.")
 admin_cli = AppGroup("admin", help="Manage console admins.")
 token_cli = AppGroup("token", help="Manage API tokens (SCIM provisioning, events).")
 group_cli = AppGroup("group", help="Manage the console roles that pushed groups grant.")
+
+
+def _checked_password(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Refuse a short password as soon as it is typed: click asks again at once, before
+    the confirmation, instead of after both."""
+    if value is not None and (problem := password_problem(value)):
+        raise click.BadParameter(problem)
+    return value
 
 
 def _fail(message: str) -> None:
@@ -71,10 +81,12 @@ def org_create(slug: str, name: str) -> None:
 @click.option("--email", required=True)
 @click.option(
     "--password",
-    prompt=True,
+    prompt=f"Password ({PASSWORD_RULE})",
     hide_input=True,
     confirmation_prompt=True,
-    help="Asked for (hidden, twice) when not given: no quoting rules of any shell apply.",
+    callback=_checked_password,
+    help=f"{PASSWORD_RULE[0].upper()}{PASSWORD_RULE[1:]}. Asked for (hidden, twice) when not "
+    "given: no quoting rules of any shell apply.",
 )
 @click.option("--org", "org_slug", default=None, help="Organization slug (default: default).")
 @click.option("--role", default="admin", show_default=True)
@@ -100,7 +112,12 @@ def _console_user(email: str):
 @admin_cli.command("password")
 @click.option("--email", required=True)
 @click.option(
-    "--password", prompt=True, hide_input=True, confirmation_prompt=True, help="New password."
+    "--password",
+    prompt=f"New password ({PASSWORD_RULE})",
+    hide_input=True,
+    confirmation_prompt=True,
+    callback=_checked_password,
+    help=f"New password, {PASSWORD_RULE}.",
 )
 @uses_database
 def admin_password(email: str, password: str) -> None:

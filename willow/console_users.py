@@ -12,10 +12,20 @@ from .models import ConsoleUser
 from .models import Organization
 
 MIN_PASSWORD_LENGTH = 8
+#: Told before a password is typed (the prompts of ``admin create`` and ``admin password``),
+#: not only in the refusal after it was typed twice.
+PASSWORD_RULE = f"at least {MIN_PASSWORD_LENGTH} characters"
 
 
 class ConsoleUserError(ValueError):
     pass
+
+
+def password_problem(password: str) -> str | None:
+    """Why ``password`` cannot be a console password, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"password must be {PASSWORD_RULE}"
+    return None
 
 
 def normalise_email(email: str) -> str:
@@ -37,8 +47,8 @@ def create_console_user(
     email = normalise_email(email)
     if "@" not in email or len(email) > 320:
         raise ConsoleUserError("email must be an email address")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ConsoleUserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if problem := password_problem(password):
+        raise ConsoleUserError(problem)
     if role not in ROLES:
         raise ConsoleUserError(f"role must be one of {', '.join(ROLES)}")
     if get_console_user_by_email(email) is not None:
@@ -61,7 +71,7 @@ def change_password(user: ConsoleUser, password: str) -> int:
     Whoever knew the old password may still be signed in somewhere; after a change only
     the new password lets anyone in. Returns the number of sessions ended.
     """
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ConsoleUserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if problem := password_problem(password):
+        raise ConsoleUserError(problem)
     user.password_hash = generate_password_hash(password)
     return end_sessions_of(user.id)

@@ -27,9 +27,9 @@ WRITING_GET_ENDPOINTS: set[str] = set()
 def resolve_database_url(app: Flask) -> None:
     """Default to a SQLite file in the instance folder: zero set-up on a fresh machine."""
     url = app.config.get("SQLALCHEMY_DATABASE_URI")
-    if not url:
+    default_file = not url
+    if default_file:
         path = Path(app.instance_path) / "willow.sqlite"
-        prepare_sqlite_file(path)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path.as_posix()}"
     elif url.startswith("postgres://"):
         # Heroku-style URLs; SQLAlchemy only knows the postgresql scheme.
@@ -41,8 +41,14 @@ def resolve_database_url(app: Flask) -> None:
         )
     database_file = sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
     if database_file is not None:
-        # Owner-only wherever WILLOW_DATABASE_URL puts it, not only in the instance folder.
-        prepare_sqlite_file(database_file, create_folder=False)
+        # Made when a connection first needs it (prepare_database_file), not here: a
+        # command that only reads, such as ``check``, writes nothing on a fresh checkout.
+        # Only the default file's folder (the instance folder) is made for it.
+        app.config["WILLOW_SQLITE_FILE"] = (database_file, default_file)
+        if database_file.exists():
+            # Owner-only wherever WILLOW_DATABASE_URL puts it, not only in the instance
+            # folder; a wider mode left by an older version is narrowed at start-up.
+            prepare_sqlite_file(database_file, create_folder=False)
     if uses_sqlite(app):
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         # Waitress serves from several threads; each gets its own connection.
@@ -57,6 +63,39 @@ def resolve_database_url(app: Flask) -> None:
         connect_args.setdefault("connect_timeout", POSTGRES_CONNECT_TIMEOUT_S)
         options["connect_args"] = connect_args
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def prepare_database_file(app: Flask) -> None:
+    """Create the SQLite database file owner-only, before SQLite would create it with the
+    umask's mode (usually 0644); the default file's instance folder too. No-op for
+    PostgreSQL, in-memory databases and a file that exists."""
+    entry = app.config.get("WILLOW_SQLITE_FILE")
+    if entry is None:
+        return
+    path, create_folder = entry
+    if not path.exists():
+        prepare_sqlite_file(path, create_folder=create_folder)
+
+
+def prepare_database_file_on_connect(app: Flask) -> None:
+    """Run ``prepare_database_file`` before each new SQLite connection (pooled, so rarely):
+    whichever command or request first connects gets the file made owner-only."""
+    if app.config.get("WILLOW_SQLITE_FILE") is None:
+        return
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "do_connect")
+    def _prepare(dialect, connection_record, cargs, cparams) -> None:  # noqa: ARG001
+        prepare_database_file(app)
+
+
+def sqlite_database_missing(app: Flask) -> Path | None:
+    """The SQLite file the app would use when it does not exist yet (nothing to read)."""
+    entry = app.config.get("WILLOW_SQLITE_FILE")
+    if entry is None or entry[0].exists():
+        return None
+    return entry[0]
 
 
 def _postgres_without_connect_timeout(url: str) -> bool:

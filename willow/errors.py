@@ -27,6 +27,7 @@ from .scim import transaction
 from .scim.http import scim_response
 from .scim.paths import is_scim_path
 from .scim.protocol import errors as scim_errors
+from .scim.protocol.wrong_path import hint as wrong_path_hint
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,8 @@ def render_api_error(status: int, message: str):
 def render_scim_error(error: scim_errors.ScimError):
     body = error.to_dict()
     record = audit.current()
-    body["detail"] = f"{body['detail']} (request id {record.request_id})"
+    if not getattr(error, "exact_detail", False):
+        body["detail"] = f"{body['detail']} (request id {record.request_id})"
     record.error = error
     rv = scim_response(body, error.status)
     for name, value in error.headers.items():
@@ -70,7 +72,10 @@ def render_scim_error(error: scim_errors.ScimError):
 def _scim_error_for_http(exc: HTTPException) -> scim_errors.ScimError:
     cls = _HTTP_TO_SCIM.get(exc.code or 500)
     if cls is not None:
-        error = cls()
+        # A path that matched no route: say what was expected ("Resource not found." sent
+        # admins looking for a missing user when the base URL was wrong).
+        unrouted = exc.code == 404 and request.url_rule is None
+        error = cls(wrong_path_hint(request.path) if unrouted else None)
         valid_methods = getattr(exc, "valid_methods", None)
         if valid_methods:
             # RFC 9110 §15.5.6: a 405 lists the methods the resource does support.

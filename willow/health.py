@@ -71,12 +71,25 @@ def readiness() -> tuple[bool, str]:
 def check_install(app: Flask) -> list[Finding]:
     """Everything ``flask --app app check`` reports, most basic first (needs an app context)."""
     from .database import describe_database
+    from .database import sqlite_database_missing
 
     findings = [Finding("ok", "Database", describe_database(app))]
     settings = app.config.get("WILLOW_SETTINGS")
     if settings is not None:
         found = "found" if settings.file_found else "not found (optional)"
         findings.append(Finding("ok", "Settings file", f"{settings.file}: {found}"))
+    missing = sqlite_database_missing(app)
+    if missing is not None:
+        # Not opened: SQLite would create it, and check writes nothing.
+        findings.append(
+            Finding(
+                "fail",
+                "Database",
+                f"{missing} does not exist yet: run python app.py --init (or start the server)",
+            )
+        )
+        findings.append(_secret_key(app))
+        return findings
     try:
         current = database_revisions()
     except Exception as exc:
@@ -100,6 +113,7 @@ def check_install(app: Flask) -> list[Finding]:
     else:
         findings.append(Finding("ok", "Migrations", f"at head ({', '.join(heads)})"))
         findings.append(_tokens())
+        findings.extend(_sso())
     findings.append(_secret_key(app))
     findings.append(_public_url(app.config.get("WILLOW_PUBLIC_URL")))
     findings.append(
@@ -123,8 +137,41 @@ def _tokens() -> Finding:
     return Finding("ok", "API tokens", f"{len(active)} active with the SCIM scope")
 
 
+def _sso() -> list[Finding]:
+    """Per organization, whether its provisioned users can sign in: a warning, never a
+    failure, because SCIM works without SSO (willow/connection/sso_status.py)."""
+    from .connection.sso_status import sso_status
+    from .models import Organization
+    from .sso.models import SsoConfig
+
+    rows = db.session.execute(
+        select(Organization.slug, SsoConfig.issuer)
+        .outerjoin(
+            SsoConfig,
+            (SsoConfig.organization_id == Organization.id) & SsoConfig.enabled.is_(True),
+        )
+        .order_by(Organization.slug)
+    ).all()
+    db.session.rollback()
+    several = len(rows) > 1
+    findings = []
+    for slug, issuer in rows:
+        status = sso_status(issuer)
+        subject = f"SSO ({slug})" if several else "SSO"
+        findings.append(Finding("ok" if status.configured else "warn", subject, status.text))
+    return findings
+
+
 def _secret_key(app: Flask) -> Finding:
     generated = app.config.get("WILLOW_SECRET_KEY_FILE")
+    if generated and not Path(generated).exists():
+        return Finding(
+            "warn",
+            "Secret key",
+            f"WILLOW_SECRET_KEY is not set: one will be generated into {generated} at the "
+            "first start; set WILLOW_SECRET_KEY (the same on every server) when there are "
+            "several",
+        )
     if generated:
         return Finding(
             "warn",

@@ -99,7 +99,7 @@ class ForwardedHeaders:
     ``python app.py`` and ``waitress-serve`` alike and accepts networks: waitress trusts
     a single address only, and removes every proxy header unless it is told not to
     (``willow.http_server.create`` does; ``waitress-serve`` needs
-    ``--no-clear-untrusted-proxy-headers``, see the README).
+    ``--no-clear-untrusted-proxy-headers``, see docs/operations.md).
     """
 
     def __init__(self, wsgi_app, trusted: TrustedProxies):

@@ -380,6 +380,8 @@ class ScimRequestLog(db.Model):
             "status_code",
             "method",
             "resource_type",
+            "token_id",
+            "client_family",
         ),
         # Partial: most requests are collection queries (no resource id) and successes (no
         # fingerprint), and skipping their index entries makes every log write cheaper.
@@ -402,10 +404,24 @@ class ScimRequestLog(db.Model):
         # Retention walks it oldest first; the size budget sums stored_bytes from it alone
         # (monitor/retention.py), without reading the wide rows.
         Index("ix_scim_logs_time_size", "created_at", "stored_bytes"),
+        # Each token's connection health on API Tokens (willow/connection/health.py):
+        # last success, last error and the day's counts, from the index alone.
+        Index(
+            "ix_scim_logs_token_time",
+            "token_id",
+            "created_at",
+            "status_code",
+            "repeat_count",
+            sqlite_where=text("token_id IS NOT NULL"),
+            postgresql_where=text("token_id IS NOT NULL"),
+        ),
         # One counted row per refused client (or token) and minute (monitor/capture.py).
+        # With its time (the window's start): a unique index of a partitioned table must
+        # hold the partition key (willow/partitions).
         Index(
             "ix_scim_logs_count_key",
             "count_key",
+            "created_at",
             unique=True,
             sqlite_where=text("count_key IS NOT NULL"),
             postgresql_where=text("count_key IS NOT NULL"),
@@ -431,6 +447,15 @@ class ScimRequestLog(db.Model):
             "status_code",
             "method",
             "resource_type",
+        ),
+        # A /Bulk request's row and its operations' rows (willow/scim/bulk.py), found from
+        # either end; partial, since nearly every request is not part of one.
+        Index(
+            "ix_scim_logs_org_bulk",
+            "organization_id",
+            "bulk_request_id",
+            sqlite_where=text("bulk_request_id IS NOT NULL"),
+            postgresql_where=text("bulk_request_id IS NOT NULL"),
         ),
     )
 
@@ -462,7 +487,12 @@ class ScimRequestLog(db.Model):
     duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
     client_ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(512))
+    #: okta, jumpcloud, entra or other: the User-Agent's family (monitor/clients.py),
+    #: written at capture so that the list filters on it in SQL.
+    client_family: Mapped[str | None] = mapped_column(String(16))
     request_headers: Mapped[dict | None] = mapped_column(JSON)
+    #: Redacted as request_headers are (Location, ETag, Content-Type, Retry-After...).
+    response_headers: Mapped[dict | None] = mapped_column(JSON)
     request_body: Mapped[str | None] = mapped_column(Text)
     response_body: Mapped[str | None] = mapped_column(Text)
     error_detail: Mapped[str | None] = mapped_column(Text)
@@ -479,6 +509,10 @@ class ScimRequestLog(db.Model):
     #: refused request writes the row; the others only raise its count.
     count_key: Mapped[str | None] = mapped_column(String(200))
     repeat_count: Mapped[int | None] = mapped_column(Integer)
+    #: The parent link of /Bulk (RFC 7644 §3.7): the request id of the Bulk request, on its
+    #: own row and on the row of each of its operations. A request id, not a row id, since
+    #: the operations' rows are written before the Bulk request's.
+    bulk_request_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class Event(db.Model):

@@ -43,9 +43,30 @@ ROOT = Path(__file__).resolve().parents[1]
 STOP_FLUSH_TIMEOUT_S = 10.0
 
 
-def main(app: Flask) -> None:
+USAGE = """usage: python app.py [--init]
+
+  (no option)  apply pending migrations and serve (Ctrl+C stops)
+  --init       create the instance folder, a commented instance/willow.env and the
+               database, say where they are and what to do next, and exit"""
+
+
+def main(app: Flask, argv: list[str] | None = None) -> None:
     from .http_server import create
 
+    args = sys.argv[1:] if argv is None else argv
+    if args in (["-h"], ["--help"]):
+        print(USAGE)
+        return
+    if args == ["--init"]:
+        from .instance_init import init_instance
+
+        for line in init_instance(app):
+            print(line)
+        return
+    if args:
+        # A mistyped option must not start a server instead of what was asked.
+        print(f"python app.py: unknown option {' '.join(args)}\n\n{USAGE}", file=sys.stderr)
+        sys.exit(2)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -22,7 +22,8 @@
             selection.removeAllRanges();
             selection.addRange(range);
           }
-          say("Copying is not available here: the token is selected, press Ctrl+C (⌘C on a Mac).");
+          var what = button.dataset.copyWhat || "text";
+          say("Copying is not available here: the " + what + " is selected, press Ctrl+C (⌘C on a Mac).");
         }
         if (navigator.clipboard && window.isSecureContext) {
           navigator.clipboard.writeText(text).then(function () { say("Copied to the clipboard."); }, fallback);

@@ -58,8 +58,8 @@ def test_admin_generates_uses_and_revokes_a_token(page, live_server, make_admin,
     token = page.get_by_label("API token").input_value()
     assert token.startswith("wsk_")
 
-    page.get_by_role("button", name="Copy").click()
-    expect(page.get_by_role("status")).to_have_text("Copied to the clipboard.")
+    page.get_by_role("button", name="Copy token").click()
+    expect(page.locator("#copy-status")).to_have_text("Copied to the clipboard.")
     assert page.evaluate("navigator.clipboard.readText()") == token
     page.screenshot(path=str(artifacts / "admin-token-created.png"), full_page=True)
 

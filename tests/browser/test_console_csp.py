@@ -65,7 +65,8 @@ def test_main_console_pages_run_under_the_csp_without_violations(
     page.get_by_label("SCIM user and group provisioning").check()
     page.get_by_role("button", name="Generate", exact=True).click()
     expect(page).to_have_url(re.compile(r"/admin/tokens/\d+/created$"))
-    expect(page.get_by_role("button", name=re.compile("Copy"))).to_be_visible()
+    expect(page.get_by_role("button", name="Copy token")).to_be_visible()
+    expect(page.get_by_role("button", name="Copy base URL")).to_be_visible()
 
     page.goto("/admin/directory/users")
     expect(page.get_by_text("ann@example.com")).to_be_visible()

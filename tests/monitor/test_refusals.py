@@ -64,6 +64,31 @@ def test_a_quoted_token_is_recognised_once_the_quotes_are_removed(client, logged
     assert plaintext[10:20] not in json.dumps(row, default=str)
 
 
+def test_a_401_that_names_its_token_is_logged_under_that_token(
+    app, client, logged, make_token, console
+):
+    """The entry's Token agrees with its reason (it said "none or unknown" beside it)."""
+    plaintext = make_token(name="Okta SCIM Integration")
+    with app.app_context():
+        token_id = find_token(plaintext).id
+    row = refused(client, logged, {"Authorization": plaintext})
+    assert (row["token_id"], row["token_name"]) == (token_id, "Okta SCIM Integration")
+    console.login()
+    html = client.get(f"/monitor/scim-logs/{row['id']}").get_data(as_text=True)
+    assert "none or unknown" not in html
+    assert f'Okta SCIM Integration <span class="muted">(id {token_id})</span>' in html
+
+
+def test_a_401_that_only_resembles_a_token_says_none_matched(client, logged, make_token, console):
+    plaintext = make_token(name="JumpCloud")
+    row = refused(client, logged, {"Authorization": f"Bearer {plaintext[:-5]}"})
+    assert row["token_id"] is None
+    console.login()
+    html = client.get(f"/monitor/scim-logs/{row['id']}").get_data(as_text=True)
+    assert "none matched (Why refused says what was sent)" in html
+    assert "none or unknown" not in html
+
+
 def test_a_token_with_a_literal_line_break_is_described(client, logged, make_token):
     plaintext = make_token(name="Okta")
     row = refused(client, logged, {"Authorization": f"Bearer {plaintext}\\n"})

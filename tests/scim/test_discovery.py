@@ -91,11 +91,23 @@ def test_service_provider_config_states_exactly_what_is_implemented(app, scim):
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "documentationUri": docs,
         "patch": {"supported": True},
-        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {
+            "supported": True,
+            "maxOperations": 1000,
+            "maxPayloadSize": app.config["MAX_CONTENT_LENGTH"],
+        },
         "filter": {"supported": True, "maxResults": app.config["WILLOW_SCIM_MAX_RESULTS"]},
         "changePassword": {"supported": False},
         "sort": {"supported": True},
         "etag": {"supported": True},
+        "pagination": {
+            "cursor": True,
+            "index": True,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": app.config["WILLOW_SCIM_MAX_RESULTS"],
+            "maxPageSize": app.config["WILLOW_SCIM_MAX_RESULTS"],
+            "cursorTimeout": app.config["WILLOW_CURSOR_TIMEOUT"],
+        },
         "authenticationSchemes": [
             {
                 "type": "oauthbearertoken",
@@ -118,11 +130,14 @@ def test_service_provider_config_states_exactly_what_is_implemented(app, scim):
 def test_service_provider_config_follows_the_settings(app, scim):
     app.config.update(
         WILLOW_SCIM_MAX_RESULTS=250,
+        WILLOW_CURSOR_TIMEOUT=90,
         WILLOW_DOCUMENTATION_URL="https://docs.example.test/scim",
         WILLOW_PUBLIC_URL="https://willow.example.test/",
     )
     body = scim.get("/ServiceProviderConfig").get_json()
     assert body["filter"]["maxResults"] == 250
+    assert body["pagination"]["maxPageSize"] == body["pagination"]["defaultPageSize"] == 250
+    assert body["pagination"]["cursorTimeout"] == 90
     assert body["documentationUri"] == "https://docs.example.test/scim"
     assert body["authenticationSchemes"][0]["documentationUri"] == "https://docs.example.test/scim"
     assert body["meta"]["location"] == "https://willow.example.test/scim/v2/ServiceProviderConfig"
@@ -303,5 +318,9 @@ def test_what_service_provider_config_advertises_is_what_the_server_does(app, sc
     assert scim.patch(f"/Users/{user_id}", patch, headers={"If-Match": etag}).status_code == 200
     _assert_error(scim.patch(f"/Users/{user_id}", patch, headers={"If-Match": etag}), 412)
 
-    assert config["bulk"]["supported"] is False
-    _assert_error(scim.post("/Bulk", {"schemas": [], "Operations": []}), 404)
+    assert config["bulk"]["supported"] is True
+    bulk = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [{"method": "DELETE", "path": f"/Users/{user_id}"}],
+    }
+    assert scim.post("/Bulk", bulk).get_json()["Operations"][0]["status"] == "204"

@@ -113,7 +113,8 @@ def test_api_tokens_shows_the_sso_prerequisite_and_the_sso_creator(
     crafting_provider.answer(nonce)
     finish(sso, state)
     page = client.get("/admin/tokens").get_data(as_text=True)
-    assert "SSO must already be configured in Willow" in page
+    assert 'data-configured="yes"' in page
+    assert "SSO is configured: provisioned users sign in with SSO" in page
     assert "SSO configured" in page and 'href="/admin/sso/"' in page
 
     rv = client.post("/admin/tokens", data={"name": "Okta SCIM Integration", "scopes": ["scim"]})
@@ -131,6 +132,8 @@ def test_api_tokens_links_to_sso_set_up_when_it_is_not_configured(client, consol
     console.login()
     page = client.get("/admin/tokens").get_data(as_text=True)
     assert "SSO not configured" in page and "Set up single sign-on" in page
+    assert "provisioned users cannot sign in until SSO is configured" in page
+    assert "SCIM provisioning works with or without SSO" in page
 
 
 def test_test_sign_in_reports_the_result_and_keeps_the_admins_session(

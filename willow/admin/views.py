@@ -25,6 +25,12 @@ from werkzeug.routing import BuildError
 from .. import models
 from ..access import effective_roles
 from ..access import set_group_role
+from ..connection.base_url import scim_base_url
+from ..connection.health import NO_TRAFFIC
+from ..connection.health import token_health
+from ..connection.sso_status import SCIM_WORKS_EITHER_WAY
+from ..connection.sso_status import SsoStatus
+from ..connection.sso_status import sso_status
 from ..console_auth import SIGN_IN_FAILED
 from ..console_auth import admin_required
 from ..console_auth import authenticate
@@ -48,6 +54,7 @@ from ..numbers import INT64_MAX
 from ..numbers import NotAnInteger
 from ..numbers import database_id
 from ..numbers import parse_integer
+from ..sso.settings import enabled_sso_config
 from ..sso.settings import password_sign_in_allowed
 from ..tokens import SCOPES
 from ..tokens import TokenError
@@ -86,6 +93,9 @@ def endpoint_url(endpoint: str, **values) -> str | None:
 
 
 bp.add_app_template_filter(last_valid_day, "last_valid_day")
+# The SSO page (willow/sso) shows the same status box as API Tokens.
+bp.add_app_template_global(sso_status, "sso_status")
+bp.add_app_template_global(SCIM_WORKS_EITHER_WAY, "scim_works_either_way")
 
 
 @bp.get("/")
@@ -163,15 +173,38 @@ def _get_token_or_404(token_id: str) -> ApiToken:
     return token
 
 
+def _sso_status(org_id: int) -> SsoStatus:
+    config = enabled_sso_config(org_id)
+    return sso_status(config.issuer if config is not None else None)
+
+
+def _connection() -> dict:
+    """What an IdP's provisioning settings need beside the token: the base URL (and
+    whether it is only this browser's address) and whether the users can sign in."""
+    return {
+        "base_url": scim_base_url(current_app.config.get("WILLOW_PUBLIC_URL"), request.url_root),
+        "sso": _sso_status(_org_id()),
+    }
+
+
 def _render_tokens(form: CreateTokenForm):
+    org_id = _org_id()
+    now = models.utcnow()
     rows = db.session.scalars(
         select(ApiToken)
         .options(joinedload(ApiToken.created_by))
-        .where(ApiToken.organization_id == _org_id())
+        .where(ApiToken.organization_id == org_id)
         .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
     ).all()
     return render_template(
-        "admin/tokens.html", tokens=rows, form=form, scope_labels=SCOPES, now=models.utcnow()
+        "admin/tokens.html",
+        tokens=rows,
+        health=token_health(org_id, now),
+        no_traffic=NO_TRAFFIC,
+        form=form,
+        scope_labels=SCOPES,
+        now=now,
+        **_connection(),
     )
 
 
@@ -236,7 +269,9 @@ def token_created(token_id: str):
     token = _get_token_or_404(token_id)
     plaintext = take_one_time_token(token.id)
     rv = make_response(
-        render_template("admin/token_created.html", token=token, plaintext=plaintext)
+        render_template(
+            "admin/token_created.html", token=token, plaintext=plaintext, **_connection()
+        )
     )
     # Neither the browser's history nor any cache may keep a copy of the secret.
     rv.headers["Cache-Control"] = "no-store"

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -19,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ..database import READ_ONLY
 from ..database import display_url
+from ..partitions.store import ensure_days
 from .plan import MIGRATION_TABLE
 from .plan import TableDigest
 from .plan import TablePlan
@@ -144,6 +146,21 @@ def _reset_sequences(conn: Connection, plans: list[TablePlan]) -> None:
                 )
 
 
+def _make_partitions(reader: Connection, target: Engine, table: sa.Table) -> None:
+    """A partitioned table on the target (the request log, willow/partitions) gets the
+    day partitions of the copied rows first, so they do not all land in its DEFAULT
+    partition, which retention can only DELETE from."""
+    if "created_at" not in table.columns:
+        return
+    low, high = reader.execute(
+        sa.select(sa.func.min(table.c.created_at), sa.func.max(table.c.created_at))
+    ).one()
+    if low is None:
+        return
+    days = [low.date() + timedelta(days=n) for n in range((high.date() - low.date()).days + 1)]
+    ensure_days(target, table.name, days)
+
+
 def _copy_table(reader: Connection, writer: Connection, table: sa.Table, bar) -> TableDigest:
     """Stream one table into PostgreSQL's COPY: a hundred times fewer round trips and
     statements than INSERTs. Values pass through the columns' own bind conversions for
@@ -177,6 +194,8 @@ def copy_rows(
     with _reading(source) as reader:
         reader.begin()
         totals = {p.table.name: _count(reader, p.table) for p in copied}
+        for plan in copied:
+            _make_partitions(reader, target, plan.table)
         try:
             with target.begin() as writer, progress(sum(totals.values())) as bar:
                 # The migrations seed a few rows (the default organization): the

@@ -37,6 +37,7 @@ from ..models import utcnow
 from ..scim import audit
 from ..scim.bearer import bearer_from_header
 from ..scim.bearer import read_token
+from ..scim.bulk import BULK_REQUEST_ID
 from ..scim.protocol.errors import ServiceUnavailable
 from ..scim.protocol.text import first_unstorable
 from ..scim.protocol.text import is_storable
@@ -44,6 +45,7 @@ from ..scim.protocol.text import storable
 from ..tokens import hash_token
 from . import lookup
 from . import redact
+from .clients import client_family
 from .log_writer import TOKEN_DIGEST
 from .log_writer import LogWriter
 from .present import PATH_AS_SENT_NOTE
@@ -63,6 +65,8 @@ RESOURCE_TYPES = {
     "serviceproviderconfig": "Config",
     "resourcetypes": "Config",
     "schemas": "Schema",
+    # A /Bulk request is its own type: its operations' rows are User and Group rows.
+    "bulk": "Bulk",
 }
 _ITEM_OPERATIONS = {"GET": "read", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
 _COLLECTION_OPERATIONS = {"GET": "query", "POST": "create"}
@@ -102,6 +106,8 @@ def classify(method: str, path: str) -> tuple[str | None, str | None, str | None
         return resource_type, segments[1], _ITEM_OPERATIONS.get(method)
     if segments[0].lower() == "serviceproviderconfig":
         return resource_type, segments[0], "read" if method == "GET" else None
+    if resource_type == "Bulk":
+        return resource_type, None, "bulk" if method == "POST" else None
     return resource_type, None, _COLLECTION_OPERATIONS.get(method)
 
 
@@ -165,6 +171,8 @@ def build_row(response: Response) -> dict[str, Any]:
         error_detail = record.refusal.text
         if organization_id is None:
             organization_id = record.refusal.organization_id
+        if token_id is None and record.refusal.token_id is not None:
+            token_id, token_name = record.refusal.token_id, record.refusal.token_name
     notes = list(record.notes)
     sent = environ.get(PATH_AS_SENT)
     if sent and sent != path:
@@ -172,6 +180,7 @@ def build_row(response: Response) -> dict[str, Any]:
         notes.insert(0, f"{PATH_AS_SENT_NOTE}{sent} (read as {path})")
     query = environ.get("QUERY_STRING")
     client_ip = req.remote_addr
+    user_agent = environ.get("HTTP_USER_AGENT") or None
     excerpt_only = status in REFUSED or token_id is None
     body_bytes = REFUSED_EXCERPT_BYTES if excerpt_only else max_bytes
     if counted is not None:
@@ -196,8 +205,10 @@ def build_row(response: Response) -> dict[str, Any]:
         "status_code": status,
         "duration_ms": round(duration_ms, 3),
         "client_ip": client_ip,
-        "user_agent": environ.get("HTTP_USER_AGENT") or None,
+        "user_agent": user_agent,
+        "client_family": client_family(user_agent),
         "request_headers": redact.redact_environ_headers(environ),
+        "response_headers": redact.redact_response_headers(response.headers.items()),
         "request_body": (
             redact.redact_body(raw_request, body_bytes)
             if isinstance(raw_request, bytes)
@@ -211,6 +222,7 @@ def build_row(response: Response) -> dict[str, Any]:
         "fingerprint": None,
         "count_key": None,
         "repeat_count": None,
+        "bulk_request_id": environ.get(BULK_REQUEST_ID),
     }
     if excerpt_only:
         if row["query_string"]:
@@ -222,6 +234,10 @@ def build_row(response: Response) -> dict[str, Any]:
             f"{counted.key}\x1f{counted.window_start.isoformat()}".encode()
         ).hexdigest()
         row["repeat_count"] = counted.number
+        # Dated at the window's start, which every refusal of the window (on any app
+        # server) agrees on: the upsert finds the entry by key and time, because on
+        # PostgreSQL the log is partitioned by time (willow/partitions).
+        row["created_at"] = counted.window_start
     for column, width in _WIDTHS.items():
         value = row[column]
         if isinstance(value, str) and len(value) > width:

@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 
 from ..cli_database import uses_database
 from .retention import MB
+from .retention import create_partitions
 from .retention import prune_logs
 from .retention import prune_to_budget
 
@@ -25,7 +26,11 @@ logs_cli = AppGroup("logs", help="Manage the SCIM request log.")
 @uses_database
 def prune(days: int | None) -> None:
     """Delete SCIM request log entries older than the retention period, then the oldest
-    ones past the size budget (WILLOW_LOG_MAX_MB), in small batches."""
+    ones past the size budget (WILLOW_LOG_MAX_MB), in small batches. On PostgreSQL, also
+    make the log's partitions of the next days, and drop whole days past retention."""
+    made = create_partitions()
+    if made:
+        click.echo(f"Made partitions {', '.join(made)}.")
     if days is None:
         days = current_app.config["WILLOW_LOG_RETENTION_DAYS"]
         if days <= 0:

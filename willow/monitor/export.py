@@ -44,6 +44,9 @@ HEADER = (
     "response_body",
     # Last, so the columns before keep their places: the refused requests an entry counts.
     "refused_count",
+    # Added later, after it for the same reason.
+    "client",
+    "response_headers",
 )
 # Cell types csv.writer renders as they are (None as an empty cell).
 _PLAIN = frozenset({int, float})

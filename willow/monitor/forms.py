@@ -1,8 +1,9 @@
 """The request-log filter form: a bookmarkable GET form, also used by the CSV export.
 
 Parameter names are part of the product (admins bookmark and share them): ``from``,
-``to``, ``method``, ``resource_type``, ``status``, ``q``, and the page cursors
-``before``/``after``. Anything unknown is a form error shown on the page, never a 500.
+``to``, ``method``, ``resource_type``, ``status``, ``token`` (a token's id), ``client``
+(okta, jumpcloud, entra, other), ``q``, and the page cursors ``before``/``after``.
+Anything unknown is a form error shown on the page, never a 500.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from wtforms.validators import Length
 from wtforms.validators import Optional
 
 from ..models import utcnow
+from .clients import FAMILIES
 from .queries import Cursor
 from .queries import LogFilter
 
 METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
-RESOURCE_TYPES = ("User", "Group", "Config", "Schema")
+RESOURCE_TYPES = ("User", "Group", "Bulk", "Config", "Schema")
 STATUS_CLASSES = ("2xx", "4xx", "5xx")
 #: ``from`` presets: relative to now, so a bookmark keeps meaning "the last 24 hours".
 PRESETS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
@@ -99,12 +101,29 @@ class LogFilterForm(FlaskForm):
         "Resource type", choices=_choices(RESOURCE_TYPES, "Any type"), default=""
     )
     status = SelectField("Status", choices=_choices(STATUS_CLASSES, "Any status"), default="")
+    token = SelectField("Token", choices=[SelectChoice("", "Any token")], default="")
+    client = SelectField(
+        "Client",
+        choices=[SelectChoice("", "Any client")]
+        + [SelectChoice(value, label) for value, label in FAMILIES.items()],
+        default="",
+    )
     q = StringField("Search", validators=[Optional(), Length(max=200)])
     before = StringField(validators=[Optional(), Length(max=64)])
     after = StringField(validators=[Optional(), Length(max=64)])
 
-    def __init__(self, *args, now: datetime | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        now: datetime | None = None,
+        tokens: list[tuple[int, str]] | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        # The organization's tokens (queries.token_choices), read by the view.
+        self.token.choices = [SelectChoice("", "Any token")] + [
+            SelectChoice(str(ident), name) for ident, name in tokens or []
+        ]
         self.now = now or utcnow()
         self.start: datetime | None = None
         self.end: datetime | None = None
@@ -122,6 +141,9 @@ class LogFilterForm(FlaskForm):
         return canonical.get(value.strip().lower(), value)
 
     def filter_status(self, value: str | None) -> str | None:
+        return value.strip().lower() if value else value
+
+    def filter_client(self, value: str | None) -> str | None:
         return value.strip().lower() if value else value
 
     def validate_from_(self, field: StringField) -> None:
@@ -167,6 +189,8 @@ class LogFilterForm(FlaskForm):
             method=self.method.data or None,
             resource_type=self.resource_type.data or None,
             status_class=int(status[0]) if status else None,
+            token_id=int(self.token.data) if self.token.data else None,
+            client=self.client.data or None,
             q=(self.q.data or "").strip() or None,
         )
 
@@ -189,6 +213,8 @@ class LogFilterForm(FlaskForm):
             "method": self.method.data,
             "resource_type": self.resource_type.data,
             "status": self.status.data,
+            "token": self.token.data,
+            "client": self.client.data,
             "q": self.q.data,
         }
         return {k: v.strip() for k, v in values.items() if v and v.strip()}

@@ -86,7 +86,15 @@ RETRY_S = 0.5
 #: log table and its indexes, with small bodies (32 MB) and with 64 KB ones (165 MB).
 ROW_BYTES = 800
 #: Columns a row handed over may leave out (capture fills them; the writer weighs rows).
-ROW_DEFAULTS = {"count_key": None, "repeat_count": None, "stored_bytes": 0}
+ROW_DEFAULTS = {
+    "count_key": None,
+    "repeat_count": None,
+    "stored_bytes": 0,
+    "client_family": None,
+    "response_headers": None,
+    # Only the rows of a /Bulk request and its operations have one (capture.py).
+    "bulk_request_id": None,
+}
 
 # Lookups for the rare rows whose token or organization is not known yet (see _complete).
 _TOKEN = select(ApiToken.name, ApiToken.organization_id).where(ApiToken.id == bindparam("token_id"))
@@ -373,8 +381,8 @@ class LogWriter:
         ):
             self._complete(row)
         params = dict(row)
-        if "count_key" not in params:
-            params.update(ROW_DEFAULTS)
+        for name, value in ROW_DEFAULTS.items():
+            params.setdefault(name, value)
         for name, processor, none in self.processors:
             value = params[name]
             params[name] = none if value is None else processor(value)
@@ -469,11 +477,12 @@ class LogWriter:
 def _counted_upsert(dialect, order: list[str] | None) -> str:
     """The INSERT of a counted refusal's entry (``count_key`` set): the first refusal of a
     window inserts it, the later ones (from any app server) only raise its count, never
-    lower it (batches of two servers may commit out of order)."""
+    lower it (batches of two servers may commit out of order). The entry is dated at its
+    window's start (capture), so the key and the time together find it."""
     table = ScimRequestLog.__table__
     stmt = (postgresql_insert if dialect.name == "postgresql" else sqlite_insert)(table)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.count_key],
+        index_elements=[table.c.count_key, table.c.created_at],
         index_where=table.c.count_key.isnot(None),
         set_={
             "repeat_count": case(

@@ -23,11 +23,13 @@ from sqlalchemy import func
 from sqlalchemy import not_
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import true
 from sqlalchemy import union_all
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
 
 from ..extensions import db
+from ..models import ApiToken
 from ..models import ScimRequestLog
 from ..numbers import INT64_MAX
 from ..numbers import parse_integer
@@ -57,6 +59,9 @@ LIST_COLUMNS = (
     Log.error_detail,
     Log.fingerprint,
     Log.repeat_count,
+    # The Operation column (operation.py) and the marker of a success with warnings.
+    Log.changes,
+    Log.warnings,
 )
 
 
@@ -72,6 +77,10 @@ class LogFilter:
     status_class: int | None = None
     #: Free text: userName/displayName prefix, resource id, path prefix (matches_text).
     q: str | None = None
+    #: The API token the request named (its id).
+    token_id: int | None = None
+    #: The User-Agent's family (clients.py): okta, jumpcloud, entra or other.
+    client: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,10 @@ def _narrowing(f: LogFilter) -> list[ColumnElement[bool]]:
     if f.status_class:
         # A range, not status_code / 100: comparisons keep the column usable by an index.
         rv.append(Log.status_code.between(f.status_class * 100, f.status_class * 100 + 99))
+    if f.token_id is not None:
+        rv.append(Log.token_id == f.token_id)
+    if f.client:
+        rv.append(Log.client_family == f.client)
     if f.q:
         rv.append(matches_text(f.q))
     return rv
@@ -277,20 +290,41 @@ def _probe_near(f: LogFilter, bounds: list, ascending: bool, limit: int) -> list
     # it too, a rare one (PUT and 4xx) would walk the whole index to fill it. The rows are
     # then read by id from the window (no other index can start with the organization).
     window = (
-        _in_time_order(select(Log.id).where(*_span(f), *bounds), Log, ascending)
+        _in_time_order(select(Log.id, Log.created_at).where(*_span(f), *bounds), Log, ascending)
         .limit(PROBE_ROWS)
         .subquery()
     )
     candidates = select(func.count()).select_from(window)
-    stmt = (
-        select(*LIST_COLUMNS)
-        .select_from(window.join(Log, Log.id == window.c.id))
-        .where(*_narrowing(f))
-    )
-    rows = list(db.session.execute(_in_time_order(stmt, Log, ascending).limit(limit)))
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = _looked_up_one_by_one(window, f)
+    else:
+        stmt = (
+            select(*LIST_COLUMNS)
+            .select_from(window.join(Log, Log.id == window.c.id))
+            .where(*_narrowing(f))
+        )
+    rows = list(db.session.execute(_in_time_order(stmt, window.c, ascending).limit(limit)))
     if len(rows) == limit or db.session.scalar(candidates) < PROBE_ROWS:
         return rows
     return None
+
+
+def _looked_up_one_by_one(window, f: LogFilter) -> Select:
+    """The window's rows that match, each read by its ``(id, created_at)`` in a LATERAL
+    subquery, in the window's order. On the partitioned log (willow/partitions) a plain
+    join let the planner merge-join the window with every partition's rows in time order,
+    filtering as it went, which read the whole log when few rows matched; the lateral
+    look-up reads one partition's primary key per window row, as the join by id does on
+    one table."""
+    match = (
+        select(*LIST_COLUMNS)
+        .where(Log.id == window.c.id, Log.created_at == window.c.created_at, *_narrowing(f))
+        # One row (the primary key): the LIMIT also keeps the planner from flattening the
+        # subquery back into the join.
+        .limit(1)
+        .lateral()
+    )
+    return select(*match.c).select_from(window.join(match, true()))
 
 
 def _text_page(f: LogFilter, bounds: list, ascending: bool, limit: int) -> list[Row]:
@@ -326,9 +360,14 @@ def retry_counts(organization_id: int, rows: list[Row]) -> dict[int, int]:
     """For the failing rows of a page: how many identical failures (same fingerprint) came
     within RETRY_WINDOW before each. One SQL self-join over the page's rows only, using
     ``ix_scim_logs_org_fingerprint``."""
-    ids = [r.id for r in rows if r.fingerprint]
-    if not ids:
+    failing = [r for r in rows if r.fingerprint]
+    if not failing:
         return {}
+    ids = [r.id for r in failing]
+    # The page's time span too: on PostgreSQL it confines the look-up by id to the
+    # partitions of those days (willow/partitions).
+    since = min(r.created_at for r in failing)
+    until = max(r.created_at for r in failing)
     earlier = aliased(Log)
     stmt = (
         select(Log.id, func.count(earlier.id))
@@ -345,7 +384,11 @@ def retry_counts(organization_id: int, rows: list[Row]) -> dict[int, int]:
                 or_(earlier.created_at < Log.created_at, earlier.id < Log.id),
             ),
         )
-        .where(Log.organization_id == organization_id, Log.id.in_(ids))
+        .where(
+            Log.organization_id == organization_id,
+            Log.id.in_(ids),
+            Log.created_at.between(since, until),
+        )
         .group_by(Log.id)
     )
     return {ident: n for ident, n in db.session.execute(stmt)}
@@ -396,6 +439,20 @@ def _hour_text(bucket: str | datetime) -> str:
     return bucket if isinstance(bucket, str) else bucket.strftime("%Y-%m-%d %H:00")
 
 
+def token_choices(organization_id: int) -> list[tuple[int, str]]:
+    """The organization's tokens for the token filter, ``(id, name)`` by name: revoked
+    ones too, since their requests stay in the log."""
+    stmt = (
+        select(ApiToken.id, ApiToken.name, ApiToken.revoked_at)
+        .where(ApiToken.organization_id == organization_id)
+        .order_by(ApiToken.name, ApiToken.id)
+    )
+    return [
+        (ident, f"{name} (revoked)" if revoked_at is not None else name)
+        for ident, name, revoked_at in db.session.execute(stmt)
+    ]
+
+
 def get_entry(organization_id: int, entry_id: int) -> ScimRequestLog | None:
     return db.session.scalars(
         select(Log).where(Log.id == entry_id, Log.organization_id == organization_id)
@@ -409,6 +466,45 @@ def neighbours(f: LogFilter, entry: ScimRequestLog) -> tuple[int | None, int | N
     newer = _rows(f, [_newer_than(at)], True, 1)
     older = _rows(f, [_older_than(at)], False, 1)
     return (newer[0].id if newer else None), (older[0].id if older else None)
+
+
+#: Most operations listed on a Bulk request's entry: RFC 7644 §3.7 caps a request at
+#: ``maxOperations`` (1,000), and a broken cycle adds one PATCH per group.
+BULK_OPERATIONS_SHOWN = 2000
+
+
+def bulk_operations(entry: ScimRequestLog) -> list[Row]:
+    """The rows of a /Bulk request's operations, in the order they ran (``entry`` is the
+    Bulk request's row); empty for any other row."""
+    if entry.resource_type != "Bulk" or not entry.bulk_request_id:
+        return []
+    stmt = _in_time_order(
+        select(*LIST_COLUMNS).where(
+            Log.organization_id == entry.organization_id,
+            Log.bulk_request_id.isnot(None),  # the partial index's predicate
+            Log.bulk_request_id == entry.bulk_request_id,
+            Log.id != entry.id,
+        ),
+        Log,
+        ascending=True,
+    ).limit(BULK_OPERATIONS_SHOWN)
+    return list(db.session.execute(stmt))
+
+
+def bulk_parent(entry: ScimRequestLog) -> int | None:
+    """The id of the /Bulk request's row an operation's row belongs to, if any."""
+    if entry.resource_type == "Bulk" or not entry.bulk_request_id:
+        return None
+    return db.session.scalars(
+        select(Log.id)
+        .where(
+            Log.organization_id == entry.organization_id,
+            Log.bulk_request_id.isnot(None),
+            Log.bulk_request_id == entry.bulk_request_id,
+            Log.resource_type == "Bulk",
+        )
+        .limit(1)
+    ).first()
 
 
 def related(entry: ScimRequestLog, limit: int = 20) -> list[Row]:
@@ -460,6 +556,8 @@ EXPORT_COLUMNS = (
     Log.request_body,
     Log.response_body,
     Log.repeat_count,
+    Log.client_family,
+    _json_text(Log.response_headers),
 )
 
 

@@ -461,6 +461,18 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return rv
 
 
+#: Response headers never stored: a session cookie is a credential.
+DROPPED_RESPONSE_HEADERS = frozenset({"set-cookie"})
+
+
+def redact_response_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Response headers to store, redacted as request headers are (``redact_headers``)
+    and without Set-Cookie."""
+    return redact_headers(
+        (name, value) for name, value in headers if name.lower() not in DROPPED_RESPONSE_HEADERS
+    )
+
+
 def is_secret_header(name: str) -> bool:
     """True when a header's name says it carries a credential (see ``_HEADER_WORDS``)."""
     normalised = _SEPARATORS.sub("", name.lower())

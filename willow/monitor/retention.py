@@ -8,6 +8,10 @@ database. The file sizes (SQLite's page count, PostgreSQL's ``pg_total_relation_
 would be cheaper still, but they never shrink when entries are deleted (freed pages are
 reused, not returned), so a prune could not tell when it had deleted enough.
 
+On PostgreSQL the log is partitioned by day (willow/partitions): retention drops the
+partitions wholly older than the cut-off (no VACUUM needed afterwards) and deletes only
+within the one that straddles it; the pruner also makes the partitions of the next days.
+
 Deletion runs in small batches, each in its own transaction, so that pruning a large
 backlog never holds SQLite's write lock (or a long PostgreSQL transaction) for long and
 SCIM requests keep being logged meanwhile. The running server prunes from a daemon
@@ -28,10 +32,12 @@ from sqlalchemy.sql import ColumnElement
 from ..extensions import db
 from ..models import ScimRequestLog
 from ..models import utcnow
+from ..partitions import store as partitions
 from ..pruning import PeriodicPruner
 from ..pruning import delete_oldest
 
 BATCH_SIZE = 1000
+TABLE = ScimRequestLog.__tablename__
 MB = 1024 * 1024
 
 
@@ -41,7 +47,7 @@ def prune_logs(
     """Delete log entries created more than ``older_than_days`` days ago, ``batch_size``
     rows per transaction; returns how many were deleted. Needs an app context."""
     cutoff = (now or utcnow()) - timedelta(days=older_than_days)
-    return _delete_oldest(ScimRequestLog.created_at < cutoff, batch_size)
+    return _drop_and_delete_before(cutoff, ScimRequestLog.created_at < cutoff, batch_size)
 
 
 def log_bytes() -> int:
@@ -76,11 +82,23 @@ def prune_to_budget(max_bytes: int, *, batch_size: int = BATCH_SIZE) -> int:
                 break
     if cutoff is None:  # entries were deleted meanwhile: the log is within its budget
         return 0
-    return _delete_oldest(ScimRequestLog.created_at <= cutoff, batch_size)
+    return _drop_and_delete_before(cutoff, ScimRequestLog.created_at <= cutoff, batch_size)
 
 
-def _delete_oldest(condition: ColumnElement[bool], batch_size: int) -> int:
-    return delete_oldest(
+def create_partitions(today: datetime | None = None) -> list[str]:
+    """On PostgreSQL, the log's day partitions from today to a few days ahead (and its
+    DEFAULT partition) that are missing; the names made. Needs an app context."""
+    return partitions.create_ahead(db.engine, TABLE, (today or utcnow()).date())
+
+
+def _drop_and_delete_before(
+    cutoff: datetime, condition: ColumnElement[bool], batch_size: int
+) -> int:
+    """Drop the day partitions wholly older than ``cutoff`` (PostgreSQL), then delete
+    the rows left that meet ``condition``: on PostgreSQL those of the one partition that
+    straddles the cut-off (and of the DEFAULT one), on SQLite all of them."""
+    dropped = partitions.drop_before(db.engine, TABLE, cutoff)
+    return dropped + delete_oldest(
         ScimRequestLog.id, condition, ScimRequestLog.created_at, batch_size
     )
 
@@ -96,6 +114,16 @@ class Pruner(PeriodicPruner):
         days = self.app.config["WILLOW_LOG_RETENTION_DAYS"]
         max_mb = self.app.config["WILLOW_LOG_MAX_MB"]
         deleted = over_budget = 0
+        try:
+            with self.app.app_context():
+                # Tomorrow's partition is made long before it is needed (the first
+                # round runs when the server starts); rows never wait for it.
+                made = create_partitions()
+        except Exception:
+            self.app.logger.exception("making the SCIM request log's partitions failed")
+        else:
+            if made:
+                self.app.logger.info("made SCIM request log partitions %s", ", ".join(made))
         try:
             with self.app.app_context():
                 if days > 0:

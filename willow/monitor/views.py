@@ -27,8 +27,11 @@ from ..webhooks.store import attempts_of_events
 from . import export
 from . import queries
 from .chart import build_chart
+from .clients import FAMILIES
+from .curl import curl_command
 from .forms import PRESET_LABELS
 from .forms import LogFilterForm
+from .operation import describe as describe_operation
 from .present import describe_change
 from .present import path_as_sent
 from .present import pretty_json
@@ -47,6 +50,11 @@ def _status_class_filter(code: int) -> str:
     return status_class(code)
 
 
+@bp.app_template_filter("operation")
+def _operation_filter(row):
+    return describe_operation(row)
+
+
 @bp.before_request
 def _see_latest_requests() -> None:
     # Log rows are inserted by a background writer just after each response: wait for the
@@ -61,10 +69,10 @@ def _org_id() -> int:
 @bp.get("/scim-logs")
 @login_required
 def scim_logs():
-    form = LogFilterForm(formdata=request.args)
+    org_id = _org_id()
+    form = LogFilterForm(formdata=request.args, tokens=queries.token_choices(org_id))
     if not form.validate():
         return render_template("monitor/scim_logs.html", form=form, presets=PRESET_LABELS), 400
-    org_id = _org_id()
     log_filter = form.to_filter(org_id)
     page = queries.page(log_filter, before=form.cursor_before, after=form.cursor_after)
     is_first = form.cursor_before is None and form.cursor_after is None
@@ -98,7 +106,7 @@ def log_entry(entry_id: str):
     entry = queries.get_entry(org_id, number) if number is not None else None
     # The filter of the list the admin came from (carried on its links): previous/next
     # step through that list. A filter that does not validate is simply not applied.
-    form = LogFilterForm(formdata=request.args)
+    form = LogFilterForm(formdata=request.args, tokens=queries.token_choices(org_id))
     valid = form.validate()
     args = form.query_args() if valid else {}
     if entry is None:
@@ -110,7 +118,20 @@ def log_entry(entry_id: str):
         "monitor/log_detail.html",
         entry=entry,
         related=queries.related(entry),
+        bulk_operations=queries.bulk_operations(entry),
+        bulk_parent=queries.bulk_parent(entry),
         changes=[describe_change(c, entry.resource_label) for c in entry.changes or []],
+        operation=describe_operation(entry),
+        client_families=FAMILIES,
+        curl=curl_command(
+            # The address the admin reached this server at, unless a public one is set.
+            base_url=current_app.config.get("WILLOW_PUBLIC_URL") or request.host_url,
+            method=entry.method,
+            path=entry.path,
+            query_string=entry.query_string,
+            request_headers=entry.request_headers,
+            request_body=entry.request_body,
+        ),
         request_body=pretty_json(entry.request_body),
         response_body=pretty_json(entry.response_body),
         newer=newer,
@@ -146,11 +167,12 @@ def _entry_not_found(entry_id: str, args: dict[str, str]):
 @bp.get("/scim-logs/export.csv")
 @login_required
 def export_csv():
-    form = LogFilterForm(formdata=request.args)
+    org_id = _org_id()
+    form = LogFilterForm(formdata=request.args, tokens=queries.token_choices(org_id))
     if not form.validate():
         errors = [f"{form[name].label.text}: {' '.join(e)}" for name, e in form.errors.items()]
         return Response("\n".join(errors) + "\n", status=400, mimetype="text/plain")
-    log_filter = form.to_filter(_org_id())
+    log_filter = form.to_filter(org_id)
     name = export.filename(log_filter.start, log_filter.end, utcnow())
     rows = queries.export_rows(log_filter)
     rv = Response(stream_with_context(export.iter_csv(rows)), mimetype="text/csv")

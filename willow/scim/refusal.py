@@ -49,6 +49,11 @@ class Refusal:
 
     text: str
     organization_id: int | None = None
+    #: The token the request carried when the text names it for certain (revoked,
+    #: expired, or sent malformed), so the log entry's Token agrees with the reason; None
+    #: when it only resembles one.
+    token_id: int | None = None
+    token_name: str | None = None
 
 
 def missing_or_not_bearer(header: str | None) -> Refusal:
@@ -102,6 +107,8 @@ def inactive_token(token, status: str) -> Refusal:
     return Refusal(
         f"{status.capitalize()} token: “{token.name}” (id {token.id}), {since}.",
         token.organization_id,
+        token.id,
+        token.name,
     )
 
 
@@ -114,6 +121,8 @@ def _with_token_named(refusal: Refusal, candidate: str, how: str) -> Refusal:
         f"{refusal.text} {how[0].upper() + how[1:]}, it is the {status} token “{token.name}” "
         f"(id {token.id}): correct it in the IdP.",
         token.organization_id,
+        token.id,
+        token.name,
     )
 
 

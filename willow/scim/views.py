@@ -8,6 +8,8 @@ once, render the response. Bearer authentication runs before every request
 from __future__ import annotations
 
 import functools
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Blueprint
@@ -15,6 +17,7 @@ from flask import Response
 from flask import current_app
 from flask import g
 from flask import request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..database import MUTATING_METHODS
 from ..database import writer_queue
@@ -25,6 +28,7 @@ from ..guard import scim as guard
 from ..monitor import capture
 from ..webhooks import events_committed
 from . import audit
+from . import bulk
 from . import transaction
 from .bearer import record_token_use
 from .bearer import require_bearer_token
@@ -33,11 +37,17 @@ from .http import preconditions
 from .http import request_object
 from .http import scim_response
 from .http import to_json
+from .protocol import cursor
 from .protocol import discovery
+from .protocol.bulk import MAX_OPERATIONS
+from .protocol.bulk import bulk_response
+from .protocol.bulk import load_bulk_request
+from .protocol.bulk import payload_too_large
 from .protocol.errors import Forbidden
 from .protocol.errors import NotFound
 from .protocol.listing import ListQuery
 from .protocol.listing import build_query
+from .protocol.listing import cursor_response
 from .protocol.listing import list_response
 from .protocol.messages import load_patch_request
 from .protocol.messages import load_search_request
@@ -93,9 +103,44 @@ def root():
     7644 §3.4.2.1), Users and Groups, with the same ``filter``, paging and projection as
     ``POST /.search``. (It used to answer an empty list whatever the filter.)"""
     audit.describe(operation="query")
-    query = build_query(request.args, current_app.config["WILLOW_SCIM_MAX_RESULTS"])
+    return _list_all(build_query(request.args, current_app.config["WILLOW_SCIM_MAX_RESULTS"]))
+
+
+def _list_all(query: ListQuery):
+    if query.cursor_paged:
+        return _cursor_page(
+            "*", query, functools.partial(search.search_all_by_cursor, g.organization_id)
+        )
     resources, total = search.search_all(g.organization_id, query, base_url())
     return scim_response(list_response(resources, total, query.start_index))
+
+
+def _cursor_page(kind: str, query: ListQuery, read: Callable):
+    """A cursor-paged list (RFC 9865): the page from the request's cursor, with the
+    cursors to the pages either side of it. ``read(query, position, backward, base)``
+    is the store's keyset read."""
+    config = current_app.config
+    walk = cursor.Walk(
+        cursor.query_hash(kind, g.organization_id, query.filter, query.sort_by, query.descending),
+        int(time.time()),
+        config["WILLOW_CURSOR_TIMEOUT"],
+        current_app.secret_key,
+    )
+    position = walk.start(query.cursor)
+    resources, total, walked = read(
+        query,
+        position.key if position else None,
+        position is not None and position.direction == cursor.BACKWARD,
+        base_url(),
+    )
+    return scim_response(
+        cursor_response(
+            resources,
+            total,
+            walk.next_cursor(walked.last_key) if walked.more_after else None,
+            walk.previous_cursor(walked.first_key) if walked.more_before else None,
+        )
+    )
 
 
 def _refuse_filter() -> None:
@@ -107,13 +152,24 @@ def _refuse_filter() -> None:
 
 @functools.lru_cache(maxsize=64)
 def _discovery_json(
-    kind: str, base: str, name: str | None, max_results: int, docs: str | None
+    kind: str,
+    base: str,
+    name: str | None,
+    max_results: int,
+    docs: str | None,
+    max_payload: int,
+    cursor_timeout: int,
 ) -> str | None:
     """A discovery document as JSON text, built once per base URL and name: it depends on
     configuration only (RFC 7644 §4). None for an unknown resource type or schema."""
     if kind == "ServiceProviderConfig":
         doc = discovery.service_provider_config(
-            base, max_results=max_results, documentation_uri=docs
+            base,
+            max_results=max_results,
+            documentation_uri=docs,
+            bulk_max_operations=MAX_OPERATIONS,
+            bulk_max_payload_size=max_payload,
+            cursor_timeout=cursor_timeout,
         )
     elif kind == "ResourceTypes" and name is None:
         doc = discovery.resource_types(base)
@@ -134,6 +190,8 @@ def _discovery_response(kind: str, name: str | None = None):
         name,
         config["WILLOW_SCIM_MAX_RESULTS"],
         config.get("WILLOW_DOCUMENTATION_URL"),
+        config.get("MAX_CONTENT_LENGTH") or 0,
+        config["WILLOW_CURSOR_TIMEOUT"],
     )
     if text is None:
         label = "resource type" if kind == "ResourceTypes" else "schema"
@@ -233,7 +291,13 @@ def _user_response(user: users.StoredUser, status: int = 200):
 @bp.get("/Users")
 def list_users():
     audit.describe(resource_type="User", operation="query")
-    query = _query()
+    return _list_users(_query())
+
+
+def _list_users(query: ListQuery):
+    if query.cursor_paged:
+        read = functools.partial(users.list_users_by_cursor, _connection(), g.organization_id)
+        return _cursor_page("User", query, read)
     resources, total = users.list_users(_connection(), g.organization_id, query, base_url())
     return scim_response(list_response(resources, total, query.start_index))
 
@@ -265,9 +329,7 @@ def patch_user(user_id: str):
     operations, notes = load_patch_request(request_object())
     for text in notes:
         audit.note(text)
-    user = users.patch_user(
-        _connection(), g.organization_id, user_id, operations, preconditions()
-    )
+    user = users.patch_user(_connection(), g.organization_id, user_id, operations, preconditions())
     return _commit(_user_response(user), emit.user_effects(user))
 
 
@@ -291,7 +353,13 @@ def _group_response(group, status: int = 200):
 @bp.get("/Groups")
 def list_groups():
     audit.describe(resource_type="Group", operation="query")
-    query = _query()
+    return _list_groups(_query())
+
+
+def _list_groups(query: ListQuery):
+    if query.cursor_paged:
+        read = functools.partial(groups.list_groups_by_cursor, g.organization_id)
+        return _cursor_page("Group", query, read)
     page = groups.list_groups(g.organization_id, query, base_url())
     return scim_response(list_response(page.resources, page.total, query.start_index))
 
@@ -354,6 +422,7 @@ def _search_query() -> ListQuery:
         "sortOrder": message.sort_order,
         "attributes": list(message.attributes),
         "excludedAttributes": list(message.excluded_attributes),
+        "cursor": message.cursor,
     }
     return build_query(
         {k: v for k, v in params.items() if v is not None},
@@ -364,17 +433,13 @@ def _search_query() -> ListQuery:
 @bp.post("/Users/.search")
 def search_users():
     audit.describe(resource_type="User", operation="query")
-    query = _search_query()
-    resources, total = users.list_users(_connection(), g.organization_id, query, base_url())
-    return scim_response(list_response(resources, total, query.start_index))
+    return _list_users(_search_query())
 
 
 @bp.post("/Groups/.search")
 def search_groups():
     audit.describe(resource_type="Group", operation="query")
-    query = _search_query()
-    page = groups.list_groups(g.organization_id, query, base_url())
-    return scim_response(list_response(page.resources, page.total, query.start_index))
+    return _list_groups(_search_query())
 
 
 @bp.post("/.search")
@@ -382,5 +447,24 @@ def search_all():
     """Users and Groups in one list (see ``willow.scim.store.search``)."""
     query = _search_query()
     audit.describe(operation="query")
-    resources, total = search.search_all(g.organization_id, query, base_url())
-    return scim_response(list_response(resources, total, query.start_index))
+    return _list_all(query)
+
+
+@bp.post("/Bulk")
+def bulk_request():
+    """RFC 7644 §3.7: the operations run one by one, each as the request it stands for
+    (``willow.scim.bulk``); the answer is 200 with one result per operation run."""
+    audit.describe(resource_type="Bulk", operation="bulk")
+    request.environ[bulk.BULK_REQUEST_ID] = audit.current().request_id
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and (request.content_length or 0) > limit:
+        raise payload_too_large(limit)
+    try:
+        body = request_object()
+    except RequestEntityTooLarge:  # a chunked body over the limit
+        raise payload_too_large(limit) from None
+    message = load_bulk_request(body, MAX_OPERATIONS)
+    # The Bulk request itself changes nothing: its connection goes back now, and each
+    # operation takes one for its own transaction.
+    _end_transaction()
+    return scim_response(bulk_response(bulk.run(message, base_url())))

@@ -32,14 +32,12 @@ def _fernet(secret_key: str | bytes, info: bytes = _INFO) -> Fernet:
 
 def encrypt_secret(plaintext: str, info: bytes = _INFO) -> str:
     """``info`` labels the key derived for one use (webhook signing secrets have their own)."""
-    return _fernet(current_app.config["SECRET_KEY"], info).encrypt(plaintext.encode()).decode()
+    return _fernet(current_app.secret_key, info).encrypt(plaintext.encode()).decode()
 
 
 def decrypt_secret(ciphertext: str, info: bytes = _INFO) -> str:
     try:
-        return (
-            _fernet(current_app.config["SECRET_KEY"], info).decrypt(ciphertext.encode()).decode()
-        )
+        return _fernet(current_app.secret_key, info).decrypt(ciphertext.encode()).decode()
     except (InvalidToken, ValueError) as exc:
         raise SecretUnreadable(
             "the stored client secret cannot be decrypted (was the secret key changed?); "

@@ -4,8 +4,8 @@ Pure functions of ``willow.scim.protocol.schema`` and a few settings, so what th
 itself is derived from the same definitions the rest of the code reads and cannot drift
 from them. The views add the base URL and the HTTP around them (RFC 7644 §4).
 
-Not advertised, because not implemented: bulk operations and password changes
-(passwords are discarded; Willow users sign in through SSO).
+Not advertised, because not implemented: password changes (passwords are discarded;
+Willow users sign in through SSO).
 """
 
 from __future__ import annotations
@@ -28,7 +28,13 @@ RESOURCE_TYPES: dict[str, tuple[str, str]] = {
 
 
 def service_provider_config(
-    base_url: str, *, max_results: int, documentation_uri: str | None
+    base_url: str,
+    *,
+    max_results: int,
+    documentation_uri: str | None,
+    bulk_max_operations: int = 0,
+    bulk_max_payload_size: int = 0,
+    cursor_timeout: int,
 ) -> dict:
     """The ServiceProviderConfig resource (RFC 7643 §5), stating only what Willow does."""
     rv: dict = {"schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA]}
@@ -47,11 +53,26 @@ def service_provider_config(
     rv.update(
         {
             "patch": {"supported": True},
-            "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+            # /Bulk (RFC 7644 §3.7.4): the payload limit is the request body limit.
+            "bulk": {
+                "supported": bulk_max_operations > 0,
+                "maxOperations": bulk_max_operations,
+                "maxPayloadSize": bulk_max_payload_size,
+            },
             "filter": {"supported": True, "maxResults": max_results},
             "changePassword": {"supported": False},
             "sort": {"supported": True},
             "etag": {"supported": True},
+            # RFC 9865 §4. Index paging stays the default, so clients written before
+            # cursors see no change (RFC 9865, "Backwards Compatibility Considerations").
+            "pagination": {
+                "cursor": True,
+                "index": True,
+                "defaultPaginationMethod": "index",
+                "defaultPageSize": max_results,
+                "maxPageSize": max_results,
+                "cursorTimeout": cursor_timeout,
+            },
             "authenticationSchemes": [scheme],
             "meta": {
                 "resourceType": "ServiceProviderConfig",

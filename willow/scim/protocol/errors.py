@@ -82,6 +82,31 @@ class InvalidValue(ScimError):
     default_detail = "A value is missing or not valid."
 
 
+class InvalidCursor(ScimError):
+    """RFC 9865 §2.1: the cursor is not one this server issued for this query (400)."""
+
+    scim_type = "invalidCursor"
+    default_detail = (
+        "The cursor is not valid: send an empty cursor for the first page, then the "
+        "nextCursor or previousCursor of the previous response."
+    )
+
+
+class ExpiredCursor(ScimError):
+    """RFC 9865 §2.1: the cursor is older than ``cursorTimeout`` (400)."""
+
+    scim_type = "expiredCursor"
+    default_detail = "The cursor has expired."
+
+
+class InvalidCount(ScimError):
+    """RFC 9865 §2.1: ``count`` in a cursor-paged query is not an integer between 1 and
+    maxPageSize (400)."""
+
+    scim_type = "invalidCount"
+    default_detail = "The count is not valid."
+
+
 class InvalidVersion(ScimError):
     scim_type = "invalidVers"
     default_detail = "The SCIM protocol version is not supported."

@@ -55,7 +55,7 @@ OPS = ("add", "remove", "replace")
 #: changes in the low hundreds. Above this the request is refused before any operation is
 #: read: 413, as RFC 7644 §3.7.4 answers a bulk request over ``maxOperations`` (PATCH has
 #: no limit of its own in the RFC, and ServiceProviderConfig's ``patch`` has only
-#: ``supported``, so the README states it).
+#: ``supported``, so docs/scim.md states it).
 MAX_PATCH_OPERATIONS = 1000
 
 # marshmallow 4 has no Schema.context; the notes of the load in progress live here.
@@ -83,7 +83,11 @@ class SearchRequest:
     #: "ascending" or "descending".
     sort_order: str | None = None
     start_index: int | None = None
-    count: int | None = None
+    #: An integer, except in a cursor-paged request, where the listing checks it
+    #: (RFC 9865 §2.1: a bad count there is ``invalidCount``).
+    count: Any = None
+    #: RFC 9865 §3: None when absent; "" asks for the first page.
+    cursor: Any = None
 
 
 def _note(text: str) -> None:
@@ -202,11 +206,18 @@ class SearchRequestSchema(MessageSchema):
     sort_by = fields.String(load_default=None, allow_none=True, data_key="sortBy")
     sort_order = fields.String(load_default=None, allow_none=True, data_key="sortOrder")
     start_index = _Integer(load_default=None, allow_none=True, data_key="startIndex")
-    count = _Integer(load_default=None, allow_none=True)
+    count = fields.Raw(load_default=None, allow_none=True)
+    cursor = fields.Raw(load_default=None, allow_none=True)
 
     @post_load
     def make_request(self, data: dict, **kwargs: Any) -> SearchRequest:
         _check_message_schema(data["schemas"], SEARCH_REQUEST_SCHEMA, "SearchRequest")
+        count = data["count"]
+        if data["cursor"] is None and count is not None:
+            try:
+                count = _Integer().deserialize(count, "count", data)
+            except ValidationError as exc:
+                raise ValidationError(exc.messages, "count") from None
         order = data["sort_order"]
         if order is not None:
             order = order.strip().lower() or None
@@ -219,7 +230,8 @@ class SearchRequestSchema(MessageSchema):
             sort_by=_blank_to_none(data["sort_by"]),
             sort_order=order,
             start_index=data["start_index"],
-            count=data["count"],
+            count=count,
+            cursor=data["cursor"],
         )
 
 

@@ -28,6 +28,7 @@ from ...models import GroupMember
 from ...models import User
 from ...models import utcnow
 from .. import audit
+from ..protocol.errors import InvalidCursor
 from ..protocol.errors import InvalidValue
 from ..protocol.errors import NotFound
 from ..protocol.errors import Uniqueness
@@ -48,6 +49,9 @@ from ..protocol.text import is_storable
 from .attributes import column_width
 from .filter_sql import compile_filter
 from .filter_sql import sort_key
+from .keyset import Key
+from .keyset import Walked
+from .keyset import walk
 from .uniqueness import flush_unique
 from .user_rows import lowered_copy
 
@@ -473,6 +477,48 @@ def list_groups(organization_id: int, query: ListQuery, base_url: str) -> GroupP
     )
     projection = Projection("Group", query.attributes, query.excluded_attributes)
     return GroupPage(represent_many(groups, projection, base_url), total)
+
+
+def keyset_keys(query: ListQuery) -> list[Key]:
+    """``sortBy`` if given, then (created_at, id): the order index paging uses too."""
+    keys = []
+    if query.sort_by:
+        keys.append(Key(sort_key("Group", query.sort_by), query.descending, nullable=True))
+    return keys + [Key(Group.created_at), Key(Group.id)]
+
+
+def list_groups_by_cursor(
+    organization_id: int,
+    query: ListQuery,
+    position: tuple | None,
+    backward: bool,
+    base_url: str,
+) -> tuple[list[dict[str, Any]], int, Walked]:
+    """A cursor page of groups (RFC 9865), read as a range of the (organization,
+    created_at, id) index; see :func:`willow.scim.store.users.list_users_by_cursor`."""
+    keys = keyset_keys(query)
+    if position is not None and len(position) != len(keys):
+        raise InvalidCursor()
+    conditions = list_conditions(organization_id, query.filter)
+    stmt = select(Group.id, *(key.expr for key in keys)).where(*conditions)
+    walked = walk(
+        lambda s: db.session.execute(s).all(),
+        stmt,
+        keys,
+        lambda row: tuple(row[1:]),
+        position,
+        backward,
+        query.count,
+    )
+    ids = [row[0] for row in walked.rows]
+    loaded = {g.id: g for g in db.session.scalars(select(Group).where(Group.id.in_(ids)))}
+    groups = [loaded[group_id] for group_id in ids if group_id in loaded]
+    projection = Projection("Group", query.attributes, query.excluded_attributes)
+    if position is None and not walked.more_after:
+        total = len(ids)
+    else:
+        total = db.session.scalar(select(func.count()).select_from(Group).where(*conditions))
+    return represent_many(groups, projection, base_url), total or 0, walked
 
 
 def represent_many(

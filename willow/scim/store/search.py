@@ -26,6 +26,7 @@ from sqlalchemy import union_all
 from ...extensions import db
 from ...models import Group
 from ...models import User
+from ..protocol.errors import InvalidCursor
 from ..protocol.errors import InvalidFilter
 from ..protocol.errors import InvalidValue
 from ..protocol.listing import ListQuery
@@ -33,6 +34,9 @@ from ..protocol.render import Projection
 from . import groups
 from . import users
 from .filter_sql import sort_key
+from .keyset import Key
+from .keyset import Walked
+from .keyset import walk
 
 
 def _user_page(organization_id: int, query: ListQuery, base_url: str) -> list[dict[str, Any]]:
@@ -77,6 +81,20 @@ def search_all(
     organization_id: int, query: ListQuery, base_url: str
 ) -> tuple[list[dict[str, Any]], int]:
     """The page of resources of every type and the total number of matches."""
+    conditions, totals = _conditions_and_totals(organization_id, query)
+    total = sum(totals.values())
+    if query.count == 0 or total < query.start_index:
+        return [], total
+    if query.sort_by:
+        return _sorted_page(query, conditions, base_url), total
+    return _concatenated_page(organization_id, query, totals, base_url), total
+
+
+def _conditions_and_totals(
+    organization_id: int, query: ListQuery
+) -> tuple[dict[str, list], dict[str, int]]:
+    """Each type's WHERE conditions (a type the filter cannot apply to is left out) and
+    its number of matches."""
     conditions: dict[str, list] = {}
     errors: list[InvalidFilter] = []
     for kind in _TYPES:
@@ -94,12 +112,7 @@ def search_all(
         for kind in _TYPES
         if kind.name in conditions
     }
-    total = sum(totals.values())
-    if query.count == 0 or total < query.start_index:
-        return [], total
-    if query.sort_by:
-        return _sorted_page(query, conditions, base_url), total
-    return _concatenated_page(organization_id, query, totals, base_url), total
+    return conditions, totals
 
 
 def _concatenated_page(
@@ -125,19 +138,19 @@ def _concatenated_page(
     return resources
 
 
-def _sorted_page(
-    query: ListQuery, conditions: dict[str, list], base_url: str
-) -> list[dict[str, Any]]:
+def _union(query: ListQuery, conditions: dict[str, list]):
+    """Every match of every type as (rank, id, sort_key, created_at) rows, one subquery."""
     parts = []
     sort_errors: list[InvalidValue] = []
     for rank, kind in enumerate(_TYPES):
         if kind.name not in conditions:
             continue
-        try:
-            key = sort_key(kind.name, query.sort_by)
-        except InvalidValue as exc:
-            sort_errors.append(exc)
-            key = null()
+        key = null()
+        if query.sort_by:
+            try:
+                key = sort_key(kind.name, query.sort_by)
+            except InvalidValue as exc:
+                sort_errors.append(exc)
         parts.append(
             select(
                 literal(rank, Integer).label("rank"),
@@ -146,16 +159,13 @@ def _sorted_page(
                 kind.model.created_at.label("created_at"),
             ).where(*conditions[kind.name])
         )
-    if len(sort_errors) == len(parts):
+    if query.sort_by and len(sort_errors) == len(parts):
         raise sort_errors[0]
-    rows = union_all(*parts).subquery()
-    by_key = rows.c.sort_key.desc() if query.descending else rows.c.sort_key.asc()
-    page = db.session.execute(
-        select(rows.c.rank, rows.c.id)
-        .order_by(by_key.nulls_last(), rows.c.rank, rows.c.created_at, rows.c.id)
-        .offset(query.start_index - 1)
-        .limit(query.count)
-    ).all()
+    return union_all(*parts).subquery()
+
+
+def _render(page: list, query: ListQuery, base_url: str) -> list[dict[str, Any]]:
+    """(rank, id) rows rendered in their order, each type read by id in one query."""
     rendered: dict[tuple[int, str], dict[str, Any]] = {}
     for rank, kind in enumerate(_TYPES):
         ids = [row.id for row in page if row.rank == rank]
@@ -164,4 +174,48 @@ def _sorted_page(
         projection = Projection(kind.name, query.attributes, query.excluded_attributes)
         for resource_id, resource in kind.by_id(ids, projection, base_url).items():
             rendered[(rank, resource_id)] = resource
-    return [rendered[(row.rank, row.id)] for row in page]
+    return [rendered[(row.rank, row.id)] for row in page if (row.rank, row.id) in rendered]
+
+
+def _sorted_page(
+    query: ListQuery, conditions: dict[str, list], base_url: str
+) -> list[dict[str, Any]]:
+    rows = _union(query, conditions)
+    by_key = rows.c.sort_key.desc() if query.descending else rows.c.sort_key.asc()
+    page = db.session.execute(
+        select(rows.c.rank, rows.c.id)
+        .order_by(by_key.nulls_last(), rows.c.rank, rows.c.created_at, rows.c.id)
+        .offset(query.start_index - 1)
+        .limit(query.count)
+    ).all()
+    return _render(page, query, base_url)
+
+
+def search_all_by_cursor(
+    organization_id: int,
+    query: ListQuery,
+    position: tuple | None,
+    backward: bool,
+    base_url: str,
+) -> tuple[list[dict[str, Any]], int, Walked]:
+    """A cursor page (RFC 9865) of every type in the same order as index paging: by
+    (rank, created_at, id), after the sort key when sorted. Ranks and keys come from the
+    UNION ALL of the types' matches, read by keyset from it."""
+    conditions, totals = _conditions_and_totals(organization_id, query)
+    rows = _union(query, conditions)
+    keys = [Key(rows.c.rank), Key(rows.c.created_at), Key(rows.c.id)]
+    if query.sort_by:
+        keys.insert(0, Key(rows.c.sort_key, query.descending, nullable=True))
+    if position is not None and len(position) != len(keys):
+        raise InvalidCursor()
+    stmt = select(rows.c.rank, rows.c.id, *(key.expr for key in keys))
+    walked = walk(
+        lambda s: db.session.execute(s).all(),
+        stmt,
+        keys,
+        lambda row: tuple(row[2:]),
+        position,
+        backward,
+        query.count,
+    )
+    return _render(walked.rows, query, base_url), sum(totals.values()), walked

@@ -30,6 +30,7 @@ from ...models import utcnow
 from ...prepared import Prepared
 from ...prepared import dbapi_errors
 from .. import audit
+from ..protocol.errors import InvalidCursor
 from ..protocol.errors import NotFound
 from ..protocol.errors import Uniqueness
 from ..protocol.filter import parse_filter
@@ -49,6 +50,9 @@ from .attributes import VALUES
 from .filter_sql import compile_filter
 from .filter_sql import equality
 from .filter_sql import sort_key
+from .keyset import Key
+from .keyset import Walked
+from .keyset import walk
 from .sql import json_rows
 from .user_rows import columns_from_resource
 from .user_rows import resource_from_row
@@ -290,6 +294,54 @@ def list_users(
         found = page[0] if total == 1 and page else None
         audit.describe(label=node.value, resource_id=found)
     return [rendered[user_id] for user_id in page], total
+
+
+def keyset_keys(query: ListQuery) -> list[Key]:
+    """The listing's order as keyset keys: ``sortBy`` if given, then the index's
+    (created_at, id), the order index paging uses too."""
+    keys = []
+    if query.sort_by:
+        keys.append(Key(sort_key("User", query.sort_by), query.descending, nullable=True))
+    return keys + [Key(USERS.c.created_at), Key(USERS.c.id)]
+
+
+def list_users_by_cursor(
+    conn: Connection,
+    organization_id: int,
+    query: ListQuery,
+    position: tuple | None,
+    backward: bool,
+    base_url: str,
+) -> tuple[list[dict[str, Any]], int, Walked]:
+    """A cursor page of users (RFC 9865): the page after (or before) ``position``, read
+    as a range of the (organization, created_at, id) index, the number of matches, and
+    the walk's state either side of the page."""
+    keys = keyset_keys(query)
+    if position is not None and len(position) != len(keys):
+        raise InvalidCursor()
+    conditions = list_conditions(organization_id, query.filter)
+    if not conn.in_transaction():
+        conn.begin()  # the page, its neighbours' existence and the users from one snapshot
+    stmt = select(USERS.c.id, *(key.expr for key in keys)).where(*conditions)
+    walked = walk(
+        lambda s: conn.execute(s).all(),
+        stmt,
+        keys,
+        lambda row: tuple(row[1:]),
+        position,
+        backward,
+        query.count,
+    )
+    ids = [row[0] for row in walked.rows]
+    projection = Projection("User", query.attributes, query.excluded_attributes)
+    rendered = represent_ids(conn, ids, base_url, projection)
+    if position is None and not walked.more_after:
+        total = len(ids)  # a first page that holds every match
+    else:
+        total = conn.execute(
+            select(func.count()).select_from(USERS).where(*conditions)
+        ).scalar_one()
+    return [rendered[user_id] for user_id in ids if user_id in rendered], total, walked
 
 
 def represent_ids(
