@@ -153,6 +153,14 @@ def test_copy_keeps_every_kind_of_row_and_the_copy_serves(
     empty = [name for name, rows in copied.items() if rows == 0]
     assert empty == ["webhook_attempts"]  # made by the delivery worker, not running here
 
+    engine = sa.create_engine(empty_postgres)
+    with engine.connect() as conn:
+        where = conn.exec_driver_sql(
+            "SELECT tableoid::regclass::text FROM scim_request_logs GROUP BY 1"
+        ).scalars().all()
+    engine.dispose()
+    assert where and not any(name.endswith("_default") for name in where), where
+
     served = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": empty_postgres,
                                         "SECRET_KEY": app.config["SECRET_KEY"]})
     client = served.test_client()
