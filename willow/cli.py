@@ -26,6 +26,7 @@ from .console_users import change_password
 from .console_users import create_console_user
 from .console_users import get_console_user_by_email
 from .console_users import password_problem
+from .dbcopy.cli import init_app as add_db_copy
 from .events.emit import role_mapping_changed
 from .extensions import db
 from .health import check_install
@@ -267,3 +268,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(logs_cli)
     app.cli.add_command(group_cli)
     app.cli.add_command(sso_cli)
+    add_db_copy()
