@@ -90,6 +90,9 @@ def count_trace(text: str) -> Counter:
                 counts[f"q:{rest[:80]}"] += 1
         elif message == "Bind":
             counts["statements"] += 1
+            fields = rest.split('"')
+            if len(fields) > 3 and fields[3]:
+                counts[f"n:{fields[3]}"] += 1
         elif message == "Parse":
             counts[f"q:{rest[:80]}"] += 1
     return counts
@@ -139,7 +142,16 @@ class Tracer:
             except Exception:  # noqa: S110 - a connection closed meanwhile
                 pass
             handle.close()
-            total += count_trace(path.read_text(errors="replace"))
+            counts = count_trace(path.read_text(errors="replace"))
+            # Prepared statements are bound by name: name them by their text again.
+            names = {
+                name.decode(): key[0].decode(errors="replace")
+                for key, name in connection._prepared._names.items()  # noqa: SLF001
+            }
+            for key in [k for k in counts if k.startswith("n:")]:
+                text = names.get(key[2:], key[2:])
+                total[f"q:(prepared) {text[:80]}"] += counts.pop(key)
+            total += counts
         self.files = []
         return total
 

@@ -93,6 +93,7 @@ def ensure_secret_key(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from .database import init_writer_queue
+    from .database import ping_idle_connections
     from .database import resolve_database_url
     from .extensions import csrf
     from .extensions import db
@@ -101,6 +102,7 @@ def register_extensions(app: Flask) -> None:
     resolve_database_url(app)
     init_writer_queue(app)
     db.init_app(app)
+    ping_idle_connections(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     register_console_auth(app)
