@@ -15,8 +15,8 @@ process, one thread, no network client:
   connection the process holds (the request's, the session's, the log writer's) during
   ``--traced`` more requests. A statement is a simple ``Query`` or an extended-protocol
   ``Bind``; a round trip is a run of messages to the server followed by its answer;
-  ``BEGIN``, ``COMMIT`` and ``ROLLBACK`` are counted apart, as is ``SELECT 1`` (the pool's
-  pre-ping). The log writer's batch shows as a fraction of a statement per request.
+  ``BEGIN``, ``COMMIT`` and ``ROLLBACK`` are counted apart, as is the pool's pre-ping (``;``).
+  The log writer's batch shows as a fraction of a statement per request.
 
 The figures say where a request's database work goes; ``python -m bench run --postgres``
 says what a client sees.
@@ -83,7 +83,7 @@ def count_trace(text: str) -> Counter:
             word = rest.strip('"').split(None, 1)[0].upper() if rest.strip('"') else ""
             if word in ("BEGIN", "COMMIT", "ROLLBACK"):
                 counts[word] += 1
-            elif rest.strip('"').upper().startswith("SELECT 1"):
+            elif rest.strip('"') in (";", "SELECT 1"):  # psycopg's dialect pings with ";"
                 counts["pre-ping"] += 1
             else:
                 counts["statements"] += 1
