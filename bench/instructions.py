@@ -4,16 +4,17 @@
     python -m bench.instructions --ops get_user,service_provider_config --requests 400
 
 Linux with valgrind only; ``--postgres URL`` measures on PostgreSQL (the app process's
-instructions: psycopg's included, the database server's not). On a shared machine two
-runs of ``python -m bench run`` differ by up to 15 %, too much to see a change of a few
-per cent; instruction counts of the same code repeat to within about 3 %. It seeds a SQLite file in a temporary folder (default 20,000
-users and 100,000 log rows, as ``bench run`` seeds), creates an API token with the CLI,
-and for each operation runs the application in-process under ``valgrind --tool=callgrind``
-twice: after the same warm-up, once with no measured requests and once with
-``--requests``. The difference, divided by the requests, is what one request costs
-through the whole WSGI stack, request log on (its writer thread and the access log
-included). The requests are the benchmark's own (``bench.operations``). Kernel time
-(system calls) is not counted: time is what ``bench run`` measures. About a minute per operation.
+instructions: psycopg's included, the database server's not). On a shared machine two runs
+of ``python -m bench run`` differ by up to 15 %, too much to see a change of a few per cent;
+instruction counts of the same code repeat to within about 3 %. It seeds a SQLite file in a
+temporary folder (default 20,000 users and 100,000 log rows, as ``bench run`` seeds),
+creates an API token with the CLI, and for each operation runs the application in-process
+under ``valgrind --tool=callgrind`` twice: after the same warm-up, once with no measured
+requests and once with ``--requests``. The difference, divided by the requests, is what one
+request costs through the whole WSGI stack, request log on (its writer thread and the access
+log included). The requests are the benchmark's own (``bench.operations``). Kernel time
+(system calls) is not counted: time is what ``bench run`` measures. About a minute per
+operation.
 """
 
 from __future__ import annotations
