@@ -34,6 +34,7 @@ from ..extensions import db
 
 log = logging.getLogger(__name__)
 
+
 def _autocommit(conn: Connection, on: bool) -> None:
     """psycopg's autocommit: on while a request only reads, so that each statement is one
     round trip rather than BEGIN, the statement and the pool's ROLLBACK. SQLite's driver
