@@ -3,16 +3,18 @@
     python -m bench.instructions
     python -m bench.instructions --ops get_user,service_provider_config --requests 400
 
-Linux with valgrind only. On a shared machine two runs of ``python -m bench run`` differ by
-up to 15 %, too much to see a change of a few per cent; instruction counts of the same
-code repeat to within about 3 %. It seeds a SQLite file in a temporary folder (default 20,000
-users and 100,000 log rows, as ``bench run`` seeds), creates an API token with the CLI,
-and for each operation runs the application in-process under ``valgrind --tool=callgrind``
-twice: after the same warm-up, once with no measured requests and once with
-``--requests``. The difference, divided by the requests, is what one request costs
-through the whole WSGI stack, request log on (its writer thread and the access log
-included). The requests are the benchmark's own (``bench.operations``). Kernel time
-(system calls) is not counted: time is what ``bench run`` measures. About a minute per operation.
+Linux with valgrind only; ``--postgres URL`` measures on PostgreSQL (the app process's
+instructions: psycopg's included, the database server's not). On a shared machine two runs
+of ``python -m bench run`` differ by up to 15 %, too much to see a change of a few per cent;
+instruction counts of the same code repeat to within about 3 %. It seeds a SQLite file in a
+temporary folder (default 20,000 users and 100,000 log rows, as ``bench run`` seeds),
+creates an API token with the CLI, and for each operation runs the application in-process
+under ``valgrind --tool=callgrind`` twice: after the same warm-up, once with no measured
+requests and once with ``--requests``. The difference, divided by the requests, is what one
+request costs through the whole WSGI stack, request log on (its writer thread and the access
+log included). The requests are the benchmark's own (``bench.operations``). Kernel time
+(system calls) is not counted: time is what ``bench run`` measures. About a minute per
+operation.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from urllib.parse import unquote
 from . import operations as ops
 from .run import SCIM_HEADERS
 from .seed import Scale
+from .seed import create_postgres_database
 from .seed import seed_directory
 from .servers import ROOT
 from .servers import flask_cli
@@ -137,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=400, help="measured requests (400)")
     parser.add_argument("--users", type=int, default=20_000, help="seeded users (20000)")
     parser.add_argument("--log-rows", type=int, default=100_000, help="seeded log rows")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="PostgreSQL server URL: measure on a fresh database there "
+                             "(dropped afterwards) instead of a SQLite file; only the app "
+                             "process's instructions are counted, not PostgreSQL's")
     parser.add_argument("--drive", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--token", help=argparse.SUPPRESS)
@@ -158,15 +165,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown operations: {', '.join(unknown)}", file=sys.stderr)
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="willow-instructions-"))
+    drop = None
     try:
-        url = f"sqlite:///{(workdir / 'bench.sqlite').as_posix()}"
+        if args.postgres:
+            url, drop = create_postgres_database(args.postgres)
+        else:
+            url = f"sqlite:///{(workdir / 'bench.sqlite').as_posix()}"
         env = willow_env(url)
         flask_cli(["db", "upgrade"], env)
         seed_directory(url, Scale(users=args.users, groups=(10,), spare=SPARE,
                                   log_rows=args.log_rows, log_days=30))
         token = flask_cli(["token", "create", "--name", "instructions"], env).strip()
         token = token.splitlines()[-1]
-        print(f"SQLite, {args.users:,} users, {args.log_rows:,} log rows; "
+        database = "PostgreSQL" if args.postgres else "SQLite"
+        print(f"{database}, {args.users:,} users, {args.log_rows:,} log rows; "
               f"{args.requests} requests per operation after {WARM_UP} to warm up", flush=True)
         print("| operation | instructions per request |\n|---|---|", flush=True)
         for key in keys:
@@ -175,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             per_request = (total - base) / args.requests
             print(f"| {key} | {per_request / 1000:,.0f} k |", flush=True)
     finally:
+        if drop is not None:
+            drop()
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

@@ -188,3 +188,42 @@ def test_concurrent_failures_are_all_counted(app, clock):
     with ThreadPoolExecutor(max_workers=6) as pool:
         codes = list(pool.map(attempt, range(30)))
     assert sorted(codes) == [401] * 10 + [429] * 20
+
+
+def test_the_token_rate_is_shared_by_app_servers_on_postgresql_and_per_process_on_sqlite(
+    app, client, database_url, backend, token, clock
+):
+    """Two app instances on one database (as two processes would be): on PostgreSQL they
+    count one token's requests together; a SQLite file is served by one process, which
+    counts in memory."""
+    app.config["WILLOW_TOKEN_RATE_LIMIT"] = 4
+    other = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": database_url})
+    other.config["WILLOW_TOKEN_RATE_LIMIT"] = 4
+    other_client = other.test_client()
+    try:
+        codes = [get(c, token).status_code for c in (client, other_client) * 3]
+        if backend == "postgresql":
+            assert codes == [200] * 4 + [429] * 2
+            clock.advance(minutes=1)
+            assert get(other_client, token).status_code == 200
+        else:
+            assert codes == [200] * 6
+    finally:
+        other.extensions["willow_request_log"].stop()
+        with other.app_context():
+            db.engine.dispose()
+
+
+def test_concurrent_requests_of_one_token_are_all_counted(app, token, clock):
+    """Racing requests of one rate-limited token: exactly the limit are served, every
+    other one is 429 (one atomic count per request, in the database or in memory)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    app.config["WILLOW_TOKEN_RATE_LIMIT"] = 10
+
+    def attempt(_):
+        return get(app.test_client(), token).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = list(pool.map(attempt, range(30)))
+    assert sorted(codes) == [200] * 10 + [429] * 20

@@ -108,3 +108,30 @@ def test_the_instruction_counter_drives_the_benchmarks_requests_through_the_app(
         statuses = drive(app, key, 5, token, users=1)
         assert sum(statuses.values()) == 5
         assert set(statuses) <= set(expected[key]), (key, statuses)
+
+
+def test_the_round_trip_counter_reads_statements_and_round_trips_from_a_libpq_trace():
+    from bench.roundtrips import count_trace
+
+    trace = "\n".join(
+        [
+            'F\t10\tQuery\t "BEGIN"',
+            'B\t10\tCommandComplete\t "BEGIN"',
+            "B\t5\tReadyForQuery\t T",
+            'F\t26\tParse\t "" "select $1::int" 1 NNNN',
+            "F\t22\tBind\t \"\" \"_pg3_4\" 1 1 1 2 '\\x00\\x01' 1 0",
+            'F\t9\tExecute\t "" 0',
+            "F\t4\tSync",
+            "B\t4\tParseComplete",
+            "B\t5\tReadyForQuery\t T",
+            'F\t11\tQuery\t "COMMIT"',
+            "B\t5\tReadyForQuery\t I",
+            'F\t6\tQuery\t ";"',
+            "B\t5\tReadyForQuery\t I",
+        ]
+    )
+    counts = count_trace(trace)
+    assert counts["round trips"] == 4
+    assert counts["statements"] == 1
+    assert (counts["BEGIN"], counts["COMMIT"], counts["pre-ping"]) == (1, 1, 1)
+    assert counts["n:_pg3_4"] == 1

@@ -121,6 +121,7 @@ def generated_secret_key(path: Path) -> str:
 
 def register_extensions(app: Flask) -> None:
     from .database import init_writer_queue
+    from .database import ping_idle_connections
     from .database import prepare_database_file_on_connect
     from .database import resolve_database_url
     from .extensions import csrf
@@ -132,6 +133,7 @@ def register_extensions(app: Flask) -> None:
     keep_a_connection_per_thread(app)  # sized before db.init_app makes the engine
     init_writer_queue(app)
     db.init_app(app)
+    ping_idle_connections(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     prepare_database_file_on_connect(app)
     csrf.init_app(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from flask import Flask
@@ -13,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DisconnectionError
 
 from .extensions import db
 from .instance_files import prepare_sqlite_file
@@ -57,11 +59,16 @@ def resolve_database_url(app: Flask) -> None:
         # checkout would be one more statement on every request, for nothing.
         options["pool_pre_ping"] = False
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
-    elif _postgres_without_connect_timeout(app.config["SQLALCHEMY_DATABASE_URI"]):
+    else:
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        connect_args = dict(options.get("connect_args") or {})
-        connect_args.setdefault("connect_timeout", POSTGRES_CONNECT_TIMEOUT_S)
-        options["connect_args"] = connect_args
+        if _postgres_without_connect_timeout(app.config["SQLALCHEMY_DATABASE_URI"]):
+            connect_args = dict(options.get("connect_args") or {})
+            connect_args.setdefault("connect_timeout", POSTGRES_CONNECT_TIMEOUT_S)
+            options["connect_args"] = connect_args
+        if options.get("pool_pre_ping"):
+            # Pinged only after PING_AFTER_IDLE_S unused (see ping_idle_connections).
+            options["pool_pre_ping"] = False
+            app.config["WILLOW_PING_IDLE_CONNECTIONS"] = True
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
@@ -96,6 +103,52 @@ def sqlite_database_missing(app: Flask) -> Path | None:
     if entry is None or entry[0].exists():
         return None
     return entry[0]
+
+
+#: A pooled PostgreSQL connection unused for this long is pinged before it is handed out.
+PING_AFTER_IDLE_S = 5.0
+
+
+def ping_idle_connections(app: Flask) -> None:
+    """SQLAlchemy's ``pool_pre_ping`` made conditional: ping a PostgreSQL connection on
+    checkout only when it has been idle ``PING_AFTER_IDLE_S`` or more.
+
+    The pre-ping was one round trip (and about a tenth of a read's CPU) on every request,
+    two for a request that uses both the Core connection and the ORM session. What it
+    catches is a connection that died while nobody used it: a database restart or
+    fail-over, an idle timeout in a firewall or pgbouncer. A connection that answered a
+    few seconds ago is not that; and should the server go away in those seconds, the
+    request that meets the dead connection gets the 503 of an unavailable database
+    (``willow.database_faults``) as the requests in flight at that moment do, SQLAlchemy
+    sees the disconnect and discards the pool's older connections with it."""
+    if not app.config.get("WILLOW_PING_IDLE_CONNECTIONS"):
+        return
+    with app.app_context():
+        engine = db.engine
+    dialect = engine.dialect
+
+    def checkin(_dbapi_connection, record) -> None:
+        if record is not None:
+            record.info["willow_idle_since"] = time.monotonic()
+
+    def connect(_dbapi_connection, record) -> None:
+        record.info["willow_idle_since"] = time.monotonic()
+
+    def checkout(dbapi_connection, record, _proxy) -> None:
+        since = record.info.get("willow_idle_since")
+        if since is not None and time.monotonic() - since < PING_AFTER_IDLE_S:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, dbapi_connection, None):
+                # The pool discards this connection and checks out another one.
+                raise DisconnectionError() from exc
+            raise
+
+    event.listen(engine, "connect", connect)
+    event.listen(engine, "checkin", checkin)
+    event.listen(engine, "checkout", checkout)
 
 
 def _postgres_without_connect_timeout(url: str) -> bool:

@@ -14,9 +14,13 @@ or None.
   database (``rate_limit_counters``), so the limit holds across every app server; a
   failure costs one small upsert, and the success path never writes.
 - **Per-token rate** (``WILLOW_TOKEN_RATE_LIMIT`` requests per minute, 0 = off, the
-  default) is counted in memory, per app process: counting it in the database would add a
-  write to every SCIM request, reads included (on SQLite, every GET would wait for the
-  write lock). With N app servers a token can make up to N times the limit.
+  default). On PostgreSQL it is counted in the database, so every app server on it shares
+  one count: one upsert per request (``INSERT … ON CONFLICT DO UPDATE … RETURNING`` on
+  the token's row), run in autocommit on the request's own connection before its
+  transaction begins, so it is one round trip and the row is locked for that statement
+  only, not for the request. On SQLite it is counted in the process's memory: there a
+  write on every request, reads included, would queue every GET behind the write lock,
+  and a SQLite file is served by one app process.
 
 A request refused past either limit is not logged row by row: it carries a
 ``CountedRefusal`` on its record, and the request log keeps one entry per client address
@@ -34,8 +38,11 @@ from datetime import timedelta
 from flask import Flask
 from flask import current_app
 from flask import request
+from sqlalchemy import DateTime
+from sqlalchemy import bindparam
 from sqlalchemy import case
 from sqlalchemy import delete
+from sqlalchemy import literal_column
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -43,7 +50,9 @@ from . import models
 from .extensions import db
 from .models import ApiToken
 from .models import RateLimitCounter
+from .prepared import Prepared
 from .scim import audit
+from .scim import transaction
 from .scim.protocol.errors import TooManyRequests
 
 WINDOW = timedelta(minutes=1)
@@ -147,19 +156,57 @@ class WindowCounter:
             return count, start
 
 
+def _shared_increment() -> Prepared:
+    """``_increment`` for PostgreSQL with its values as parameters, compiled once: it runs
+    on every SCIM request of a rate-limited token."""
+    table = RateLimitCounter.__table__
+    now = bindparam("now", type_=DateTime())
+    stale = table.c.window_start <= bindparam("stale_at", type_=DateTime())
+    one = literal_column("1")  # not a parameter: the compiled statement takes only these
+    stmt = postgresql_insert(table).values(key=bindparam("key"), window_start=now, count=one)
+    return Prepared(
+        stmt.on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={
+                "count": case((stale, one), else_=table.c.count + one),
+                "window_start": case((stale, now), else_=table.c.window_start),
+            },
+        ).returning(table.c.count, table.c.window_start)
+    )
+
+
+_SHARED_INCREMENT = _shared_increment()
+
+
+def _count_in_database(key: str, now: datetime) -> tuple[int, datetime]:
+    """Count one request of ``key`` in the shared counter row; the window's count so far
+    and its start. The request's connection is in autocommit until its transaction begins
+    (``scim.transaction``): the upsert commits by itself and holds the row's lock only
+    while it runs, so the token's concurrent requests do not wait for each other."""
+    conn = transaction.reader()
+    row = _SHARED_INCREMENT.first(conn, {"key": key, "now": now, "stale_at": now - WINDOW})
+    return row["count"], row["window_start"]
+
+
 def _count_token_request(token_id: int) -> None:
     limit = current_app.config["WILLOW_TOKEN_RATE_LIMIT"]
     if limit <= 0:
         return
     now = models.utcnow()
-    count, window_start = current_app.extensions["willow_token_rate"].hit(token_id, now)
+    key = f"token-rate:{token_id}"
+    if transaction.reader().dialect.name == "postgresql":
+        count, window_start = _count_in_database(key, now)
+        by_whom = "every app server"
+    else:
+        count, window_start = current_app.extensions["willow_token_rate"].hit(token_id, now)
+        by_whom = "this app server"
     if count > limit:
         audit.current().counted = CountedRefusal(
-            f"token-rate:{token_id}",
+            key,
             window_start,
             count - limit,
             f"Past this token's limit of {limit} requests a minute (WILLOW_TOKEN_RATE_LIMIT): "
-            f"its requests refused by this app server in the minute from "
+            f"its requests refused by {by_whom} in the minute from "
             f"{window_start:%H:%M:%S} UTC are counted in this entry, not stored one by one.",
         )
         raise TooManyRequests(

@@ -131,8 +131,8 @@ def keep_a_connection_per_thread(app: Flask) -> None:
     # Waitress's threads, and the ones of the /scim lane (willow.http_server).
     threads = int(app.config.get("WILLOW_THREADS") or 8) + concurrency(app)
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-    # On SQLite each thread also keeps its SCIM requests' connection between requests
+    # Each thread also keeps its SCIM requests' connection between requests
     # (scim.transaction), beside the pooled ones its other work checks out.
-    pooled = 2 * threads + 2 if uses_sqlite(app) else threads + 2
+    pooled = 2 * threads + 2
     options.setdefault("pool_size", pooled)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options

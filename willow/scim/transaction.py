@@ -7,17 +7,19 @@ one of the two for its resource (plus, for a group, the token read). Nothing is 
 that the request does not use: a discovery request with a valid token reads the token in
 autocommit and never begins a transaction.
 
-On a SQLite file each server thread keeps its connection from one request to the next
+Each server thread keeps its connection from one request to the next
 (``_HeldConnections``): checking a connection out of the pool and wrapping it in a new
-Core ``Connection`` cost a discovery request about a twelfth of its instructions. A file
-has no server that could drop an idle connection, so nothing is lost by keeping it;
-PostgreSQL's connections still come from the pool, with its pre-ping, for every request.
+Core ``Connection`` cost a discovery request about a twelfth of its instructions on SQLite.
+A file has no server that could drop an idle connection; a PostgreSQL connection kept idle
+for a few seconds is pinged before it is used again (``willow.database.
+ping_idle_connections`` does the same for the pool's).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from flask import g
 from flask import request
@@ -27,9 +29,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
 from ..database import MUTATING_METHODS
+from ..database import PING_AFTER_IDLE_S
 from ..extensions import db
 
 log = logging.getLogger(__name__)
+
 
 def _autocommit(conn: Connection, on: bool) -> None:
     """psycopg's autocommit: on while a request only reads, so that each statement is one
@@ -47,45 +51,76 @@ class _HeldConnections:
     A connection is in use from ``take`` to ``give_back``. When the engine is disposed
     (tests, shutdown), idle connections are closed at once and the others when their
     request gives them back; a connection that failed is invalidated, and the thread's
-    next request takes a new one from the pool."""
+    next request takes a new one from the pool. A PostgreSQL connection kept idle for
+    ``PING_AFTER_IDLE_S`` or more is pinged before it is used again, as the pool pings
+    its own (``willow.database.ping_idle_connections``)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.lock = threading.Lock()
         self.idle: dict[int, Connection] = {}
+        self.idle_since: dict[int, float] = {}
         self.disposed = False
+        self.ping = engine.dialect.name == "postgresql"
         event.listen(engine, "engine_disposed", self._dispose)
 
     def take(self) -> Connection:
+        thread = threading.get_ident()
         with self.lock:
-            conn = self.idle.pop(threading.get_ident(), None)
+            conn = self.idle.pop(thread, None)
+            since = self.idle_since.pop(thread, 0.0)
+        if conn is not None and self.ping and time.monotonic() - since >= PING_AFTER_IDLE_S:
+            conn = self._alive(conn)
         if conn is None or conn.closed or conn.invalidated:
             conn = self.engine.connect()
         return conn
 
+    def _alive(self, conn: Connection) -> Connection | None:
+        try:
+            self.engine.dialect.do_ping(conn.connection.dbapi_connection)
+        except Exception:
+            log.debug("a kept connection did not answer; a new one is taken", exc_info=True)
+            conn.invalidate()
+            return None
+        return conn
+
     def give_back(self, conn: Connection) -> None:
+        thread = threading.get_ident()
         with self.lock:
             if not self.disposed and not conn.invalidated:
-                self.idle[threading.get_ident()] = conn
+                self.idle[thread] = conn
+                self.idle_since[thread] = time.monotonic()
                 return
-        conn.close()
+        _discard(conn)
 
     def _dispose(self, _engine: Engine) -> None:
         with self.lock:
             self.disposed = True
             idle, self.idle = list(self.idle.values()), {}
         for conn in idle:
-            conn.close()
+            _discard(conn)
+
+
+def _discard(conn: Connection) -> None:
+    """Close a kept connection for good. Its engine's pool was disposed of (or it
+    failed): given back, it would land in a pool nobody closes, and it may be in
+    autocommit, which no pooled connection must be."""
+    try:
+        if not conn.invalidated:
+            conn.invalidate()
+    finally:
+        conn.close()
 
 
 _held_lock = threading.Lock()
 
 
 def _held_connections(engine: Engine) -> _HeldConnections | None:
-    """The engine's held connections, on a SQLite file (QueuePool); None elsewhere."""
+    """The engine's held connections, on a SQLite file or PostgreSQL (QueuePool); None
+    elsewhere (an in-memory SQLite database in tests)."""
     held = engine.__dict__.get("_willow_held")
     if held is None:
-        if engine.dialect.name != "sqlite" or not isinstance(engine.pool, QueuePool):
+        if not isinstance(engine.pool, QueuePool):
             return None
         with _held_lock:
             held = engine.__dict__.get("_willow_held")
@@ -101,11 +136,8 @@ def reader() -> Connection:
     if conn is None:
         engine = db.engine
         held = _held_connections(engine)
-        if held is not None:
-            conn = held.take()
-        else:
-            conn = engine.connect()
-            _autocommit(conn, True)
+        conn = held.take() if held is not None else engine.connect()
+        _autocommit(conn, True)
         g.scim_connection = conn
     return conn
 
@@ -160,20 +192,34 @@ def end() -> None:
     so that no lock is held while the response is logged and sent."""
     conn = g.pop("scim_connection", None)
     if conn is not None:
+        held = _held_connections(conn.engine)
         try:
             if conn.in_transaction():
                 conn.rollback()
-            _autocommit(conn, False)  # the pool's connections are not in autocommit
+            if held is None:
+                _autocommit(conn, False)  # the pool's connections are not in autocommit
         except Exception:
             # A broken connection: the pool must not hand it out again.
             conn.invalidate()
-        held = _held_connections(conn.engine)
         if held is not None:
+            # Kept as the next request wants it: in autocommit on PostgreSQL. Should it go
+            # back to the pool instead, the pool takes it out of autocommit.
             held.give_back(conn)
         else:
             conn.close()
     if _session_in_use():
-        db.session.close()
+        session = db.session()
+        if (
+            request.method not in MUTATING_METHODS
+            and session.in_transaction()
+            and session.get_bind().dialect.name == "postgresql"
+        ):
+            # Nothing was written, so COMMIT ends the reads as ROLLBACK would, but psycopg
+            # forgets every prepared statement of the connection on a ROLLBACK (and says
+            # DEALLOCATE ALL before its next statement): the group reads were parsed
+            # again on every request.
+            session.commit()
+        session.close()
 
 
 def change_connection() -> Connection:
