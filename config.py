@@ -122,15 +122,15 @@ class Config:
     WILLOW_PORT = _int(SETTINGS, "WILLOW_PORT", 8000)
     WILLOW_THREADS = _int(SETTINGS, "WILLOW_THREADS", 8)
     #: /scim requests that run at once (the others wait their turn; 0: no limit). Unset:
-    #: 1 on SQLite, no limit on PostgreSQL (willow/request_gate.py says why).
+    #: 1 on SQLite, no limit on PostgreSQL (willow/server/request_gate.py says why).
     WILLOW_SCIM_CONCURRENCY = _optional_int(SETTINGS, "WILLOW_SCIM_CONCURRENCY")
     #: External base URL (e.g. https://app.withwillow.ai) for meta.location behind a proxy.
     WILLOW_PUBLIC_URL = SETTINGS.get("WILLOW_PUBLIC_URL")
     #: Addresses or networks (comma list, ``*`` for any) of the reverse proxy whose
-    #: X-Forwarded-For/Proto/Host/Port are trusted (willow/middleware.py).
+    #: X-Forwarded-For/Proto/Host/Port are trusted (willow/server/middleware.py).
     WILLOW_TRUSTED_PROXY = SETTINGS.get("WILLOW_TRUSTED_PROXY")
     #: Host names requests may be addressed to (comma list); unset: any when
-    #: WILLOW_PUBLIC_URL is set, else the local names only (willow/hosts.py).
+    #: WILLOW_PUBLIC_URL is set, else the local names only (willow/server/hosts.py).
     WILLOW_ALLOWED_HOSTS = SETTINGS.get("WILLOW_ALLOWED_HOSTS")
     #: Largest SCIM request body accepted, in bytes (larger → 413).
     MAX_CONTENT_LENGTH = _int(SETTINGS, "WILLOW_MAX_BODY_BYTES", 1024 * 1024)
@@ -164,7 +164,7 @@ class Config:
     WILLOW_AUTH_FAILURE_LIMIT = _int(SETTINGS, "WILLOW_AUTH_FAILURE_LIMIT", 30)
     #: SCIM requests one API token may make per minute, per app process (0: no limit).
     WILLOW_TOKEN_RATE_LIMIT = _int(SETTINGS, "WILLOW_TOKEN_RATE_LIMIT", 0)
-    #: Console sign-in backoff (willow/sign_in_throttle.py): failures allowed from one
+    #: Console sign-in backoff (willow/console/sign_in_throttle.py): failures allowed from one
     #: address at one email, and from one address at any, before each further attempt
     #: waits 1, 2, 4, … seconds, up to the last setting (0: no waiting).
     WILLOW_SIGN_IN_ACCOUNT_FAILURES = _int(SETTINGS, "WILLOW_SIGN_IN_ACCOUNT_FAILURES", 5)

@@ -34,8 +34,8 @@ def _round(args) -> dict[str, tuple[float, float]]:
     from bench.seed import insert_users
     from config import TestingConfig
     from willow import create_app
-    from willow.extensions import db
-    from willow.tokens import create_token
+    from willow.console.tokens import create_token
+    from willow.storage.extensions import db
 
     with tempfile.TemporaryDirectory() as tmp:
         url, drop = _database(args, Path(tmp))

@@ -34,7 +34,7 @@ def migrated_sqlite(folder: Path) -> str:
 
     from config import TestingConfig
     from willow import create_app
-    from willow.extensions import db
+    from willow.storage.extensions import db
 
     url = f"sqlite:///{(folder / 'source.sqlite').as_posix()}"
     app = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": url})

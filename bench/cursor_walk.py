@@ -30,9 +30,9 @@ from bench.seed import create_postgres_database
 from bench.seed import insert_users
 from config import TestingConfig
 from willow import create_app
-from willow.extensions import db
-from willow.models import Organization
-from willow.tokens import create_token
+from willow.console.tokens import create_token
+from willow.storage.extensions import db
+from willow.storage.models import Organization
 
 #: "wall" (perf_counter) or "cpu" (this process's CPU time: the whole stack on SQLite, the
 #: client side only on PostgreSQL, whose server runs elsewhere).

@@ -57,8 +57,8 @@ def measure(args) -> dict:
     from bench.seed import insert_users
     from config import TestingConfig
     from willow import create_app
-    from willow.extensions import db
-    from willow.tokens import create_token
+    from willow.console.tokens import create_token
+    from willow.storage.extensions import db
 
     with tempfile.TemporaryDirectory() as tmp:
         url, drop = _database(args, Path(tmp))
@@ -121,8 +121,8 @@ def measure(args) -> dict:
 
 def _api_rate(app, client) -> float:
     """Events per second the events API serves, reading every event at limit=500."""
-    from willow.extensions import db
-    from willow.tokens import create_token
+    from willow.console.tokens import create_token
+    from willow.storage.extensions import db
 
     with app.app_context():
         _, token = create_token(1, "bench-reader", ["events"])

@@ -27,9 +27,9 @@ from bench.seed import insert_group
 from bench.seed import insert_users
 from config import TestingConfig
 from willow import create_app
-from willow.extensions import db
-from willow.models import Organization
-from willow.tokens import create_token
+from willow.console.tokens import create_token
+from willow.storage.extensions import db
+from willow.storage.models import Organization
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SPARE = 200

@@ -46,12 +46,12 @@ from bench.seed import create_postgres_database  # noqa: E402
 from bench.seed import log_rows  # noqa: E402
 from config import TestingConfig  # noqa: E402
 from willow import create_app  # noqa: E402
-from willow.console_users import create_console_user  # noqa: E402
-from willow.extensions import db  # noqa: E402
-from willow.models import Organization  # noqa: E402
-from willow.models import ScimRequestLog  # noqa: E402
-from willow.organizations import create_organization  # noqa: E402
-from willow.tokens import create_token  # noqa: E402
+from willow.console.organizations import create_organization  # noqa: E402
+from willow.console.tokens import create_token  # noqa: E402
+from willow.console.users import create_console_user  # noqa: E402
+from willow.storage.extensions import db  # noqa: E402
+from willow.storage.models import Organization  # noqa: E402
+from willow.storage.models import ScimRequestLog  # noqa: E402
 
 PASSWORD = "bench password 123"
 BATCH = 10_000

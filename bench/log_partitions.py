@@ -39,13 +39,13 @@ from bench.log_bench import make_app  # noqa: E402
 from bench.log_bench import time_export  # noqa: E402
 from bench.log_bench import time_pages  # noqa: E402
 from bench.seed import create_postgres_database  # noqa: E402
-from willow.console_users import create_console_user  # noqa: E402
-from willow.extensions import db  # noqa: E402
-from willow.models import Organization  # noqa: E402
-from willow.models import utcnow  # noqa: E402
-from willow.organizations import create_organization  # noqa: E402
+from willow.console.organizations import create_organization  # noqa: E402
+from willow.console.tokens import create_token  # noqa: E402
+from willow.console.users import create_console_user  # noqa: E402
 from willow.partitions import store as partitions  # noqa: E402
-from willow.tokens import create_token  # noqa: E402
+from willow.storage.extensions import db  # noqa: E402
+from willow.storage.models import Organization  # noqa: E402
+from willow.storage.models import utcnow  # noqa: E402
 
 BEFORE_PARTITIONS = "57b305710859"
 TABLE = "scim_request_logs"
@@ -157,8 +157,8 @@ def time_day_delete(app, day_start) -> dict:
 def time_day_retention(app, day_start) -> dict:
     """The same day's rows deleted the way retention deletes them on an unpartitioned
     table (willow/pruning.delete_oldest: 1,000 per transaction, committed)."""
-    from willow.models import ScimRequestLog as Log
-    from willow.pruning import delete_oldest
+    from willow.storage.models import ScimRequestLog as Log
+    from willow.storage.pruning import delete_oldest
 
     day = sa.and_(Log.created_at >= day_start, Log.created_at < day_start + timedelta(days=1))
     with app.app_context():

@@ -26,9 +26,9 @@ from flask_migrate import upgrade  # noqa: E402
 
 from config import TestingConfig  # noqa: E402
 from willow import create_app  # noqa: E402
-from willow.extensions import db  # noqa: E402
-from willow.models import Organization  # noqa: E402
-from willow.tokens import create_token  # noqa: E402
+from willow.console.tokens import create_token  # noqa: E402
+from willow.storage.extensions import db  # noqa: E402
+from willow.storage.models import Organization  # noqa: E402
 
 SCIM = "application/scim+json"
 ANONYMOUS_BODY = json.dumps(

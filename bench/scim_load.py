@@ -30,9 +30,9 @@ from sqlalchemy import select
 
 from config import Config
 from willow import create_app
-from willow.extensions import db
-from willow.models import Organization
-from willow.tokens import create_token
+from willow.console.tokens import create_token
+from willow.storage.extensions import db
+from willow.storage.models import Organization
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 

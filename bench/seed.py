@@ -2,7 +2,7 @@
 
 Rows go straight into the tables with SQLAlchemy Core (executemany), never over HTTP, so
 a million log rows take a minute rather than hours. The tables are the models' own
-(``willow.models``), so Python-side column defaults still apply, and nothing here depends
+(``willow.storage.models``), so Python-side column defaults still apply, and nothing here depends
 on where the SCIM code lives. Ids and userNames are computed from an index (``user_id``,
 ``user_name``): the load clients can name any seeded user without asking the server.
 """
@@ -77,7 +77,7 @@ def create_postgres_database(server_url: str, prefix: str = "willow_bench") -> t
 
 
 def default_organization_id(conn: sa.Connection) -> int:
-    from willow.models import Organization
+    from willow.storage.models import Organization
 
     return conn.scalar(sa.select(Organization.id).where(Organization.slug == "default"))
 
@@ -122,7 +122,7 @@ def insert_users(conn: sa.Connection, org_id: int, start: int, count: int, *, em
     """Okta-shaped users ``start`` .. ``start + count - 1``: userName = work email (primary),
     given and family name, an Okta externalId, active. Creation times follow the index,
     so a list walk sees them in index order."""
-    from willow.models import User
+    from willow.storage.models import User
 
     base = datetime(2026, 1, 1)
 
@@ -153,7 +153,7 @@ def insert_users(conn: sa.Connection, org_id: int, start: int, count: int, *, em
 
 def insert_emails(conn: sa.Connection, org_id: int, start: int, count: int) -> None:
     """The work email (= userName, primary) of seeded users ``start`` .. ``start + count - 1``."""
-    from willow.models import UserValue
+    from willow.storage.models import UserValue
 
     def values() -> Iterator[dict]:
         for i in range(start, start + count):
@@ -175,8 +175,8 @@ def insert_emails(conn: sa.Connection, org_id: int, start: int, count: int) -> N
 
 def insert_group(conn: sa.Connection, org_id: int, size: int, members: range) -> None:
     """Group ``group_id(size)`` whose members are the seeded users in ``members``."""
-    from willow.models import Group
-    from willow.models import GroupMember
+    from willow.storage.models import Group
+    from willow.storage.models import GroupMember
 
     now = datetime(2026, 1, 1)
     name = group_name(size)
@@ -298,7 +298,7 @@ def insert_log_rows(
 ) -> None:
     """``rows`` request-log rows over the last ``days`` days, one transaction per batch;
     ``progress(done)`` is called every 100,000 rows."""
-    from willow.models import ScimRequestLog
+    from willow.storage.models import ScimRequestLog
 
     rng = random.Random(seed)
     now = _utcnow()

@@ -26,10 +26,10 @@ from flask_migrate import upgrade
 
 from config import Config
 from willow import create_app
-from willow.extensions import db
-from willow.models import Event
-from willow.models import Organization
-from willow.models import utcnow
+from willow.storage.extensions import db
+from willow.storage.models import Event
+from willow.storage.models import Organization
+from willow.storage.models import utcnow
 from willow.webhooks import store
 from willow.webhooks.worker import Worker
 

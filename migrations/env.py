@@ -85,7 +85,7 @@ def run_migrations_online():
     connectable = get_engine()
     # Say which database is migrated (password hidden): the same line every Willow command
     # that touches data prints, so a wrong WILLOW_DATABASE_URL shows at once.
-    from willow.database import describe_database
+    from willow.storage.database import describe_database
 
     logger.info("Database: %s", describe_database(current_app))
 

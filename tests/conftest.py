@@ -20,10 +20,10 @@ from werkzeug.security import generate_password_hash
 
 from config import TestingConfig
 from willow import create_app
-from willow.extensions import db
-from willow.models import ConsoleUser
-from willow.models import Organization
-from willow.tokens import create_token
+from willow.console.tokens import create_token
+from willow.storage.extensions import db
+from willow.storage.models import ConsoleUser
+from willow.storage.models import Organization
 
 POSTGRES_URL = os.environ.get("WILLOW_TEST_POSTGRES_URL", "").strip()
 SCIM_TYPE = "application/scim+json"

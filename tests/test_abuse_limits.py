@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 from config import TestingConfig
 from willow import create_app
-from willow import models
-from willow.extensions import db
-from willow.models import RateLimitCounter
+from willow.storage import models
+from willow.storage.extensions import db
+from willow.storage.models import RateLimitCounter
 
 PROBE = "/scim/v2/ServiceProviderConfig"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -90,7 +90,7 @@ def test_the_block_ends_with_the_window(app, client, clock):
 
 
 def test_revoked_and_expired_tokens_count_as_failures(app, client, make_token, clock):
-    from willow.models import ApiToken
+    from willow.storage.models import ApiToken
 
     app.config["WILLOW_AUTH_FAILURE_LIMIT"] = 2
     revoked = make_token(name="old")
@@ -140,7 +140,7 @@ def test_old_counters_are_deleted_as_new_failures_are_counted(app, client, clock
 
 
 def test_the_429_is_in_the_request_log(app, client, clock):
-    from willow.models import ScimRequestLog
+    from willow.storage.models import ScimRequestLog
 
     app.config["WILLOW_AUTH_FAILURE_LIMIT"] = 1
     fail(client, 2)

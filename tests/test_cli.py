@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import ApiToken
-from willow.models import ConsoleUser
-from willow.models import Organization
-from willow.tokens import hash_token
+from willow.console.tokens import hash_token
+from willow.storage.extensions import db
+from willow.storage.models import ApiToken
+from willow.storage.models import ConsoleUser
+from willow.storage.models import Organization
 
 
 def test_org_create_then_duplicate_is_refused(app, runner):

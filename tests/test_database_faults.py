@@ -10,9 +10,9 @@ import pytest
 from psycopg import errors as pg
 from sqlalchemy import exc as sa_exc
 
-from willow.database_faults import is_unavailable
-from willow.database_faults import reason
-from willow.database_faults import unreachable_line
+from willow.storage.faults import is_unavailable
+from willow.storage.faults import reason
+from willow.storage.faults import unreachable_line
 
 
 def _wrapped(orig: BaseException, cls=sa_exc.OperationalError, **kw) -> sa_exc.DBAPIError:

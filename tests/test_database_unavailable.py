@@ -14,10 +14,10 @@ from sqlalchemy import exc as sa_exc
 from config import TestingConfig
 from tests.hardening.live import free_port
 from willow import create_app
-from willow import database
-from willow.extensions import db
-from willow.models import ScimRequestLog
-from willow.serve import wait_for_database
+from willow.server.serve import wait_for_database
+from willow.storage import database
+from willow.storage.extensions import db
+from willow.storage.models import ScimRequestLog
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 USER = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ada@example.com"}
@@ -116,7 +116,7 @@ def test_the_console_explains_an_unavailable_database_on_a_503_page(client, monk
     def lost():
         raise _lost_connection()
 
-    monkeypatch.setattr("willow.console_auth.current_session", lost)
+    monkeypatch.setattr("willow.console.auth.current_session", lost)
     rv = client.get("/admin/tokens")
     assert rv.status_code == 503
     assert rv.headers["Retry-After"] == "5"

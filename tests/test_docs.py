@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from config import Config
-from willow import serve
+from willow.server import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from config import TestingConfig
 from willow import create_app
-from willow.serve import first_run_hints
+from willow.server.serve import first_run_hints
 
 
 def test_blueprints_are_registered(app):
@@ -43,7 +43,7 @@ def test_default_database_is_a_sqlite_file_in_the_instance_folder(tmp_path, monk
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(app, backend):
     if backend != "sqlite":
         return
-    from willow.extensions import db
+    from willow.storage.extensions import db
 
     with app.app_context():
         with db.engine.connect() as conn:

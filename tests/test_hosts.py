@@ -1,4 +1,4 @@
-"""Host names the server answers to (``willow.hosts``): absolute URLs never follow a
+"""Host names the server answers to (``willow.server.hosts``): absolute URLs never follow a
 ``Host`` header the client chose."""
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from flask import request
 
 from config import TestingConfig
 from willow import create_app
-from willow.extensions import db
-from willow.hosts import LOCAL_NAMES
-from willow.hosts import allowed_hosts
-from willow.hosts import check_host
-from willow.hosts import host_allowed
-from willow.hosts import host_name
+from willow.server.hosts import LOCAL_NAMES
+from willow.server.hosts import allowed_hosts
+from willow.server.hosts import check_host
+from willow.server.hosts import host_allowed
+from willow.server.hosts import host_name
+from willow.storage.extensions import db
 
 SCIM_TYPE = "application/scim+json"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"

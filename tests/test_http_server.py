@@ -1,4 +1,4 @@
-"""The waitress server of ``python app.py`` (``willow.http_server``): a connection whose
+"""The waitress server of ``python app.py`` (``willow.server.http_server``): a connection whose
 task is running is not polled for output, and every response still arrives whole —
 small, streamed past the output high-water mark, pipelined, and under concurrent
 clients; /scim requests have a lane of their own when their concurrency is limited."""
@@ -17,11 +17,11 @@ from flask import Response
 from flask import request
 
 from tests.threaded_waitress import running
-from willow.http_server import LaneDispatcher
-from willow.http_server import QuietChannel
-from willow.http_server import create
-from willow.http_server import is_scim_target
-from willow.request_gate import ARRIVED
+from willow.server.http_server import LaneDispatcher
+from willow.server.http_server import QuietChannel
+from willow.server.http_server import create
+from willow.server.http_server import is_scim_target
+from willow.server.request_gate import ARRIVED
 
 CHUNK = b"x" * 65536
 

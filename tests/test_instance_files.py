@@ -15,12 +15,12 @@ from config import TestingConfig
 from willow import create_app
 from willow import ensure_secret_key
 from willow import generated_secret_key
-from willow.database import prepare_database_file
-from willow.database import resolve_database_url
-from willow.instance_files import sqlite_file
-from willow.instance_files import write_private
-from willow.serve import SERVING_FILE
-from willow.serve import mark_serving
+from willow.server.serve import SERVING_FILE
+from willow.server.serve import mark_serving
+from willow.storage.database import prepare_database_file
+from willow.storage.database import resolve_database_url
+from willow.storage.instance_files import sqlite_file
+from willow.storage.instance_files import write_private
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
-from willow.health import migration_heads
-from willow.instance_init import SETTINGS_TEMPLATE
+from willow.server.health import migration_heads
+from willow.server.instance_init import SETTINGS_TEMPLATE
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,12 +12,12 @@ from flask_migrate import downgrade
 from flask_migrate import upgrade
 
 from willow import ROOT
-from willow.extensions import db
-from willow.models import ScimRequestLog
-from willow.models import utcnow
 from willow.partitions import rules
 from willow.partitions import store
 from willow.partitions.rules import include_name
+from willow.storage.extensions import db
+from willow.storage.models import ScimRequestLog
+from willow.storage.models import utcnow
 
 
 def test_upgrade_reaches_head_with_no_pending_model_changes(app):

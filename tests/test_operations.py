@@ -21,10 +21,10 @@ from config import Settings
 from config import TestingConfig
 from config import read_settings
 from willow import create_app
-from willow.access_log import format_line
-from willow.database import display_url
-from willow.extensions import db
-from willow.models import ConsoleUser
+from willow.server.access_log import format_line
+from willow.storage.database import display_url
+from willow.storage.extensions import db
+from willow.storage.models import ConsoleUser
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -328,8 +328,8 @@ def test_a_command_against_another_database_than_the_running_server_warns(
 ):
     """The issue's first harm again, when the server got its URL from its own shell: the
     command in the second terminal says the server serves another database."""
-    from willow.serve import mark_serving
-    from willow.serve import unmark_serving
+    from willow.server.serve import mark_serving
+    from willow.server.serve import unmark_serving
 
     server = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": "postgresql://u:pw@db/willow"})
     for each in (server, app):
@@ -359,9 +359,9 @@ def _access_line(environ: dict, status: str, headers: list) -> str:
     ``headers``, with Willow's own writer as the logger's only handler."""
     import io
 
-    from willow.access_log import AccessLog
-    from willow.access_log import BatchedLines
-    from willow.access_log import logger
+    from willow.server.access_log import AccessLog
+    from willow.server.access_log import BatchedLines
+    from willow.server.access_log import logger
 
     stream = io.StringIO()
     lines = BatchedLines(stream)
@@ -396,9 +396,9 @@ def test_access_lines_go_straight_to_willows_own_writer_when_it_is_the_only_hand
 
 
 def test_an_access_line_counts_a_wait_in_the_scim_lanes_queue():
-    from willow.request_gate import ARRIVED
+    from willow.server.request_gate import ARRIVED
 
-    # Queued 0.25 s ago by the lane (willow.http_server), answered at once now.
+    # Queued 0.25 s ago by the lane (willow.server.http_server), answered at once now.
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/scim/v2/Users",
                "REMOTE_ADDR": "::1", ARRIVED: time.perf_counter() - 0.25}
     duration = re.search(r" 200 ([\d.]+)ms", _access_line(environ, "200 OK", []))

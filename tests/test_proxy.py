@@ -23,10 +23,10 @@ from tests.hardening.live import LiveServer
 from tests.hardening.live import free_port
 from tests.hardening.live import plain_url
 from willow import create_app
-from willow.extensions import db
-from willow.middleware import TrustedProxies
-from willow.middleware import normalise_forwarded
-from willow.middleware import parse_trusted_proxies
+from willow.server.middleware import TrustedProxies
+from willow.server.middleware import normalise_forwarded
+from willow.server.middleware import parse_trusted_proxies
+from willow.storage.extensions import db
 
 ROOT = Path(__file__).resolve().parents[1]
 SCIM_TYPE = "application/scim+json"

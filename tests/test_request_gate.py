@@ -1,4 +1,4 @@
-"""``willow.request_gate``: how many /scim requests run at once, and in which order the
+"""``willow.server.request_gate``: how many /scim requests run at once, and in which order the
 others get their turn."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 
 from config import TestingConfig
 from willow import create_app
-from willow.request_gate import FifoGate
-from willow.request_gate import ScimGate
+from willow.server.request_gate import FifoGate
+from willow.server.request_gate import ScimGate
 
 
 def _wait_until(condition, timeout: float = 5.0) -> None:

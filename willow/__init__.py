@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import Flask
 
-from .instance_files import make_private
-from .instance_files import write_private
+from .storage.instance_files import make_private
+from .storage.instance_files import write_private
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,14 +120,14 @@ def generated_secret_key(path: Path) -> str:
 
 
 def register_extensions(app: Flask) -> None:
-    from .database import init_writer_queue
-    from .database import ping_idle_connections
-    from .database import prepare_database_file_on_connect
-    from .database import resolve_database_url
-    from .extensions import csrf
-    from .extensions import db
-    from .extensions import migrate
-    from .request_gate import keep_a_connection_per_thread
+    from .server.request_gate import keep_a_connection_per_thread
+    from .storage.database import init_writer_queue
+    from .storage.database import ping_idle_connections
+    from .storage.database import prepare_database_file_on_connect
+    from .storage.database import resolve_database_url
+    from .storage.extensions import csrf
+    from .storage.extensions import db
+    from .storage.extensions import migrate
 
     resolve_database_url(app)
     keep_a_connection_per_thread(app)  # sized before db.init_app makes the engine
@@ -141,7 +141,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_console_auth(app: Flask) -> None:
-    from .console_auth import init_app
+    from .console.auth import init_app
 
     init_app(app)
 
@@ -150,10 +150,10 @@ def register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin_bp
     from .events.api import bp as events_api_bp
     from .events.console import bp as events_console_bp
-    from .extensions import csrf
-    from .health import bp as health_bp
     from .monitor.views import bp as monitor_bp
     from .scim.views import bp as scim_bp
+    from .server.health import bp as health_bp
+    from .storage.extensions import csrf
 
     # Bearer-token API: CSRF protects cookie sessions, which /scim never uses.
     csrf.exempt(scim_bp)
@@ -191,7 +191,7 @@ def register_guard(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
-    from .errors import register_error_handlers as register
+    from .server.errors import register_error_handlers as register
 
     register(app)
 
@@ -203,23 +203,23 @@ def register_commands(app: Flask) -> None:
 
 
 def register_abuse_limits(app: Flask) -> None:
-    from . import rate_limit
-    from . import security_headers
+    from .server import rate_limit
+    from .server import security_headers
 
     rate_limit.init_app(app)
     security_headers.init_app(app)
 
 
 def register_tracing(app: Flask) -> None:
-    from .tracing import init_app
+    from .server.tracing import init_app
 
     init_app(app)
 
 
 def register_middleware(app: Flask) -> None:
-    from . import hosts
-    from . import middleware
-    from . import request_gate
+    from .server import hosts
+    from .server import middleware
+    from .server import request_gate
 
     # The gate first, so that it sees the path after the normaliser's rewriting.
     request_gate.init_app(app)
@@ -229,7 +229,7 @@ def register_middleware(app: Flask) -> None:
 
 def register_access_log(app: Flask) -> None:
     # Last: it wraps every other middleware, so it sees the path as the client sent it.
-    from .access_log import init_app
+    from .server.access_log import init_app
 
     init_app(app)
 

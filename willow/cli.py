@@ -16,33 +16,33 @@ from flask.cli import AppGroup
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from .access import AccessError
-from .access import set_group_role
 from .cli_database import uses_database
-from .console_sessions import end_sessions_of
-from .console_users import PASSWORD_RULE
-from .console_users import ConsoleUserError
-from .console_users import change_password
-from .console_users import create_console_user
-from .console_users import get_console_user_by_email
-from .console_users import password_problem
+from .console.access import AccessError
+from .console.access import set_group_role
+from .console.organizations import OrganizationError
+from .console.organizations import create_organization
+from .console.organizations import require_organization
+from .console.sessions import end_sessions_of
+from .console.tokens import SCIM_SCOPE
+from .console.tokens import SCOPES
+from .console.tokens import TokenError
+from .console.tokens import create_token
+from .console.tokens import revoke_token
+from .console.users import PASSWORD_RULE
+from .console.users import ConsoleUserError
+from .console.users import change_password
+from .console.users import create_console_user
+from .console.users import get_console_user_by_email
+from .console.users import password_problem
 from .dbcopy.cli import init_app as add_db_copy
 from .events.emit import role_mapping_changed
-from .extensions import db
-from .health import check_install
-from .models import ROLES
-from .models import ApiToken
-from .models import Group
 from .monitor.cli import logs_cli
-from .organizations import OrganizationError
-from .organizations import create_organization
-from .organizations import require_organization
+from .server.health import check_install
 from .sso.cli import sso_cli
-from .tokens import SCIM_SCOPE
-from .tokens import SCOPES
-from .tokens import TokenError
-from .tokens import create_token
-from .tokens import revoke_token
+from .storage.extensions import db
+from .storage.models import ROLES
+from .storage.models import ApiToken
+from .storage.models import Group
 
 org_cli = AppGroup("org", help="Manage organizations.")
 admin_cli = AppGroup("admin", help="Manage console admins.")

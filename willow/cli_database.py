@@ -14,10 +14,10 @@ import click
 from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
-from .database import describe_database
-from .extensions import db
-from .serve import cli_command
-from .serve import other_served_database
+from .server.command_line import cli_command
+from .server.serve import other_served_database
+from .storage.database import describe_database
+from .storage.extensions import db
 
 
 def say_database() -> None:

@@ -1,7 +1,7 @@
 """rate limit counters
 
 Failed bearer authentications per client address, counted where every app server sees
-them (willow.rate_limit).
+them (willow.server.rate_limit).
 
 Revision ID: 00fb5ae734e2
 Revises: 67f0327bfd79

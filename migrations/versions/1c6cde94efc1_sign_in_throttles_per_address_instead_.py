@@ -1,7 +1,7 @@
 """sign-in throttles per address instead of the account lockout
 
 Failed console sign-ins are counted per client address and per address and email
-(sign_in_throttles, see willow/sign_in_throttle.py); the per-account lockout columns of
+(sign_in_throttles, see willow/console/sign_in_throttle.py); the per-account lockout columns of
 console_users go, since anyone could hold an account locked with them.
 
 On SQLite, dropping columns rebuilds console_users, and dropping the old table fires the

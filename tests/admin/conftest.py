@@ -7,18 +7,18 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from willow import models
-from willow.extensions import db
-from willow.models import Group
-from willow.models import GroupMember
-from willow.models import Organization
-from willow.models import User
-from willow.models import UserValue
+from willow.storage import models
+from willow.storage.extensions import db
+from willow.storage.models import Group
+from willow.storage.models import GroupMember
+from willow.storage.models import Organization
+from willow.storage.models import User
+from willow.storage.models import UserValue
 
 
 @pytest.fixture
 def clock(monkeypatch):
-    """A controllable ``willow.models.utcnow``: set ``clock.now`` or ``advance()`` it."""
+    """A controllable ``willow.storage.models.utcnow``: set ``clock.now`` or ``advance()`` it."""
 
     class Clock:
         now = models.utcnow().replace(microsecond=0)

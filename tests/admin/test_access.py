@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from willow.access import AccessError
-from willow.access import effective_roles
-from willow.access import set_group_role
-from willow.extensions import db
-from willow.models import Group
-from willow.models import Organization
+from willow.console.access import AccessError
+from willow.console.access import effective_roles
+from willow.console.access import set_group_role
+from willow.storage.extensions import db
+from willow.storage.models import Group
+from willow.storage.models import Organization
 
 
 def _org(app, slug: str = "default") -> int:

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 
 from config import TestingConfig
 from willow import create_app
-from willow.extensions import db
-from willow.models import ApiToken
-from willow.models import Organization
-from willow.tokens import create_token
+from willow.console.tokens import create_token
+from willow.storage.extensions import db
+from willow.storage.models import ApiToken
+from willow.storage.models import Organization
 
 #: Console endpoints that anonymous visitors may use.
 PUBLIC_ENDPOINTS = {"admin.login", "admin.logout"}

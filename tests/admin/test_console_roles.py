@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import ApiToken
-from willow.models import Group
-from willow.models import Organization
-from willow.models import utcnow
+from willow.storage.extensions import db
+from willow.storage.models import ApiToken
+from willow.storage.models import Group
+from willow.storage.models import Organization
+from willow.storage.models import utcnow
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import zlib
 
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import ConsoleSession
-from willow.models import ConsoleUser
+from willow.storage.extensions import db
+from willow.storage.models import ConsoleSession
+from willow.storage.models import ConsoleUser
 
 TOKEN_RE = re.compile(r'value="(wsk_[A-Za-z0-9_\-]+)"')
 

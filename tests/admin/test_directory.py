@@ -8,9 +8,9 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import Group
-from willow.models import GroupMember
+from willow.storage.extensions import db
+from willow.storage.models import Group
+from willow.storage.models import GroupMember
 
 
 def user_names(html: str) -> list[str]:

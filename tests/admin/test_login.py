@@ -7,12 +7,12 @@ import pytest
 import sqlalchemy as sa
 
 from config import TestingConfig
-from willow import console_auth
 from willow import create_app
-from willow.console_auth import SIGN_IN_FAILED
-from willow.console_auth import safe_next
-from willow.extensions import db
-from willow.models import ConsoleUser
+from willow.console import auth as console_auth
+from willow.console.auth import SIGN_IN_FAILED
+from willow.console.auth import safe_next
+from willow.storage.extensions import db
+from willow.storage.models import ConsoleUser
 
 
 def test_login_page_has_labelled_email_and_password_fields(client):

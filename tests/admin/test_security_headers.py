@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from willow.security_headers import CONTENT_SECURITY_POLICY
+from willow.server.security_headers import CONTENT_SECURITY_POLICY
 
 SCIM = "application/scim+json"
 

@@ -13,15 +13,15 @@ import sqlalchemy as sa
 
 from config import TestingConfig
 from tests.conftest import ADMIN_PASSWORD
-from willow import console_auth
 from willow import create_app
-from willow.console_auth import SIGN_IN_FAILED
-from willow.extensions import db
-from willow.models import SignInThrottle
-from willow.sign_in_throttle import FORGET_AFTER
-from willow.sign_in_throttle import backoff_seconds
-from willow.sign_in_throttle import failures_after_one_more
-from willow.sign_in_throttle import seconds_to_wait
+from willow.console import auth as console_auth
+from willow.console.auth import SIGN_IN_FAILED
+from willow.console.sign_in_throttle import FORGET_AFTER
+from willow.console.sign_in_throttle import backoff_seconds
+from willow.console.sign_in_throttle import failures_after_one_more
+from willow.console.sign_in_throttle import seconds_to_wait
+from willow.storage.extensions import db
+from willow.storage.models import SignInThrottle
 
 ATTACKER = "203.0.113.66"
 ADMIN_DESK = "198.51.100.10"

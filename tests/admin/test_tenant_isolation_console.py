@@ -10,13 +10,13 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import ApiToken
-from willow.models import ConsoleSession
-from willow.models import ConsoleUser
-from willow.models import Group
-from willow.models import ScimRequestLog
-from willow.models import User
+from willow.storage.extensions import db
+from willow.storage.models import ApiToken
+from willow.storage.models import ConsoleSession
+from willow.storage.models import ConsoleUser
+from willow.storage.models import Group
+from willow.storage.models import ScimRequestLog
+from willow.storage.models import User
 
 SCIM = "application/scim+json"
 #: Strings that only organization B's data contains.

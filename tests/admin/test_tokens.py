@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import ApiToken
-from willow.models import Organization
-from willow.tokens import create_token
+from willow.console.tokens import create_token
+from willow.storage.extensions import db
+from willow.storage.models import ApiToken
+from willow.storage.models import Organization
 
 SCIM_PROBE = "/scim/v2/ServiceProviderConfig"
 TOKEN_RE = re.compile(r'value="(wsk_[A-Za-z0-9_\-]+)"')

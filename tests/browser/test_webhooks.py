@@ -13,9 +13,9 @@ from standardwebhooks.webhooks import Webhook
 from tests.browser.test_admin_console import scim
 from tests.browser.test_admin_console import sign_in
 from tests.webhooks.conftest import Receiver
-from willow.extensions import db
-from willow.models import Event
-from willow.models import ScimRequestLog
+from willow.storage.extensions import db
+from willow.storage.models import Event
+from willow.storage.models import ScimRequestLog
 from willow.webhooks.worker import Worker
 
 

@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from willow.connection.health import token_health
-from willow.extensions import db
-from willow.models import ApiToken
-from willow.models import ScimRequestLog
-from willow.models import utcnow
+from willow.console.tokens import revoke_token
 from willow.sso.models import SsoConfig
-from willow.tokens import revoke_token
+from willow.storage.extensions import db
+from willow.storage.models import ApiToken
+from willow.storage.models import ScimRequestLog
+from willow.storage.models import utcnow
 
 
 def _token(app, name: str):
@@ -134,7 +134,7 @@ def test_token_health_is_one_statement_for_all_tokens(app, make_token):
 
 
 def test_token_health_sees_only_the_organizations_tokens(app, make_token):
-    from willow.organizations import create_organization
+    from willow.console.organizations import create_organization
 
     with app.app_context():
         other = create_organization("other", "Other")

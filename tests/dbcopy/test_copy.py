@@ -13,17 +13,17 @@ from tests.conftest import POSTGRES_URL
 from tests.conftest import SCIM_TYPE
 from tests.conftest import _psycopg
 from willow import create_app
-from willow.access import set_group_role
-from willow.extensions import db
+from willow.console.access import set_group_role
 from willow.guard import rules
 from willow.guard.store import save_settings
-from willow.models import Group
 from willow.sso.models import SsoConfig
 from willow.sso.models import SsoDomain
 from willow.sso.models import SsoSignInEvent
 from willow.sso.models import SsoSubject
 from willow.sso.secrets import decrypt_secret
 from willow.sso.secrets import encrypt_secret
+from willow.storage.extensions import db
+from willow.storage.models import Group
 from willow.webhooks.store import create_endpoint
 
 

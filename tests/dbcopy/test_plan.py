@@ -12,7 +12,7 @@ from willow.dbcopy.plan import LEFT_BEHIND
 from willow.dbcopy.plan import TableDigest
 from willow.dbcopy.plan import canonical
 from willow.dbcopy.plan import plan_tables
-from willow.extensions import db
+from willow.storage.extensions import db
 
 
 def test_parents_are_copied_before_the_tables_that_reference_them(app):

@@ -7,8 +7,8 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import Event
+from willow.storage.extensions import db
+from willow.storage.models import Event
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from tests.scim.test_groups import make_group
 from tests.scim.test_users import create
 from willow.events.envelope import encode_cursor
 from willow.events.store import prune_events
-from willow.extensions import db
-from willow.models import utcnow
+from willow.storage.extensions import db
+from willow.storage.models import utcnow
 
 
 def assert_json_error(rv, status: int, code: str | None = None) -> dict:
@@ -200,7 +200,7 @@ def test_the_openapi_document_names_every_api_route(app):
 
 
 def test_a_reader_sees_only_its_own_organizations_events(app, client, scim, make_token):
-    from willow.organizations import create_organization
+    from willow.console.organizations import create_organization
 
     with app.app_context():
         org = create_organization("acme", "Acme")

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from tests.scim.test_groups import make_group
 from tests.scim.test_users import create
-from willow.extensions import db
-from willow.organizations import create_organization
+from willow.console.organizations import create_organization
+from willow.storage.extensions import db
 
 
 def _entry_id(app, request_id: str) -> int:

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from tests.hardening.live import Client
 from tests.hardening.live import LiveServer
-from willow.extensions import db
-from willow.tokens import create_token
+from willow.console.tokens import create_token
+from willow.storage.extensions import db
 
 CRASHES = 2
 ACKS_BEFORE_KILL = 40

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from tests.scim.test_groups import make_group
 from tests.scim.test_users import create
 from tests.scim.test_users import patch_ops
-from willow.extensions import db
-from willow.models import Event
-from willow.models import User
-from willow.models import utcnow
+from willow.storage.extensions import db
+from willow.storage.models import Event
+from willow.storage.models import User
+from willow.storage.models import utcnow
 
 
 def replace(path: str, value) -> dict:
@@ -226,7 +226,7 @@ def test_a_large_member_patch_writes_one_event_per_member_in_one_sequence_run(
 def test_each_organization_has_its_own_sequence(app, client, make_token, scim, stored_events,
                                                 other_slug):
     from tests.conftest import ScimActions
-    from willow.organizations import create_organization
+    from willow.console.organizations import create_organization
 
     with app.app_context():
         org = create_organization(other_slug, "Acme")

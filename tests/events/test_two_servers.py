@@ -19,8 +19,8 @@ from tests.conftest import _reset_postgres
 from tests.hardening.live import LiveServer
 from tests.hardening.live import Pool
 from willow import create_app
-from willow.extensions import db
-from willow.tokens import create_token
+from willow.console.tokens import create_token
+from willow.storage.extensions import db
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="needs WILLOW_TEST_POSTGRES_URL")
 

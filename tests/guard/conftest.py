@@ -9,13 +9,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import ConsoleSession
-from willow.models import ConsoleUser
-from willow.models import Event
-from willow.models import GuardHeldChange
-from willow.models import Organization
-from willow.models import utcnow
+from willow.storage.extensions import db
+from willow.storage.models import ConsoleSession
+from willow.storage.models import ConsoleUser
+from willow.storage.models import Event
+from willow.storage.models import GuardHeldChange
+from willow.storage.models import Organization
+from willow.storage.models import utcnow
 
 SCHEMA_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 SCHEMA_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from willow.extensions import db
-from willow.models import User
 from willow.sso.matching import refusal_for
+from willow.storage.extensions import db
+from willow.storage.models import User
 
 from .conftest import DEACTIVATE
 from .conftest import REACTIVATE

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 from tests.hardening.live import LiveServer
 from tests.hardening.live import Pool
-from willow.extensions import db
-from willow.models import GuardHeldChange
-from willow.models import User
+from willow.storage.extensions import db
+from willow.storage.models import GuardHeldChange
+from willow.storage.models import User
 
 from .conftest import DEACTIVATE
 

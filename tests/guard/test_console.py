@@ -8,10 +8,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import GuardDecision
-from willow.models import GuardHeldChange
-from willow.models import ScimRequestLog
+from willow.storage.extensions import db
+from willow.storage.models import GuardDecision
+from willow.storage.models import GuardHeldChange
+from willow.storage.models import ScimRequestLog
 
 from .conftest import DEACTIVATE
 

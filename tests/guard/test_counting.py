@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from willow.extensions import db
 from willow.guard import store
-from willow.models import GuardHeldChange
+from willow.storage.extensions import db
+from willow.storage.models import GuardHeldChange
 
 T0 = datetime(2026, 12, 7, 10, 0, 0)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import Group
+from willow.storage.extensions import db
+from willow.storage.models import Group
 
 from .conftest import PATCH
 from .test_burst import access

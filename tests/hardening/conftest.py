@@ -14,9 +14,9 @@ import sqlalchemy as sa
 
 from config import TestingConfig
 from willow import create_app
-from willow.extensions import db
-from willow.organizations import create_organization
-from willow.tokens import create_token
+from willow.console.organizations import create_organization
+from willow.console.tokens import create_token
+from willow.storage.extensions import db
 
 from .live import LiveServer
 

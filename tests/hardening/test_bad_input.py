@@ -12,10 +12,10 @@ import uuid
 
 import pytest
 
-from willow.json_limits import MAX_DEPTH
 from willow.scim.protocol.messages import MAX_PATCH_OPERATIONS
 from willow.scim.protocol.schema import ENTERPRISE_USER
 from willow.scim.protocol.schema import USER
+from willow.server.json_limits import MAX_DEPTH
 
 from .conftest import COUNTS
 from .conftest import PATCH_OP

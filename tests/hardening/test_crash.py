@@ -19,7 +19,7 @@ from dataclasses import field
 import pytest
 import sqlalchemy as sa
 
-from willow.extensions import db
+from willow.storage.extensions import db
 
 from .conftest import COUNTS
 from .conftest import default_org_token

@@ -9,11 +9,11 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from willow.json_limits import MAX_DEPTH
-from willow.json_limits import NumberTooLong
-from willow.json_limits import TooDeep
-from willow.json_limits import loads
-from willow.json_limits import nesting_depth
+from willow.server.json_limits import MAX_DEPTH
+from willow.server.json_limits import NumberTooLong
+from willow.server.json_limits import TooDeep
+from willow.server.json_limits import loads
+from willow.server.json_limits import nesting_depth
 
 
 @pytest.mark.parametrize(
@@ -80,9 +80,9 @@ def test_nesting_depth_equals_the_depth_of_the_parsed_document(document):
     ],
 )
 def test_every_body_holding_an_unstorable_string_is_walked(raw):
-    from willow.json_limits import loads
     from willow.scim.protocol.text import first_unstorable
     from willow.scim.protocol.text import may_hold_unstorable
+    from willow.server.json_limits import loads
 
     assert first_unstorable(loads(raw)) is not None
     assert may_hold_unstorable(raw)

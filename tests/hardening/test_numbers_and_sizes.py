@@ -86,7 +86,7 @@ def test_search_request_start_index_past_every_result_is_an_empty_page(
 
 def test_search_request_json_integer_past_the_int_digit_limit_is_a_400(scim, user_id):
     """Python's int() refuses integers of more than 4,300 digits; the body's parser
-    (willow.json_limits) names a number that long for what it is, not a 500 and not
+    (willow.server.json_limits) names a number that long for what it is, not a 500 and not
     "not valid JSON"."""
     body = f'{{"schemas": ["{SEARCH_REQUEST}"], "startIndex": {PAST_INT_DIGIT_LIMIT}}}'
     _scim_error(scim.post("/Users/.search", body), 400, "invalidValue")

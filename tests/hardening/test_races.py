@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 import sqlalchemy as sa
 
-from willow.extensions import db
+from willow.storage.extensions import db
 
 from .conftest import COUNTS
 from .conftest import default_org_token

@@ -17,9 +17,6 @@ from datetime import datetime
 
 import pytest
 
-from willow import access_log
-from willow import json_limits
-from willow.middleware import ScimPathNormalizer
 from willow.monitor import lookup
 from willow.monitor import present
 from willow.monitor import redact
@@ -34,6 +31,9 @@ from willow.scim.protocol import text
 from willow.scim.protocol.errors import ScimError
 from willow.scim.protocol.listing import build_query
 from willow.scim.protocol.preconditions import entity_tags
+from willow.server import access_log
+from willow.server import json_limits
+from willow.server.middleware import ScimPathNormalizer
 from willow.sso.settings import parse_domains
 
 pytestmark = pytest.mark.slow  # 1,122 megabyte scans: about 40 s

@@ -20,8 +20,8 @@ from urllib.parse import urlencode
 import pytest
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.tokens import revoke_token
+from willow.console.tokens import revoke_token
+from willow.storage.extensions import db
 
 from .conftest import PATCH_OP
 from .conftest import SEARCH_REQUEST
@@ -185,7 +185,7 @@ def test_no_password_token_or_authorization_value_is_stored_logged_or_exported(
     token = default_org_token(app, "audit")
     revoked = default_org_token(app, "revoked")
     with app.app_context():
-        from willow.models import ApiToken
+        from willow.storage.models import ApiToken
 
         revoke_token(
             db.session.scalars(sa.select(ApiToken).where(ApiToken.name == "revoked")).one()

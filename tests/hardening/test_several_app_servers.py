@@ -16,7 +16,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from willow.extensions import db
+from willow.storage.extensions import db
 
 from .conftest import default_org_token
 from .conftest import patch_ops

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from flask_migrate import downgrade
 from flask_migrate import upgrade
 
-from willow.extensions import db
 from willow.membership_history.models import MembershipChange
-from willow.models import utcnow
+from willow.storage.extensions import db
+from willow.storage.models import utcnow
 
 BEFORE_HISTORY = "57b305710859"
 

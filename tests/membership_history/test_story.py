@@ -13,13 +13,13 @@ import sqlalchemy as sa
 from tests.scim.test_groups import make_group
 from tests.scim.test_users import create
 from tests.scim.test_users import patch_ops
-from willow.extensions import db
 from willow.membership_history import store
 from willow.membership_history.models import MembershipChange
-from willow.models import ScimRequestLog
-from willow.models import User
 from willow.monitor import queries
 from willow.monitor.retention import prune_logs
+from willow.storage.extensions import db
+from willow.storage.models import ScimRequestLog
+from willow.storage.models import User
 
 
 def member_op(op: str, user_id: str) -> dict:

@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 from flask import Blueprint
 
-from willow.extensions import db
-from willow.models import ScimRequestLog
-from willow.models import utcnow
 from willow.scim.bearer import require_bearer_token
+from willow.storage.extensions import db
+from willow.storage.models import ScimRequestLog
+from willow.storage.models import utcnow
 
 
 @pytest.fixture

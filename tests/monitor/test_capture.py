@@ -9,19 +9,19 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
-from willow.extensions import db
-from willow.models import Group
-from willow.models import Organization
-from willow.models import ScimRequestLog
+from willow.console.organizations import create_organization
+from willow.console.tokens import find_token
+from willow.console.tokens import revoke_token
 from willow.monitor import capture
 from willow.monitor.capture import classify
-from willow.organizations import create_organization
 from willow.scim import audit
 from willow.scim.http import request_object
 from willow.scim.http import scim_response
 from willow.scim.protocol.errors import Uniqueness
-from willow.tokens import find_token
-from willow.tokens import revoke_token
+from willow.storage.extensions import db
+from willow.storage.models import Group
+from willow.storage.models import Organization
+from willow.storage.models import ScimRequestLog
 
 AUTH_FREE = {"Accept": "application/scim+json"}
 
@@ -205,7 +205,7 @@ def test_an_unhandled_exception_is_logged_as_500_with_its_class_but_no_details(
 
     scim_test_bp.add_url_rule("/explode", "explode", explode)
     app.register_blueprint(scim_test_bp)
-    with caplog.at_level(logging.CRITICAL, logger="willow.errors"):
+    with caplog.at_level(logging.CRITICAL, logger="willow.server.errors"):
         rv = client.get("/scim/v2/_test/explode", headers={"Authorization": f"Bearer {token}"})
     assert rv.status_code == 500
     [row] = logged()
@@ -440,12 +440,12 @@ def test_a_change_whose_log_row_cannot_be_written_is_not_applied(app, scim, monk
 def test_time_a_request_waited_for_its_turn_counts_in_its_logged_duration(
     app, client, token, logged
 ):
-    """/scim requests past the gate's limit wait for their turn (``willow.request_gate``;
+    """/scim requests past the gate's limit wait for their turn (``willow.server.request_gate``;
     one at a time on SQLite, two on PostgreSQL by default): a request that waited shows
     the wait, as the IdP saw it."""
     import threading
 
-    from willow.request_gate import ScimGate
+    from willow.server.request_gate import ScimGate
 
     layer = app.wsgi_app
     while not isinstance(layer, ScimGate):

@@ -12,15 +12,15 @@ from datetime import timedelta
 
 import pytest
 
-from willow.extensions import db
-from willow.models import utcnow
+from willow.console.organizations import create_organization
 from willow.monitor import export
 from willow.monitor.export import BOM
 from willow.monitor.export import HEADER
 from willow.monitor.export import filename
 from willow.monitor.export import iter_csv
 from willow.monitor.export import safe_cell
-from willow.organizations import create_organization
+from willow.storage.extensions import db
+from willow.storage.models import utcnow
 
 
 def read_csv(response) -> list[dict]:

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import SCIM_TYPE
-from willow.extensions import db
-from willow.models import ApiToken
+from willow.storage.extensions import db
+from willow.storage.models import ApiToken
 
 OKTA = "Okta SCIM Client 1.0.0"
 JUMPCLOUD = "JumpCloud SCIM Client"

@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from willow.extensions import db
-from willow.models import utcnow
+from willow.storage.extensions import db
+from willow.storage.models import utcnow
 
 
 def row(org_id: int | None, request_id: str, **fields) -> dict:

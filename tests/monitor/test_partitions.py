@@ -9,13 +9,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import ScimRequestLog
-from willow.models import utcnow
 from willow.monitor.retention import create_partitions
 from willow.monitor.retention import prune_logs
 from willow.partitions import rules
 from willow.partitions import store
+from willow.storage.extensions import db
+from willow.storage.models import ScimRequestLog
+from willow.storage.models import utcnow
 
 T = ScimRequestLog.__tablename__
 postgresql_only = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import ScimRequestLog
-from willow.models import utcnow
 from willow.monitor import queries
 from willow.monitor.queries import LogFilter
+from willow.storage.extensions import db
+from willow.storage.models import ScimRequestLog
+from willow.storage.models import utcnow
 
 
 def walk(f: LogFilter, size: int) -> tuple[list[int], list[int]]:

@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import ApiToken
-from willow.models import utcnow
-from willow.organizations import create_organization
-from willow.tokens import find_token
-from willow.tokens import revoke_token
+from willow.console.organizations import create_organization
+from willow.console.tokens import find_token
+from willow.console.tokens import revoke_token
+from willow.storage.extensions import db
+from willow.storage.models import ApiToken
+from willow.storage.models import utcnow
 
 NOT_BEARER = "Not a Bearer token: the Authorization header uses"
 

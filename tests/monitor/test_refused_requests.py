@@ -11,10 +11,10 @@ from datetime import timedelta
 
 import pytest
 
-from willow import models
-from willow.extensions import db
+from willow.console.organizations import create_organization
 from willow.monitor.capture import REFUSED_EXCERPT_BYTES
-from willow.organizations import create_organization
+from willow.storage import models
+from willow.storage.extensions import db
 
 ADDRESS = "203.0.113.9"
 BIG_BODY = json.dumps(

@@ -9,13 +9,13 @@ import sqlalchemy as sa
 
 from config import TestingConfig
 from willow import create_app
-from willow.extensions import db
-from willow.models import ScimRequestLog
-from willow.models import utcnow
 from willow.monitor.retention import Pruner
 from willow.monitor.retention import log_bytes
 from willow.monitor.retention import prune_logs
 from willow.monitor.retention import prune_to_budget
+from willow.storage.extensions import db
+from willow.storage.models import ScimRequestLog
+from willow.storage.models import utcnow
 
 
 def add_logs(app, org_id: int, ages_in_days: list[float]) -> None:

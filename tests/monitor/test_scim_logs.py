@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import utcnow
-from willow.organizations import create_organization
+from willow.console.organizations import create_organization
+from willow.storage.extensions import db
+from willow.storage.models import utcnow
 
 ROWS = {
     # request id: (minutes ago, fields)

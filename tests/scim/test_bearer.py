@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from config import TestingConfig
 from willow import create_app
-from willow.extensions import db
-from willow.tokens import find_token
-from willow.tokens import revoke_token
+from willow.console.tokens import find_token
+from willow.console.tokens import revoke_token
+from willow.storage.extensions import db
 
 
 def test_a_token_revoked_on_another_server_is_refused_at_the_next_request(

@@ -8,9 +8,9 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import Event
-from willow.models import ScimRequestLog
+from willow.storage.extensions import db
+from willow.storage.models import Event
+from willow.storage.models import ScimRequestLog
 
 from .test_users import create
 

@@ -14,17 +14,17 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
-from willow.extensions import db
-from willow.models import Group
-from willow.models import GroupMember
-from willow.models import User
-from willow.models import UserValue
 from willow.scim.protocol.errors import InvalidFilter
 from willow.scim.protocol.errors import InvalidValue
 from willow.scim.protocol.filter import parse_filter
 from willow.scim.store.filter_sql import compile_filter
 from willow.scim.store.filter_sql import equality
 from willow.scim.store.filter_sql import sort_key
+from willow.storage.extensions import db
+from willow.storage.models import Group
+from willow.storage.models import GroupMember
+from willow.storage.models import User
+from willow.storage.models import UserValue
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -405,7 +405,7 @@ def test_filter_counts_with_select_from(app, people):
 
 
 def test_filters_are_scoped_by_the_callers_organization(app, people):
-    from willow.models import Organization
+    from willow.storage.models import Organization
 
     with app.app_context():
         other = Organization(slug="other", name="Other")

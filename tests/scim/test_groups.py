@@ -261,8 +261,8 @@ def test_deleting_a_user_removes_it_from_every_group(scim, people):
 
 
 def test_a_user_of_another_organization_cannot_be_added(app, scim, client, make_token, people):
-    from willow.extensions import db
-    from willow.organizations import create_organization
+    from willow.console.organizations import create_organization
+    from willow.storage.extensions import db
 
     with app.app_context():
         other_org = create_organization("other", "Other").id
@@ -280,9 +280,9 @@ def test_a_user_of_another_organization_cannot_be_added(app, scim, client, make_
 
 def test_concurrent_adds_from_many_threads_lose_no_member(app, scim, client, token):
     """8 threads × 50 single-member PATCHes on one group: all 400 members remain."""
-    from willow.extensions import db
-    from willow.models import User
-    from willow.models import utcnow
+    from willow.storage.extensions import db
+    from willow.storage.models import User
+    from willow.storage.models import utcnow
 
     with app.app_context():
         org_id = db.session.execute(

@@ -8,8 +8,8 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from willow.extensions import db
 from willow.scim import transaction
+from willow.storage.extensions import db
 
 
 def _held(app):

@@ -73,7 +73,7 @@ def test_password_is_never_returned_or_stored(app, scim):
     user = create(scim, password="hunter2-secret")
     got = scim.get(f"/Users/{user['id']}").get_data(as_text=True)
     assert "hunter2-secret" not in got and "password" not in got
-    from willow.extensions import db
+    from willow.storage.extensions import db
 
     with app.app_context():
         dump = "\n".join(
@@ -318,8 +318,8 @@ def test_delete_tombstones_the_user_and_frees_the_user_name(app, scim):
     )
     again = create(scim)
     assert again["id"] != user["id"]
-    from willow.extensions import db
-    from willow.models import User
+    from willow.storage.extensions import db
+    from willow.storage.models import User
 
     with app.app_context():
         kept = db.session.get(User, user["id"])
@@ -341,8 +341,8 @@ def test_if_match_stale_version_is_412(scim):
 
 
 def test_an_id_from_another_organization_is_404_on_every_verb(app, scim, client, make_token):
-    from willow.extensions import db
-    from willow.organizations import create_organization
+    from willow.console.organizations import create_organization
+    from willow.storage.extensions import db
 
     with app.app_context():
         other_org = create_organization("other", "Other").id

@@ -8,11 +8,11 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import Organization
 from willow.sso.domains import DnsUnavailable
 from willow.sso.models import SsoSignInEvent
 from willow.sso.settings import configure_sso
+from willow.storage.extensions import db
+from willow.storage.models import Organization
 
 from .providers import CraftingProvider
 from .providers import MockProvider

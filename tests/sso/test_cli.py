@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import Group
 from willow.sso.models import SsoConfig
 from willow.sso.models import SsoDomain
 from willow.sso.secrets import decrypt_secret
+from willow.storage.extensions import db
+from willow.storage.models import Group
 
 from .providers import free_port
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import ApiToken
 from willow.sso.models import SsoConfig
+from willow.storage.extensions import db
+from willow.storage.models import ApiToken
 
 from .conftest import CLIENT_SECRET
 from .providers import query_of

@@ -7,14 +7,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from willow.extensions import db
-from willow.models import Organization
 from willow.sso.domains import DomainError
 from willow.sso.domains import parse_domains
 from willow.sso.domains import txt_proves
 from willow.sso.models import SsoDomain
 from willow.sso.models import SsoSignInEvent
 from willow.sso.settings import SsoSettingsError
+from willow.storage.extensions import db
+from willow.storage.models import Organization
 
 
 @pytest.mark.parametrize(

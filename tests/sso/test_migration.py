@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from flask_migrate import downgrade
 from flask_migrate import upgrade
 
-from willow.extensions import db
-from willow.models import utcnow
+from willow.storage.extensions import db
+from willow.storage.models import utcnow
 
 BEFORE = "3d44cdfc1311"
 

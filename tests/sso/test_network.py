@@ -18,13 +18,13 @@ from cryptography.x509.oid import NameOID
 from flask import Flask
 from werkzeug.serving import make_server
 
-from willow.extensions import db
-from willow.models import Organization
 from willow.sso import network
 from willow.sso import oidc
 from willow.sso.models import SsoConfig
 from willow.sso.settings import SsoSettingsError
 from willow.sso.settings import configure_sso
+from willow.storage.extensions import db
+from willow.storage.models import Organization
 
 from .conftest import CLIENT_ID
 from .conftest import CLIENT_SECRET

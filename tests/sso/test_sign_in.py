@@ -6,8 +6,8 @@ import logging
 
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import ConsoleUser
+from willow.storage.extensions import db
+from willow.storage.models import ConsoleUser
 
 from .providers import query_of
 

@@ -14,10 +14,10 @@ from http.server import ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import Event
-from willow.models import Organization
-from willow.models import utcnow
+from willow.storage.extensions import db
+from willow.storage.models import Event
+from willow.storage.models import Organization
+from willow.storage.models import utcnow
 from willow.webhooks import store
 from willow.webhooks.worker import Worker
 

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from willow.extensions import db
-from willow.models import Event
-from willow.models import utcnow
+from willow.storage.extensions import db
+from willow.storage.models import Event
+from willow.storage.models import utcnow
 from willow.webhooks import store
 
 from .conftest import add_endpoint

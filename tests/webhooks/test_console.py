@@ -7,9 +7,9 @@ import re
 import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook
 
-from willow.extensions import db
-from willow.models import ScimRequestLog
-from willow.models import utcnow
+from willow.storage.extensions import db
+from willow.storage.models import ScimRequestLog
+from willow.storage.models import utcnow
 from willow.webhooks import store
 
 from .conftest import add_endpoint
@@ -76,7 +76,7 @@ def test_members_and_viewers_cannot_manage_webhooks(app, client, console, make_a
 
 
 def test_another_organizations_endpoint_is_not_found(app, client, console, receiver):
-    from willow.organizations import create_organization
+    from willow.console.organizations import create_organization
 
     with app.app_context():
         other = create_organization("other", "Other").id

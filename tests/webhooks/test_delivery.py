@@ -8,7 +8,7 @@ import time
 import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook
 
-from willow.extensions import db
+from willow.storage.extensions import db
 from willow.webhooks import store
 
 from .conftest import add_endpoint
@@ -183,7 +183,7 @@ def test_rotated_secret_both_signatures_during_the_overlap(app, org, receiver, w
 
 
 def test_events_of_another_organization_are_not_sent(app, org, receiver, worker):
-    from willow.organizations import create_organization
+    from willow.console.organizations import create_organization
 
     with app.app_context():
         other = create_organization("other", "Other").id

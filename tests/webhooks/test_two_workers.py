@@ -10,7 +10,7 @@ import time
 
 from config import TestingConfig
 from willow import create_app
-from willow.extensions import db
+from willow.storage.extensions import db
 from willow.webhooks.worker import Worker
 
 from .conftest import add_endpoint

@@ -19,11 +19,11 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import tuple_
 
-from ..extensions import db
-from ..models import Group
-from ..models import GroupMember
-from ..models import User
-from ..models import UserValue
+from ..storage.extensions import db
+from ..storage.models import Group
+from ..storage.models import GroupMember
+from ..storage.models import User
+from ..storage.models import UserValue
 
 PAGE_SIZE = 50
 

@@ -24,9 +24,9 @@ from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput
 from wtforms.widgets import ListWidget
 
-from .. import models
-from ..models import ROLES
-from ..tokens import SCOPES
+from ..console.tokens import SCOPES
+from ..storage import models
+from ..storage.models import ROLES
 
 
 class LoginForm(FlaskForm):

@@ -17,9 +17,9 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from ..extensions import db
-from ..models import ApiToken
-from ..models import ScimRequestLog
+from ..storage.extensions import db
+from ..storage.models import ApiToken
+from ..storage.models import ScimRequestLog
 
 WINDOW = timedelta(hours=24)
 

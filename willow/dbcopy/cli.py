@@ -15,9 +15,9 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import DBAPIError
 
 from ..cli_database import say_database
-from ..database import display_url
-from ..extensions import db
-from ..serve import SERVING_FILE
+from ..server.serve import SERVING_FILE
+from ..storage.database import display_url
+from ..storage.extensions import db
 from .copier import CopyRefused
 from .copier import CopyReport
 from .copier import copy_rows

@@ -18,9 +18,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.exc import DBAPIError
 
-from ..database import READ_ONLY
-from ..database import display_url
 from ..partitions.store import ensure_days
+from ..storage.database import READ_ONLY
+from ..storage.database import display_url
 from .plan import MIGRATION_TABLE
 from .plan import TableDigest
 from .plan import TablePlan

@@ -16,14 +16,14 @@ from flask import current_app
 from flask import g
 from flask import request
 
-from .. import models
-from ..extensions import db
-from ..models import token_status
+from ..console.tokens import EVENTS_SCOPE
 from ..scim.bearer import bearer_from_header
 from ..scim.bearer import read_token
 from ..scim.bearer import record_token_use
 from ..scim.bearer import remember_token_use
-from ..tokens import EVENTS_SCOPE
+from ..storage import models
+from ..storage.extensions import db
+from ..storage.models import token_status
 from .envelope import CursorError
 from .envelope import decode_cursor
 from .envelope import dumps

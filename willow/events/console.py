@@ -14,10 +14,10 @@ from flask import url_for
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
-from ..console_auth import current_console_user
-from ..console_auth import login_required
-from ..extensions import db
-from ..models import ScimRequestLog
+from ..console.auth import current_console_user
+from ..console.auth import login_required
+from ..storage.extensions import db
+from ..storage.models import ScimRequestLog
 from ..webhooks.store import attempts_of_events
 from . import store
 

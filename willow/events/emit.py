@@ -12,15 +12,15 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from ..extensions import db
-from ..models import Group
-from ..models import utcnow
 from ..scim import audit
 from ..scim import transaction
 from ..scim.http import base_url
 from ..scim.protocol.render import Projection
 from ..scim.store import groups
 from ..scim.store import users
+from ..storage.extensions import db
+from ..storage.models import Group
+from ..storage.models import utcnow
 from . import roles
 from .derive import Effects
 from .derive import derive

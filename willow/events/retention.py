@@ -2,7 +2,7 @@
 deleted, and each organization's ``events_pruned_through`` raised with them, so that a
 cursor from before it gets 410 instead of silently skipping what was removed.
 
-The same thread as the request log's pruner (``willow.pruning``), every
+The same thread as the request log's pruner (``willow.storage.pruning``), every
 WILLOW_LOG_PRUNE_INTERVAL seconds, in small batches.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ..extensions import db
-from ..pruning import PeriodicPruner
+from ..storage.extensions import db
+from ..storage.pruning import PeriodicPruner
 from .store import prune_events
 
 

@@ -2,7 +2,7 @@
 
 A user's effective role is the most powerful role of the groups they belong to
 (``willow.sso.matching.highest_role``), none while deactivated or deleted
-(``willow.access``). Roles are read in bulk: one statement per chunk of users, never one
+(``willow.console.access``). Roles are read in bulk: one statement per chunk of users, never one
 per user, so a PATCH that adds 50,000 members to a mapped group reads them in a few
 dozen statements. Every read runs on the change's own connection, inside its transaction.
 """
@@ -17,11 +17,11 @@ from sqlalchemy import bindparam
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from ..models import ROLES
-from ..models import Group
-from ..models import GroupMember
-from ..models import User
-from ..prepared import Prepared
+from ..storage.models import ROLES
+from ..storage.models import Group
+from ..storage.models import GroupMember
+from ..storage.models import User
+from ..storage.prepared import Prepared
 from .derive import RoleChange
 
 USERS = User.__table__
@@ -44,7 +44,7 @@ _ROLES_OF = (
     )
 )
 #: The same for one user, on every deactivation, reactivation and deletion: compiled
-#: once and run on the DBAPI cursor (``willow.prepared``), as the other statements of a
+#: once and run on the DBAPI cursor (``willow.storage.prepared``), as the other statements of a
 #: SCIM request are.
 _ROLES_OF_USER = Prepared(
     select(GROUPS.c.role)

@@ -27,10 +27,10 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
-from ..models import Event
-from ..models import Organization
-from ..models import utcnow
-from ..prepared import Prepared
+from ..storage.models import Event
+from ..storage.models import Organization
+from ..storage.models import utcnow
+from ..storage.prepared import Prepared
 from .envelope import Context
 from .envelope import Draft
 from .envelope import dumps

@@ -12,10 +12,10 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ..cli_database import uses_database
+from ..console.organizations import OrganizationError
+from ..console.organizations import require_organization
 from ..events.envelope import rfc3339
-from ..extensions import db
-from ..organizations import OrganizationError
-from ..organizations import require_organization
+from ..storage.extensions import db
 from ..webhooks import events_committed
 from . import rules
 from . import store

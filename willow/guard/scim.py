@@ -8,8 +8,8 @@ from sqlalchemy.engine import Connection
 from ..events import types as t
 from ..events.derive import Effects
 from ..events.envelope import Draft
-from ..models import utcnow
 from ..scim import audit
+from ..storage.models import utcnow
 from . import rules
 from . import store
 

@@ -26,16 +26,16 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
-from ..extensions import db
-from ..models import ConsoleUser
-from ..models import GuardDecision
-from ..models import GuardDeprovisioning
-from ..models import GuardHeldChange
-from ..models import GuardSettings
-from ..models import Organization
-from ..models import User
-from ..models import utcnow
-from ..prepared import Prepared
+from ..storage.extensions import db
+from ..storage.models import ConsoleUser
+from ..storage.models import GuardDecision
+from ..storage.models import GuardDeprovisioning
+from ..storage.models import GuardHeldChange
+from ..storage.models import GuardSettings
+from ..storage.models import Organization
+from ..storage.models import User
+from ..storage.models import utcnow
+from ..storage.prepared import Prepared
 from . import rules
 
 SETTINGS = GuardSettings.__table__
@@ -44,7 +44,7 @@ HELD = GuardHeldChange.__table__
 ORGS = Organization.__table__
 USERS = User.__table__
 
-# The statements of the SCIM write path, compiled once (``willow.prepared``): Core's
+# The statements of the SCIM write path, compiled once (``willow.storage.prepared``): Core's
 # per-call overhead would be most of the guard's cost on an untripped deprovisioning.
 _LOCK = Prepared(
     update(ORGS).where(ORGS.c.id == bindparam("org")).values(event_sequence=ORGS.c.event_sequence)
@@ -435,7 +435,7 @@ def release(
     sequence numbers, their original ``occurred_at`` and ``data.held_since``. All of them
     (``ids`` and ``user_id`` None), the given ones, or one user's. The guard re-arms once
     nothing is held. How many were released."""
-    from ..console_sessions import end_sessions_of
+    from ..console.sessions import end_sessions_of
     from ..events.envelope import Draft
     from ..events.envelope import rfc3339
     from ..events.store import write_events

@@ -11,10 +11,10 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
-from ..console_auth import admin_required
-from ..console_auth import current_console_user
+from ..console.auth import admin_required
+from ..console.auth import current_console_user
 from ..events.console import log_entry_id
-from ..extensions import db
+from ..storage.extensions import db
 from ..webhooks import events_committed
 from . import rules
 from . import store

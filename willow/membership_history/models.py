@@ -11,9 +11,9 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
-from ..extensions import db
-from ..models import BigId
-from ..models import utcnow
+from ..storage.extensions import db
+from ..storage.models import BigId
+from ..storage.models import utcnow
 
 
 class MembershipChange(db.Model):

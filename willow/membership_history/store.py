@@ -21,15 +21,15 @@ from sqlalchemy import literal_column
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from ..extensions import db
-from ..models import Group
-from ..models import GroupMember
-from ..models import ScimRequestLog
-from ..models import User
-from ..models import UserValue
-from ..models import utcnow
-from ..prepared import Prepared
-from ..pruning import delete_oldest
+from ..storage.extensions import db
+from ..storage.models import Group
+from ..storage.models import GroupMember
+from ..storage.models import ScimRequestLog
+from ..storage.models import User
+from ..storage.models import UserValue
+from ..storage.models import utcnow
+from ..storage.prepared import Prepared
+from ..storage.pruning import delete_oldest
 from .models import MembershipChange
 from .rules import GROUP_DELETED
 from .rules import Change
@@ -41,7 +41,7 @@ PAGE_LIMIT = 100
 _TOP = "\U0010ffff"
 
 
-#: Every group PATCH runs it: compiled once (``willow.prepared``), as the events' insert.
+#: Every group PATCH runs it: compiled once (``willow.storage.prepared``), as the events' insert.
 _INSERT = Prepared(
     insert(History),
     column_keys=(

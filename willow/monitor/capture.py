@@ -26,14 +26,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from ..database_faults import is_unavailable
-from ..errors import is_scim_request
-from ..extensions import db
-from ..json_limits import loads as load_json
-from ..middleware import PATH_AS_SENT
-from ..models import ScimRequestLog
-from ..models import label_key
-from ..models import utcnow
+from ..console.tokens import hash_token
 from ..scim import audit
 from ..scim.bearer import bearer_from_header
 from ..scim.bearer import read_token
@@ -42,7 +35,14 @@ from ..scim.protocol.errors import ServiceUnavailable
 from ..scim.protocol.text import first_unstorable
 from ..scim.protocol.text import is_storable
 from ..scim.protocol.text import storable
-from ..tokens import hash_token
+from ..server.errors import is_scim_request
+from ..server.json_limits import loads as load_json
+from ..server.middleware import PATH_AS_SENT
+from ..storage.extensions import db
+from ..storage.faults import is_unavailable
+from ..storage.models import ScimRequestLog
+from ..storage.models import label_key
+from ..storage.models import utcnow
 from . import lookup
 from . import redact
 from .clients import client_family

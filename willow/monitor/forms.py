@@ -21,7 +21,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
-from ..models import utcnow
+from ..storage.models import utcnow
 from .clients import FAMILIES
 from .queries import Cursor
 from .queries import LogFilter

@@ -22,7 +22,7 @@ What that trades, and how it is bounded:
 * A batch that fails is retried row by row, so one bad row cannot take others with it; a
   row that cannot be written is reported to the application log with its request id and
   never changes a response.
-* While the database is unavailable (``willow.database_faults``: a restart, a lost
+* While the database is unavailable (``willow.storage.faults``: a restart, a lost
   connection, a locked file), rows are held in the queue and the writer tries again every
   RETRY_S; when the database is back it writes them, so the requests answered 503 in that
   window are in the log. Requests do not wait for room then (they would hang for the
@@ -52,13 +52,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ..database import writer_queue
-from ..database_faults import is_unavailable
-from ..database_faults import reason
-from ..extensions import db
-from ..models import ApiToken
-from ..models import Organization
-from ..models import ScimRequestLog
+from ..storage.database import writer_queue
+from ..storage.extensions import db
+from ..storage.faults import is_unavailable
+from ..storage.faults import reason
+from ..storage.models import ApiToken
+from ..storage.models import Organization
+from ..storage.models import ScimRequestLog
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..json_limits import loads as load_json
+from ..server.json_limits import loads as load_json
 
 
 def pretty_json(text: str | None) -> str:

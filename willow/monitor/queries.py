@@ -29,13 +29,13 @@ from sqlalchemy import union_all
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
 
-from ..extensions import db
 from ..membership_history.store import requests_naming
 from ..membership_history.store import users_named
-from ..models import ApiToken
-from ..models import ScimRequestLog
 from ..numbers import INT64_MAX
 from ..numbers import parse_integer
+from ..storage.extensions import db
+from ..storage.models import ApiToken
+from ..storage.models import ScimRequestLog
 from .sqltime import hour_bucket
 from .sqltime import iso_utc
 from .sqltime import shifted

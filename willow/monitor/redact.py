@@ -26,9 +26,9 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import Any
 
-from ..json_limits import MAX_DEPTH
-from ..json_limits import nesting_depth
-from ..tokens import TOKEN_PREFIX
+from ..console.tokens import TOKEN_PREFIX
+from ..server.json_limits import MAX_DEPTH
+from ..server.json_limits import nesting_depth
 
 REDACTED = "[REDACTED]"
 TRUNCATED_MARKER = "\n…[truncated by Willow: {total} bytes received, first {kept} stored]"
@@ -103,7 +103,7 @@ _UNQUOTED = {
 # Strings (skipped whole) and brackets: what a bracketed value's end is found with.
 _STRING_OR_BRACKET = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"?|[\[\]{}]', re.DOTALL)
 
-# A Willow API token (willow.tokens: the prefix and 43 characters of base64url), wherever
+# A Willow API token (willow.console.tokens: the prefix and 43 characters of base64url), wherever
 # it appears; its first characters are the display prefix the console already shows, so
 # they are kept to tell which token leaked. Shorter runs are cut-off or made-up tokens,
 # still hidden past the display prefix.

@@ -29,13 +29,13 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.sql import ColumnElement
 
-from ..extensions import db
 from ..membership_history.store import prune_history
-from ..models import ScimRequestLog
-from ..models import utcnow
 from ..partitions import store as partitions
-from ..pruning import PeriodicPruner
-from ..pruning import delete_oldest
+from ..storage.extensions import db
+from ..storage.models import ScimRequestLog
+from ..storage.models import utcnow
+from ..storage.pruning import PeriodicPruner
+from ..storage.pruning import delete_oldest
 
 BATCH_SIZE = 1000
 TABLE = ScimRequestLog.__tablename__

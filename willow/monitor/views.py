@@ -19,13 +19,13 @@ from flask import stream_with_context
 from flask import url_for
 from werkzeug.exceptions import NotFound
 
-from ..console_auth import current_console_user
-from ..console_auth import login_required
+from ..console.auth import current_console_user
+from ..console.auth import login_required
 from ..events.console import request_events
 from ..guard.store import decisions_of_request
 from ..guard.store import held_of_request
-from ..models import utcnow
 from ..numbers import database_id
+from ..storage.models import utcnow
 from ..webhooks.store import attempts_of_events
 from . import export
 from . import queries

@@ -57,7 +57,7 @@ class Audit:
     exception_name: str | None = None
     #: Why the bearer check refused the request (``willow.scim.refusal.Refusal``), if it did.
     refusal: Any = None
-    #: A 429 past a limit (``willow.rate_limit.CountedRefusal``): counted, not logged alone.
+    #: A 429 past a limit (``willow.server.rate_limit.CountedRefusal``): counted, not logged alone.
     counted: Any = None
     #: Set once the log row was written in the request's own transaction (a change).
     logged: bool = False

@@ -29,9 +29,9 @@ from flask import current_app
 from flask import request
 from werkzeug.datastructures import Headers
 
-from ..json_limits import loads as load_json
-from ..middleware import PATH_AS_SENT
-from ..request_gate import ARRIVED
+from ..server.json_limits import loads as load_json
+from ..server.middleware import PATH_AS_SENT
+from ..server.request_gate import ARRIVED
 from .protocol import bulk as rules
 from .protocol.bulk import BulkRequest
 from .protocol.bulk import Operation

@@ -9,9 +9,9 @@ from flask import Response
 from flask import current_app
 from flask import request
 
-from ..json_limits import NumberTooLong
-from ..json_limits import TooDeep
-from ..json_limits import loads as load_json
+from ..server.json_limits import NumberTooLong
+from ..server.json_limits import TooDeep
+from ..server.json_limits import loads as load_json
 from .protocol.errors import InvalidSyntax
 from .protocol.errors import InvalidValue
 from .protocol.errors import UnsupportedMediaType
@@ -27,7 +27,7 @@ SCIM_MEDIA_TYPE = "application/scim+json"
 def request_json() -> Any:
     """The request body as JSON. Accepts application/scim+json and application/json
     (Okta's spec test posts the latter) and a missing Content-Type; anything else is 415.
-    A body nested deeper than ``willow.json_limits.MAX_DEPTH`` is refused before it is
+    A body nested deeper than ``willow.server.json_limits.MAX_DEPTH`` is refused before it is
     parsed, and one holding a string no column can store (``willow.scim.protocol.text``)
     is 400."""
     mimetype = request.mimetype or ""

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import ApiToken
-from ..models import utcnow
-from ..tokens import TOKEN_PREFIX
-from ..tokens import display_prefix
-from ..tokens import find_token
+from ..console.tokens import TOKEN_PREFIX
+from ..console.tokens import display_prefix
+from ..console.tokens import find_token
+from ..storage.extensions import db
+from ..storage.models import ApiToken
+from ..storage.models import utcnow
 
 #: Length of every token Willow issues: the prefix and 32 random bytes in base64url.
 TOKEN_LENGTH = len(TOKEN_PREFIX) + 43

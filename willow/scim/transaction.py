@@ -11,7 +11,7 @@ Each server thread keeps its connection from one request to the next
 (``_HeldConnections``): checking a connection out of the pool and wrapping it in a new
 Core ``Connection`` cost a discovery request about a twelfth of its instructions on SQLite.
 A file has no server that could drop an idle connection; a PostgreSQL connection kept idle
-for a few seconds is pinged before it is used again (``willow.database.
+for a few seconds is pinged before it is used again (``willow.storage.database.
 ping_idle_connections`` does the same for the pool's).
 """
 
@@ -28,9 +28,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
-from ..database import MUTATING_METHODS
-from ..database import PING_AFTER_IDLE_S
-from ..extensions import db
+from ..storage.database import MUTATING_METHODS
+from ..storage.database import PING_AFTER_IDLE_S
+from ..storage.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 def _autocommit(conn: Connection, on: bool) -> None:
     """psycopg's autocommit: on while a request only reads, so that each statement is one
     round trip rather than BEGIN, the statement and the pool's ROLLBACK. SQLite's driver
-    is always in autocommit here (``willow.database``)."""
+    is always in autocommit here (``willow.storage.database``)."""
     if conn.dialect.name == "postgresql":
         driver = conn.connection.driver_connection
         if driver.autocommit != on:
@@ -53,7 +53,7 @@ class _HeldConnections:
     request gives them back; a connection that failed is invalidated, and the thread's
     next request takes a new one from the pool. A PostgreSQL connection kept idle for
     ``PING_AFTER_IDLE_S`` or more is pinged before it is used again, as the pool pings
-    its own (``willow.database.ping_idle_connections``)."""
+    its own (``willow.storage.database.ping_idle_connections``)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -144,8 +144,8 @@ def reader() -> Connection:
 
 def connection() -> Connection:
     """The request's Core connection for its resource. A writing request's transaction is
-    open before its first read (SQLite: BEGIN IMMEDIATE, see ``willow.database``), since
-    statements run on the DBAPI cursor (``willow.prepared``) would not open it; a reading
+    open before its first read (SQLite: BEGIN IMMEDIATE, see ``willow.storage.database``), since
+    statements run on the DBAPI cursor (``willow.storage.prepared``) would not open it; a reading
     request's statements run in autocommit, each a consistent snapshot of its own."""
     conn = reader()
     if request.method in MUTATING_METHODS and not conn.in_transaction():

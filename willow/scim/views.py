@@ -19,8 +19,6 @@ from flask import g
 from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..database import MUTATING_METHODS
-from ..database import writer_queue
 from ..events import emit
 from ..events.derive import Effects
 from ..events.derive import derive
@@ -28,6 +26,8 @@ from ..guard import scim as guard
 from ..membership_history import store as membership_history
 from ..membership_history.rules import changes_of
 from ..monitor import capture
+from ..storage.database import MUTATING_METHODS
+from ..storage.database import writer_queue
 from ..webhooks import events_committed
 from . import audit
 from . import bulk

@@ -20,11 +20,11 @@ from flask import flash
 from flask import request
 from sqlalchemy import update
 
-from ..console_auth import current_console_user
-from ..console_auth import sign_out
-from ..database import WRITING_GET_ENDPOINTS
-from ..extensions import db
-from ..models import ConsoleUser
+from ..console.auth import current_console_user
+from ..console.auth import sign_out
+from ..storage.database import WRITING_GET_ENDPOINTS
+from ..storage.extensions import db
+from ..storage.models import ConsoleUser
 
 
 def init_app(app: Flask) -> None:

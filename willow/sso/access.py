@@ -8,9 +8,9 @@ takes effect at that request too.
 
 from __future__ import annotations
 
-from ..extensions import db
-from ..models import ConsoleUser
-from ..models import User
+from ..storage.extensions import db
+from ..storage.models import ConsoleUser
+from ..storage.models import User
 from .matching import refusal_for
 from .settings import enabled_sso_config
 

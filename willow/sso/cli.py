@@ -11,9 +11,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from ..extensions import db
-from ..organizations import OrganizationError
-from ..organizations import require_organization
+from ..console.organizations import OrganizationError
+from ..console.organizations import require_organization
+from ..storage.extensions import db
 from .domains import DnsUnavailable
 from .domains import DomainError
 from .domains import domains_of

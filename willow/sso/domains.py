@@ -27,9 +27,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
-from ..models import Organization
-from ..models import utcnow
+from ..storage.extensions import db
+from ..storage.models import Organization
+from ..storage.models import utcnow
 from .models import SsoDomain
 
 TXT_PREFIX = "_willow."

@@ -7,7 +7,7 @@ from flask import request
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
 
-from ..extensions import db
+from ..storage.extensions import db
 from .models import SsoSignInEvent
 
 #: Rows of the record per page of the Single sign-on page.

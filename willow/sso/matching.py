@@ -8,7 +8,7 @@ their first SSO sign-in (``SsoSubject``), or before that their ``externalId`` wh
 provider set one (or Entra's ``oid`` claim, since Entra's ``sub`` differs for every
 application); so a second account at the provider that carries the same email cannot
 sign in as them. The user must be active and not deleted, and their console role is
-the highest role their groups grant (admin > member > viewer, ``willow.access``).
+the highest role their groups grant (admin > member > viewer, ``willow.console.access``).
 The same decision is taken again on every console request of an SSO account.
 """
 
@@ -22,13 +22,13 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..access import deprovisioned
-from ..access import effective_roles
-from ..extensions import db
-from ..models import ROLES
-from ..models import ConsoleUser
-from ..models import User
-from ..models import UserValue
+from ..console.access import deprovisioned
+from ..console.access import effective_roles
+from ..storage.extensions import db
+from ..storage.models import ROLES
+from ..storage.models import ConsoleUser
+from ..storage.models import User
+from ..storage.models import UserValue
 from .models import SsoSubject
 
 

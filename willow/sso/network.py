@@ -175,8 +175,8 @@ def policy() -> Policy:
     addresses are allowed while there is one organization (an on-prem IdP on the internal
     network), and refused once there are several (one tenant's admin must not reach the
     operator's network)."""
-    from ..extensions import db
-    from ..models import Organization
+    from ..storage.extensions import db
+    from ..storage.models import Organization
 
     config = current_app.config
     allow_private = config.get("WILLOW_SSO_ALLOW_PRIVATE")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import Organization
-from ..models import utcnow
+from ..storage.extensions import db
+from ..storage.models import Organization
+from ..storage.models import utcnow
 from .domains import DomainError
 from .domains import parse_domains
 from .domains import set_domains

@@ -13,13 +13,13 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
-from ..console_auth import admin_required
-from ..console_auth import current_console_user
-from ..console_auth import safe_next
-from ..console_auth import sign_in
-from ..extensions import db
-from ..models import Organization
-from ..organizations import get_organization
+from ..console.auth import admin_required
+from ..console.auth import current_console_user
+from ..console.auth import safe_next
+from ..console.auth import sign_in
+from ..console.organizations import get_organization
+from ..storage.extensions import db
+from ..storage.models import Organization
 from . import oidc
 from .cli import CALLBACK_PATH
 from .domains import DnsUnavailable

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 
 def init_app(app: Flask) -> None:
-    from ..extensions import db
+    from ..storage.extensions import db
     from . import store
     from .cli import webhook_cli
     from .views import bp

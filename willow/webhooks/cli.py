@@ -15,9 +15,9 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ..cli_database import uses_database
-from ..extensions import db
-from ..organizations import OrganizationError
-from ..organizations import require_organization
+from ..console.organizations import OrganizationError
+from ..console.organizations import require_organization
+from ..storage.extensions import db
 from . import store
 from .addresses import endpoint_url_problem
 from .addresses import policy_from_config

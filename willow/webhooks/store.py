@@ -34,14 +34,14 @@ from sqlalchemy import update
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
-from ..extensions import db
-from ..models import BigId
-from ..models import Event
-from ..models import Organization
-from ..models import utcnow
-from ..pruning import delete_oldest
 from ..sso.secrets import decrypt_secret
 from ..sso.secrets import encrypt_secret
+from ..storage.extensions import db
+from ..storage.models import BigId
+from ..storage.models import Event
+from ..storage.models import Organization
+from ..storage.models import utcnow
+from ..storage.pruning import delete_oldest
 from . import signing
 from .subscriptions import parse_types
 

@@ -25,14 +25,14 @@ from flask import url_for
 from sqlalchemy import select
 
 from ..admin.forms import ConfirmForm
-from ..console_auth import admin_required
-from ..console_auth import current_console_user
-from ..console_sessions import stash_one_time_token
-from ..console_sessions import take_one_time_token
-from ..extensions import db
-from ..models import Event
-from ..models import Organization
-from ..models import utcnow
+from ..console.auth import admin_required
+from ..console.auth import current_console_user
+from ..console.sessions import stash_one_time_token
+from ..console.sessions import take_one_time_token
+from ..storage.extensions import db
+from ..storage.models import Event
+from ..storage.models import Organization
+from ..storage.models import utcnow
 from . import signing
 from . import store
 from .addresses import endpoint_url_problem

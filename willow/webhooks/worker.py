@@ -48,14 +48,14 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
-from ..database import READ_ONLY
-from ..database import writer_queue
-from ..database_faults import is_unavailable
-from ..database_faults import reason
-from ..extensions import db
-from ..models import Event
-from ..models import Organization
-from ..models import utcnow
+from ..storage.database import READ_ONLY
+from ..storage.database import writer_queue
+from ..storage.extensions import db
+from ..storage.faults import is_unavailable
+from ..storage.faults import reason
+from ..storage.models import Event
+from ..storage.models import Organization
+from ..storage.models import utcnow
 from . import signing
 from .addresses import guarded_session
 from .addresses import policy_from_config

@@ -16,8 +16,8 @@ from dataclasses import field
 from sqlalchemy import Column
 from sqlalchemy import String
 
-from ...models import User
-from ...models import UserValue
+from ...storage.models import User
+from ...storage.models import UserValue
 from ..protocol.schema import ENTERPRISE_USER_SCHEMA
 
 USERS = User.__table__

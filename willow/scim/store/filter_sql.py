@@ -1,7 +1,7 @@
 """Compile SCIM filter ASTs to SQLAlchemy WHERE clauses, and ``sortBy`` to ORDER BY keys.
 
 RFC 7644 §3.4.2.2 (filtering) and §3.4.2.3 (sorting) over the tables in
-``willow.models``. Attribute names, types and caseExact come from
+``willow.storage.models``. Attribute names, types and caseExact come from
 ``willow.scim.protocol.schema``; this module only maps them to columns. The clause is meant for
 ``select(User).where(User.organization_id == org, compile_filter(...))``: multi-valued
 attributes become correlated EXISTS subqueries, so nothing is ever loaded to filter in
@@ -61,10 +61,10 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
-from ...models import Group
-from ...models import GroupMember
-from ...models import User
-from ...models import UserValue
+from ...storage.models import Group
+from ...storage.models import GroupMember
+from ...storage.models import User
+from ...storage.models import UserValue
 from ..protocol.errors import InvalidFilter
 from ..protocol.errors import InvalidValue
 from ..protocol.errors import ScimError

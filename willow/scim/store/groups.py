@@ -22,11 +22,11 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ...extensions import db
-from ...models import Group
-from ...models import GroupMember
-from ...models import User
-from ...models import utcnow
+from ...storage.extensions import db
+from ...storage.models import Group
+from ...storage.models import GroupMember
+from ...storage.models import User
+from ...storage.models import utcnow
 from .. import audit
 from ..protocol.errors import InvalidCursor
 from ..protocol.errors import InvalidValue

@@ -23,9 +23,9 @@ from sqlalchemy import null
 from sqlalchemy import select
 from sqlalchemy import union_all
 
-from ...extensions import db
-from ...models import Group
-from ...models import User
+from ...storage.extensions import db
+from ...storage.models import Group
+from ...storage.models import User
 from ..protocol.errors import InvalidCursor
 from ..protocol.errors import InvalidFilter
 from ..protocol.errors import InvalidValue

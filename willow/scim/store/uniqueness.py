@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
-from ...extensions import db
+from ...storage.extensions import db
 from ..protocol.errors import Uniqueness
 
 

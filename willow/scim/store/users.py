@@ -23,12 +23,12 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
-from ...models import Group
-from ...models import GroupMember
-from ...models import new_id
-from ...models import utcnow
-from ...prepared import Prepared
-from ...prepared import dbapi_errors
+from ...storage.models import Group
+from ...storage.models import GroupMember
+from ...storage.models import new_id
+from ...storage.models import utcnow
+from ...storage.prepared import Prepared
+from ...storage.prepared import dbapi_errors
 from .. import audit
 from ..protocol.errors import InvalidCursor
 from ..protocol.errors import NotFound
@@ -104,7 +104,7 @@ _BY_ID = _READ.where(
 )
 _BY_ID_LOCKED = _BY_ID.with_for_update(of=USERS)
 _BY_IDS = _READ.where(USERS.c.id.in_(bindparam("ids", expanding=True)))
-#: Writes by the columns they set, compiled once (``willow.prepared``); the set of
+#: Writes by the columns they set, compiled once (``willow.storage.prepared``); the set of
 #: columns is fixed for INSERTs and varies with what changed for UPDATEs, so the cache is
 #: bounded and a rare combination past the bound is compiled for its request alone.
 _WRITES: dict[tuple, Prepared] = {}
@@ -136,7 +136,7 @@ def _insert_values(conn: Connection, rows: list[dict[str, Any]]) -> None:
         _write(_INSERT_VALUES, tuple(rows[0])).execute_many(conn, rows)
 
 
-#: The reads every request on a user makes, run on the DBAPI cursor (``willow.prepared``).
+#: The reads every request on a user makes, run on the DBAPI cursor (``willow.storage.prepared``).
 _READ_BY_ID = Prepared(_BY_ID)
 _READ_BY_ID_LOCKED = Prepared(_BY_ID_LOCKED)
 

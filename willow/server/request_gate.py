@@ -24,7 +24,7 @@ arrival here, so a wait for its turn shows as the IdP saw it.
 
 Under ``python app.py`` the /scim requests do not even reach the gate side by side: they
 have that many waitress threads of their own, and wait in those threads' queue
-(``willow.http_server.LaneDispatcher``), whose arrival time they carry here. The gate is
+(``willow.server.http_server.LaneDispatcher``), whose arrival time they carry here. The gate is
 what holds under any other WSGI server.
 """
 
@@ -38,8 +38,8 @@ from collections.abc import Iterable
 
 from flask import Flask
 
-from .database import uses_sqlite
-from .scim.paths import is_scim_path
+from ..scim.paths import is_scim_path
+from ..storage.database import uses_sqlite
 
 
 class FifoGate:
@@ -128,7 +128,7 @@ def keep_a_connection_per_thread(app: Flask) -> None:
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     if uses_sqlite(app) and (":memory:" in url or url.rstrip("/") == "sqlite:"):
         return  # one shared in-memory database: SQLAlchemy picks a pool without sizes
-    # Waitress's threads, and the ones of the /scim lane (willow.http_server).
+    # Waitress's threads, and the ones of the /scim lane (willow.server.http_server).
     threads = int(app.config.get("WILLOW_THREADS") or 8) + concurrency(app)
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     # Each thread also keeps its SCIM requests' connection between requests

@@ -28,7 +28,7 @@ from flask import abort
 from flask import current_app
 from flask import request
 
-from .scim.paths import is_scim_path
+from ..scim.paths import is_scim_path
 
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
 _WILDCARD_ADDRESSES = ("", "0.0.0.0", "::")

@@ -7,7 +7,7 @@ a form whose answer redirects to the identity provider, which ``form-action 'sel
 would block in Chromium. The SCIM API's JSON gets the same headers; they cost nothing
 there and ``nosniff`` matters for any response.
 
-Over https (as the trusted proxy reports it, see ``willow.middleware``) every response
+Over https (as the trusted proxy reports it, see ``willow.server.middleware``) every response
 also says ``Strict-Transport-Security``, without ``includeSubDomains``: that would bind
 every other site under the same domain to https, which is not Willow's to decide.
 Console pages carry payloads and personal data, so no browser or proxy may keep them

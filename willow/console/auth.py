@@ -1,10 +1,10 @@
 """Console sign-in: who is signed in, the ``login_required`` decorator, and password checks.
 
-Sessions are server-side (``willow.console_sessions``): the cookie holds a random session
+Sessions are server-side (``willow.console.sessions``): the cookie holds a random session
 id, never the user's id, and every sign-in ends in ``sign_in(user)``. Sign-in answers one
 message for an unknown email and a wrong password, so the form never tells an attacker
 which addresses exist; repeated failures slow down the address making them
-(``willow.sign_in_throttle``), never the account.
+(``willow.console.sign_in_throttle``), never the account.
 """
 
 from __future__ import annotations
@@ -27,15 +27,15 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
-from . import console_sessions
-from . import models
+from ..storage import models
+from ..storage.extensions import db
+from ..storage.models import ConsoleUser
+from . import sessions as console_sessions
 from . import sign_in_throttle
-from .console_sessions import current_session
-from .console_sessions import end_session
-from .console_sessions import start_session
-from .console_users import normalise_email
-from .extensions import db
-from .models import ConsoleUser
+from .sessions import current_session
+from .sessions import end_session
+from .sessions import start_session
+from .users import normalise_email
 
 #: The message of a wrong email or password, whichever it was.
 SIGN_IN_FAILED = "Wrong email or password."
@@ -108,7 +108,7 @@ class SignInResult:
     """What a password sign-in came to: the user, or nothing, or a wait."""
 
     user: ConsoleUser | None = None
-    #: Seconds the client must wait before trying again (``willow.sign_in_throttle``).
+    #: Seconds the client must wait before trying again (``willow.console.sign_in_throttle``).
     retry_after: int = 0
 
 

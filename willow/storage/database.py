@@ -119,7 +119,7 @@ def ping_idle_connections(app: Flask) -> None:
     fail-over, an idle timeout in a firewall or pgbouncer. A connection that answered a
     few seconds ago is not that; and should the server go away in those seconds, the
     request that meets the dead connection gets the 503 of an unavailable database
-    (``willow.database_faults``) as the requests in flight at that moment do, SQLAlchemy
+    (``willow.storage.faults``) as the requests in flight at that moment do, SQLAlchemy
     sees the disconnect and discards the pool's older connections with it."""
     if not app.config.get("WILLOW_PING_IDLE_CONNECTIONS"):
         return
@@ -187,7 +187,7 @@ def describe_database(app: Flask) -> str:
 
 
 #: How long a SQLite statement waits for another process's lock before it fails with
-#: "database is locked" (answered 503, ``willow.database_faults``).
+#: "database is locked" (answered 503, ``willow.storage.faults``).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: Seconds a PostgreSQL connection attempt may take (unless the URL says otherwise): a
 #: database host that does not answer at all (no "connection refused") must not hold every

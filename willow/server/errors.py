@@ -4,7 +4,7 @@ Under /scim every error, including the 404/405/413 that Werkzeug raises before a
 blueprint code runs, is a SCIM Error JSON (RFC 7644 §3.12). Console pages get HTML.
 Nothing ever shows a stack trace or SQL to the client.
 
-A database that cannot be reached or used (``willow.database_faults``) is answered 503
+A database that cannot be reached or used (``willow.storage.faults``) is answered 503
 with ``Retry-After``, on /scim and in the console alike: the request can be sent again.
 """
 
@@ -18,16 +18,16 @@ from flask import request
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import ServiceUnavailable
 
-from .database_faults import RETRY_AFTER_S
-from .database_faults import is_unavailable
-from .database_faults import reason
-from .extensions import db
-from .scim import audit
-from .scim import transaction
-from .scim.http import scim_response
-from .scim.paths import is_scim_path
-from .scim.protocol import errors as scim_errors
-from .scim.protocol.wrong_path import hint as wrong_path_hint
+from ..scim import audit
+from ..scim import transaction
+from ..scim.http import scim_response
+from ..scim.paths import is_scim_path
+from ..scim.protocol import errors as scim_errors
+from ..scim.protocol.wrong_path import hint as wrong_path_hint
+from ..storage.extensions import db
+from ..storage.faults import RETRY_AFTER_S
+from ..storage.faults import is_unavailable
+from ..storage.faults import reason
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def is_api_request() -> bool:
 
 
 def render_api_error(status: int, message: str):
-    from .events.api import error
+    from ..events.api import error
 
     return error(status, "error", message)
 

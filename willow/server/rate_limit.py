@@ -46,14 +46,14 @@ from sqlalchemy import literal_column
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from . import models
-from .extensions import db
-from .models import ApiToken
-from .models import RateLimitCounter
-from .prepared import Prepared
-from .scim import audit
-from .scim import transaction
-from .scim.protocol.errors import TooManyRequests
+from ..scim import audit
+from ..scim import transaction
+from ..scim.protocol.errors import TooManyRequests
+from ..storage import models
+from ..storage.extensions import db
+from ..storage.models import ApiToken
+from ..storage.models import RateLimitCounter
+from ..storage.prepared import Prepared
 
 WINDOW = timedelta(minutes=1)
 #: Counters of windows older than this are deleted as failures are counted.

@@ -98,7 +98,7 @@ class ForwardedHeaders:
     The app does this itself, rather than waitress, so that one setting works under
     ``python app.py`` and ``waitress-serve`` alike and accepts networks: waitress trusts
     a single address only, and removes every proxy header unless it is told not to
-    (``willow.http_server.create`` does; ``waitress-serve`` needs
+    (``willow.server.http_server.create`` does; ``waitress-serve`` needs
     ``--no-clear-untrusted-proxy-headers``, see docs/operations.md).
     """
 

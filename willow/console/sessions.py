@@ -34,10 +34,10 @@ from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
-from . import models
-from .extensions import db
-from .models import ConsoleSession
-from .models import ConsoleUser
+from ..storage import models
+from ..storage.extensions import db
+from ..storage.models import ConsoleSession
+from ..storage.models import ConsoleUser
 
 log = logging.getLogger(__name__)
 

@@ -22,16 +22,16 @@ from flask import jsonify
 from sqlalchemy import select
 from sqlalchemy import text
 
-from .database_faults import RETRY_AFTER_S
-from .database_faults import reason
-from .extensions import db
-from .models import ApiToken
-from .models import utcnow
-from .serve import cli_command
+from ..storage.extensions import db
+from ..storage.faults import RETRY_AFTER_S
+from ..storage.faults import reason
+from ..storage.models import ApiToken
+from ..storage.models import utcnow
+from .command_line import cli_command
 
 bp = Blueprint("health", __name__)
 
-MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,8 @@ def readiness() -> tuple[bool, str]:
 
 def check_install(app: Flask) -> list[Finding]:
     """Everything ``flask --app app check`` reports, most basic first (needs an app context)."""
-    from .database import describe_database
-    from .database import sqlite_database_missing
+    from ..storage.database import describe_database
+    from ..storage.database import sqlite_database_missing
 
     findings = [Finding("ok", "Database", describe_database(app))]
     settings = app.config.get("WILLOW_SETTINGS")
@@ -140,9 +140,9 @@ def _tokens() -> Finding:
 def _sso() -> list[Finding]:
     """Per organization, whether its provisioned users can sign in: a warning, never a
     failure, because SCIM works without SSO (willow/connection/sso_status.py)."""
-    from .connection.sso_status import sso_status
-    from .models import Organization
-    from .sso.models import SsoConfig
+    from ..connection.sso_status import sso_status
+    from ..sso.models import SsoConfig
+    from ..storage.models import Organization
 
     rows = db.session.execute(
         select(Organization.slug, SsoConfig.issuer)
@@ -206,7 +206,7 @@ def _public_url(url: str | None) -> Finding:
 
 
 def _allowed_hosts(setting: str | None, public_url: str | None) -> Finding:
-    """Which Host names are served (willow/hosts.py): a warning where absolute URLs
+    """Which Host names are served (willow/server/hosts.py): a warning where absolute URLs
     would follow any Host, or where only the local names are served."""
     from .hosts import LOCAL_NAMES
     from .hosts import allowed_hosts

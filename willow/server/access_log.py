@@ -22,8 +22,8 @@ from urllib.parse import unquote
 
 from flask import Flask
 
+from ..monitor.redact import redact_query
 from .middleware import PATH_AS_SENT
-from .monitor.redact import redact_query
 from .request_gate import ARRIVED
 
 logger = logging.getLogger("willow.access")
@@ -67,7 +67,7 @@ class AccessLog:
 
     def __call__(self, environ, start_response):
         # From the request's arrival in the /scim lane's queue, when it waited there
-        # (willow.http_server), so that the line shows the wait the client saw.
+        # (willow.server.http_server), so that the line shows the wait the client saw.
         started = environ.get(ARRIVED) or time.perf_counter()
         # The path as sent: PATH_INFO itself may be rewritten further in (the normaliser
         # keeps the original under PATH_AS_SENT).

@@ -12,9 +12,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from .extensions import db
-from .models import ApiToken
-from .models import utcnow
+from ..storage.extensions import db
+from ..storage.models import ApiToken
+from ..storage.models import utcnow
 
 TOKEN_PREFIX = "wsk_"
 SCIM_SCOPE = "scim"

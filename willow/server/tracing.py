@@ -11,9 +11,9 @@ from flask import Flask
 from flask import g
 from flask import request
 
+from ..scim import audit
 from .errors import is_scim_request
 from .request_gate import ARRIVED
-from .scim import audit
 
 
 def init_app(app: Flask) -> None:

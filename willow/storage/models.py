@@ -133,7 +133,7 @@ class ConsoleSession(db.Model):
 
 class SignInThrottle(db.Model):
     """Failed console sign-ins from one client address, or from one address at one email
-    (``willow.sign_in_throttle``). In the database, so every app server sees them."""
+    (``willow.console.sign_in_throttle``). In the database, so every app server sees them."""
 
     __tablename__ = "sign_in_throttles"
 
@@ -146,7 +146,7 @@ class SignInThrottle(db.Model):
 
 
 class RateLimitCounter(db.Model):
-    """A fixed-window counter shared by every app server (``willow.rate_limit``)."""
+    """A fixed-window counter shared by every app server (``willow.server.rate_limit``)."""
 
     __tablename__ = "rate_limit_counters"
 

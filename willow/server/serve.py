@@ -27,18 +27,19 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from .database import describe_database
-from .database import display_url
-from .database_faults import reason
-from .database_faults import unreachable_line
-from .extensions import db
-from .instance_files import replace_private
-from .models import ApiToken
-from .models import ConsoleUser
+from ..storage.database import describe_database
+from ..storage.database import display_url
+from ..storage.extensions import db
+from ..storage.faults import reason
+from ..storage.faults import unreachable_line
+from ..storage.instance_files import replace_private
+from ..storage.models import ApiToken
+from ..storage.models import ConsoleUser
+from .command_line import cli_command
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: How long the request log may take to write its queue at a stop.
 STOP_FLUSH_TIMEOUT_S = 10.0
 
@@ -242,16 +243,6 @@ def _install_console_handler(on_close: Callable[[], None]) -> None:  # pragma: n
     callback = handler_type(handler)
     if ctypes.windll.kernel32.SetConsoleCtrlHandler(callback, True):
         _console_handlers.append(callback)
-
-
-def cli_command() -> str:
-    """How to start Flask's CLI from here, as printed hints should say it: the interpreter
-    that runs the server, by the name it is found under (``python`` or ``python3``), so the
-    hint works where ``flask`` is not on PATH (a Windows per-user install)."""
-    name = Path(sys.executable).stem if sys.executable else "python"
-    if not name.startswith("python"):
-        name = "python"
-    return f"{name} -m flask --app app"
 
 
 def first_run_hints(app: Flask) -> list[str]:

@@ -35,9 +35,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from . import models
-from .extensions import db
-from .models import SignInThrottle
+from ..storage import models
+from ..storage.extensions import db
+from ..storage.models import SignInThrottle
 
 #: A counter with no failure for this long starts again from zero, and its row is deleted.
 FORGET_AFTER = timedelta(hours=24)

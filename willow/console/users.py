@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from .console_sessions import end_sessions_of
-from .extensions import db
-from .models import ROLES
-from .models import ConsoleUser
-from .models import Organization
+from ..storage.extensions import db
+from ..storage.models import ROLES
+from ..storage.models import ConsoleUser
+from ..storage.models import Organization
+from .sessions import end_sessions_of
 
 MIN_PASSWORD_LENGTH = 8
 #: Told before a password is typed (the prompts of ``admin create`` and ``admin password``),

@@ -6,8 +6,8 @@ import re
 
 from sqlalchemy import select
 
-from .extensions import db
-from .models import Organization
+from ..storage.extensions import db
+from ..storage.models import Organization
 
 DEFAULT_SLUG = "default"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")

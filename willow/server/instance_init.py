@@ -14,9 +14,9 @@ from pathlib import Path
 from flask import Flask
 from flask_migrate import upgrade
 
-from .database import describe_database
-from .database import prepare_database_file
-from .instance_files import write_private
+from ..storage.database import describe_database
+from ..storage.database import prepare_database_file
+from ..storage.instance_files import write_private
 
 #: The settings file written by ``--init``: every line commented, so it changes nothing
 #: until the admin edits it. Owner-only, because it will hold the database password.
@@ -56,7 +56,7 @@ SETTINGS_TEMPLATE = """\
 def init_instance(app: Flask) -> list[str]:
     """Create what a first start would (nothing that exists is replaced) and return the
     lines to print: where everything is and the next steps. Needs no app context."""
-    from .serve import cli_command
+    from .command_line import cli_command
 
     instance = Path(app.instance_path)
     made_folder = not instance.is_dir()

@@ -2,7 +2,7 @@
 provisioned user ends up with.
 
 An identity provider pushes groups (RFC 7644 §3.5.2 PATCH on /Groups); an admin maps a
-group to one of ``willow.models.ROLES``. A user's effective roles are the roles of the
+group to one of ``willow.storage.models.ROLES``. A user's effective roles are the roles of the
 groups they belong to. Deactivated (``active`` false, RFC 7643 §4.1.1) and deleted users
 have none, whatever their memberships say, so deprovisioning in the IdP removes access
 at once even if the IdP never removes the memberships.
@@ -17,13 +17,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy import union
 
-from .extensions import db
-from .guard.store import held_roles_of
-from .guard.store import hold_of
-from .models import ROLES
-from .models import Group
-from .models import GroupMember
-from .models import User
+from ..guard.store import held_roles_of
+from ..guard.store import hold_of
+from ..storage.extensions import db
+from ..storage.models import ROLES
+from ..storage.models import Group
+from ..storage.models import GroupMember
+from ..storage.models import User
 
 
 class AccessError(ValueError):

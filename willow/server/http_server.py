@@ -14,7 +14,7 @@ which sends anything the socket did not take. Past the output high-water mark th
 waits for the loop to drain the buffer, so there the loop polls as before.
 
 /scim requests have threads of their own when their number is limited
-(``WILLOW_SCIM_CONCURRENCY``, one on SQLite, two on PostgreSQL; ``willow.request_gate``):
+(``WILLOW_SCIM_CONCURRENCY``, one on SQLite, two on PostgreSQL; ``willow.server.request_gate``):
 ``LaneDispatcher``.
 """
 
@@ -84,7 +84,7 @@ class QuietChannel(HTTPChannel):
 
 def is_scim_target(path: str | None) -> bool:
     """Whether a request path, as the client sent it, is a /scim request: before the path
-    normaliser (``willow.middleware``), so it also takes ``//scim`` and ``/SCIM``. A path
+    normaliser (``willow.server.middleware``), so it also takes ``//scim`` and ``/SCIM``. A path
     it misjudges is only served by the other threads (the gate still applies there)."""
     return bool(path) and path.lstrip("/").lower().startswith("scim")
 
@@ -110,7 +110,7 @@ class LaneDispatcher:
     """Waitress's task dispatcher with /scim requests served by ``scim_threads`` threads of
     their own, everything else (the console, health checks) by the others.
 
-    On SQLite one /scim request runs at a time (``willow.request_gate``). Eight threads
+    On SQLite one /scim request runs at a time (``willow.server.request_gate``). Eight threads
     taking turns at the gate put every request to sleep and woke it again: two thread
     switches each, on top of waitress's own hand-over. One thread that takes the next
     request from its queue as soon as it has answered the last one does neither while
@@ -151,7 +151,7 @@ def create(app: Flask, **options: Any) -> Any:
     connections are ``QuietChannel``s — also each listener's when it listens on several
     addresses. /scim requests get a lane of their own when their concurrency is limited.
 
-    Proxy headers are left to the app (``willow.middleware.ForwardedHeaders``), which
+    Proxy headers are left to the app (``willow.server.middleware.ForwardedHeaders``), which
     honours them from ``WILLOW_TRUSTED_PROXY`` and removes them from anyone else: by
     default waitress would remove them all before the app could see them."""
     options.setdefault("clear_untrusted_proxy_headers", False)
