@@ -53,7 +53,10 @@ class _HeldConnections:
     request gives them back; a connection that failed is invalidated, and the thread's
     next request takes a new one from the pool. A PostgreSQL connection kept idle for
     ``PING_AFTER_IDLE_S`` or more is pinged before it is used again, as the pool pings
-    its own (``willow.storage.database.ping_idle_connections``)."""
+    its own (``willow.storage.database.ping_idle_connections``). So is every kept
+    connection after any connection of the engine was found dead: the database restarted
+    or a network path broke, and the others kept from before may be dead too, however
+    recently used (SQLAlchemy does the same for its pool, which these never return to)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -62,14 +65,27 @@ class _HeldConnections:
         self.idle_since: dict[int, float] = {}
         self.disposed = False
         self.ping = engine.dialect.name == "postgresql"
+        #: Counts the disconnects seen on the engine; each kept connection remembers the
+        #: count when it was given back.
+        self.disconnects = 0
+        self.kept_at: dict[int, int] = {}
         event.listen(engine, "engine_disposed", self._dispose)
+        event.listen(engine, "handle_error", self._on_error)
+
+    def _on_error(self, context) -> None:
+        if context.is_disconnect:
+            with self.lock:
+                self.disconnects += 1
 
     def take(self) -> Connection:
         thread = threading.get_ident()
         with self.lock:
             conn = self.idle.pop(thread, None)
             since = self.idle_since.pop(thread, 0.0)
-        if conn is not None and self.ping and time.monotonic() - since >= PING_AFTER_IDLE_S:
+            stale = self.kept_at.pop(thread, self.disconnects) != self.disconnects
+        if conn is not None and (
+            stale or (self.ping and time.monotonic() - since >= PING_AFTER_IDLE_S)
+        ):
             conn = self._alive(conn)
         if conn is None or conn.closed or conn.invalidated:
             conn = self.engine.connect()
@@ -90,6 +106,7 @@ class _HeldConnections:
             if not self.disposed and not conn.invalidated:
                 self.idle[thread] = conn
                 self.idle_since[thread] = time.monotonic()
+                self.kept_at[thread] = self.disconnects
                 return
         _discard(conn)
 
