@@ -13,6 +13,7 @@ On SQLite, or on a PostgreSQL table that is not partitioned, every function does
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from datetime import datetime
 
@@ -78,10 +79,19 @@ def ensure_days(engine: Engine, table: str, days: list[date]) -> list[str]:
     return made
 
 
-def drop_before(engine: Engine, table: str, cutoff: datetime) -> int:
+def drop_before(
+    engine: Engine,
+    table: str,
+    cutoff: datetime,
+    on_drop: Callable[[Connection, str], None] | None = None,
+) -> int:
     """Drop the day partitions whose every row is older than ``cutoff``, one transaction
     each, oldest first; how many rows went. Rows older than ``cutoff`` in the partition
-    that straddles it (and in the DEFAULT one) are the caller's to delete."""
+    that straddles it (and in the DEFAULT one) are the caller's to delete.
+
+    ``on_drop(conn, partition)`` runs in each drop's transaction just before the DROP:
+    what must change with the rows' removal (the events' pruned-through marks) commits
+    with it or not at all."""
     dropped = 0
     with engine.connect() as conn:
         if not is_partitioned(conn, table):
@@ -93,6 +103,8 @@ def drop_before(engine: Engine, table: str, cutoff: datetime) -> int:
             if name not in partition_names(conn, table):
                 continue  # another app server dropped it meanwhile
             rows = conn.scalar(text(f"SELECT count(*) FROM {_q(conn, name)}"))
+            if on_drop is not None:
+                on_drop(conn, name)
             conn.exec_driver_sql(f"DROP TABLE {_q(conn, name)}")
         dropped += rows or 0
     return dropped
@@ -110,7 +122,8 @@ def _create(conn: Connection, table: str, day: date) -> None:
     start, end = rules.day_bounds(day)
     bounds = f"FROM ('{start.isoformat(sep=' ')}') TO ('{end.isoformat(sep=' ')}')"
     default = _q(conn, rules.default_name(table))
-    in_range = "created_at >= :start AND created_at < :end"
+    key = _q(conn, rules.partition_key(table))
+    in_range = f"{key} >= :start AND {key} < :end"
     stray = conn.scalar(
         text(f"SELECT EXISTS (SELECT 1 FROM {default} WHERE {in_range})"),
         {"start": start, "end": end},
