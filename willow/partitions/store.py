@@ -83,28 +83,35 @@ def drop_before(
     engine: Engine,
     table: str,
     cutoff: datetime,
-    on_drop: Callable[[Connection, str], None] | None = None,
+    before_drop: Callable[[Connection, str], None] | None = None,
 ) -> int:
     """Drop the day partitions whose every row is older than ``cutoff``, one transaction
     each, oldest first; how many rows went. Rows older than ``cutoff`` in the partition
     that straddles it (and in the DEFAULT one) are the caller's to delete.
 
-    ``on_drop(conn, partition)`` runs in each drop's transaction just before the DROP:
-    what must change with the rows' removal (the events' pruned-through marks) commits
-    with it or not at all."""
+    ``before_drop(conn, partition)`` runs in a transaction of its own, committed just
+    before each DROP: what must be recorded before the rows go (the events'
+    pruned-through marks) is, even if the DROP then fails (it is tried again at the next
+    round). Not in the DROP's transaction: that one takes the parent's exclusive lock,
+    and holding row locks (an organization's) while waiting for it could deadlock with a
+    writer that holds the parent's lock and waits for the row."""
     dropped = 0
     with engine.connect() as conn:
         if not is_partitioned(conn, table):
             return 0
         names = rules.wholly_before(table, partition_names(conn, table), cutoff)
     for name in names:
+        if before_drop is not None:
+            with engine.begin() as conn:
+                _lock(conn, table)
+                if name not in partition_names(conn, table):
+                    continue  # another app server dropped it meanwhile
+                before_drop(conn, name)
         with engine.begin() as conn:
             _lock(conn, table)
             if name not in partition_names(conn, table):
-                continue  # another app server dropped it meanwhile
+                continue
             rows = conn.scalar(text(f"SELECT count(*) FROM {_q(conn, name)}"))
-            if on_drop is not None:
-                on_drop(conn, name)
             conn.exec_driver_sql(f"DROP TABLE {_q(conn, name)}")
         dropped += rows or 0
     return dropped
