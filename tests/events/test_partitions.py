@@ -202,3 +202,24 @@ def test_concurrent_writers_never_share_a_sequence(app, org):
         ).all()
     expected = writers * sum(1 + i % 2 for i in range(each))
     assert sorted(sequences) == list(range(1, expected + 1))
+
+
+def test_events_prune_on_demand_makes_the_partitions_and_removes_old_events(
+    app, org, backend, runner
+):
+    now = utcnow()
+    write(app, org.id, [now - timedelta(days=10), now - timedelta(days=1)])
+    ahead = rules.partition_name(T, (now + timedelta(days=rules.AHEAD_DAYS)).date())
+    if backend == "postgresql":
+        with app.app_context(), db.engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {ahead}")
+    result = runner.invoke(args=["events", "prune", "--older-than", "5"])
+    assert result.exit_code == 0, result.output
+    assert "Removed 1 provisioning events older than 5 days." in result.output
+    assert marks(app)["default"] == 1
+    if backend == "postgresql":
+        assert f"Made partitions {ahead}." in result.output
+        assert ahead in partitions_of(app)
+    app.config["WILLOW_EVENT_RETENTION_DAYS"] = 0
+    kept = runner.invoke(args=["events", "prune"])
+    assert kept.exit_code == 0 and "kept forever" in kept.output
