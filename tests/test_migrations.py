@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -12,10 +13,13 @@ from flask_migrate import downgrade
 from flask_migrate import upgrade
 
 from willow import ROOT
+from willow.events.envelope import Draft
+from willow.events.store import write_events
 from willow.partitions import rules
 from willow.partitions import store
 from willow.partitions.rules import include_name
 from willow.storage.extensions import db
+from willow.storage.models import Event
 from willow.storage.models import ScimRequestLog
 from willow.storage.models import utcnow
 
@@ -218,3 +222,70 @@ def test_the_partitioning_migration_keeps_every_log_row_and_the_console_reads_th
     page = client.get("/monitor/scim-logs").get_data(as_text=True)
     assert all(f"/scim/v2/Users/u{i}" in page for i in range(5))
     assert client.get(f"/monitor/scim-logs/{before[4].id}").status_code == 200
+
+
+def test_the_events_partitioning_migration_keeps_every_event_and_the_api_lists_them(
+    app, org, backend, client, make_token
+):
+    """Events written before the events table was partitioned (PostgreSQL) are all there
+    after it, in their day's partition, with their ids and sequences; the events API lists
+    them in order, and the next event gets the next sequence and a later id."""
+    before_partitions = "0ee60c342316"
+    now = utcnow()
+    times = [now - timedelta(days=n, minutes=n) for n in (89, 45, 2, 1, 0)]
+    with app.app_context():
+        downgrade(revision=before_partitions)
+        with db.engine.begin() as conn:
+            for i, at in enumerate(times, start=1):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO events (event_id, organization_id, sequence, type,"
+                        " occurred_at, request_id, actor, body)"
+                        " VALUES (:eid, :org, :seq, 'user.created', :at, NULL, 'idp', :body)"
+                    ),
+                    {
+                        "eid": f"evt_{i:032x}",
+                        "org": org.id,
+                        "seq": i,
+                        "at": at,
+                        "body": json.dumps({"id": f"evt_{i:032x}", "sequence": i}),
+                    },
+                )
+            conn.execute(
+                sa.text("UPDATE organizations SET event_sequence = 5 WHERE id = :org"),
+                {"org": org.id},
+            )
+        ordered = sa.select(
+            Event.id, Event.event_id, Event.sequence, Event.occurred_at, Event.body
+        ).order_by(Event.id)
+        with db.engine.connect() as conn:
+            before = conn.execute(ordered).all()
+        upgrade()
+        with db.engine.connect() as conn:
+            after = conn.execute(ordered).all()
+            partitioned = store.is_partitioned(conn, Event.__tablename__)
+            homes = (
+                dict(
+                    conn.execute(
+                        sa.text("SELECT sequence, tableoid::regclass::text FROM events")
+                    ).all()
+                )
+                if partitioned
+                else {}
+            )
+        with db.engine.begin() as conn:
+            write_events(conn, org.id, [Draft("user.created", {})], request_id=None, actor=None)
+            new = conn.execute(
+                sa.select(Event.id, Event.sequence).order_by(Event.id.desc())
+            ).first()
+    assert len(before) == 5 and after == before
+    assert new.sequence == 6 and new.id > max(row.id for row in before)
+    assert partitioned is (backend == "postgresql")
+    for sequence, at in enumerate(times, start=1):
+        if partitioned:
+            assert homes[sequence] == rules.partition_name("events", at.date())
+    listed = client.get(
+        "/api/v1/events",
+        headers={"Authorization": f"Bearer {make_token(name='reader', scopes=['events'])}"},
+    ).get_json()["data"]
+    assert [e["sequence"] for e in listed] == [1, 2, 3, 4, 5, 6]

@@ -35,6 +35,7 @@ from .console.users import create_console_user
 from .console.users import get_console_user_by_email
 from .console.users import password_problem
 from .dbcopy.cli import init_app as add_db_copy
+from .events.cli import events_cli
 from .events.emit import role_mapping_changed
 from .monitor.cli import logs_cli
 from .server.health import check_install
@@ -266,6 +267,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(admin_cli)
     app.cli.add_command(token_cli)
     app.cli.add_command(logs_cli)
+    app.cli.add_command(events_cli)
     app.cli.add_command(group_cli)
     app.cli.add_command(sso_cli)
     add_db_copy()

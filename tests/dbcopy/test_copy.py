@@ -4,6 +4,7 @@ PostgreSQL database: every kind of row, verified, and the copy serves."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from willow.sso.secrets import decrypt_secret
 from willow.sso.secrets import encrypt_secret
 from willow.storage.extensions import db
 from willow.storage.models import Group
+from willow.storage.models import utcnow
 from willow.webhooks.store import create_endpoint
 
 
@@ -136,6 +138,13 @@ def test_copy_keeps_every_kind_of_row_and_the_copy_serves(
 ):
     made = _fill(app, scim, runner, org)
     make_admin(email="admin@example.com")
+    with app.app_context(), db.engine.begin() as conn:
+        # An event from weeks ago: its day has no partition on the target until the copy
+        # makes one.
+        conn.execute(
+            sa.text("UPDATE events SET occurred_at = :old WHERE sequence = 1"),
+            {"old": utcnow() - timedelta(days=40)},
+        )
     jane_before = scim.get(f"/Users/{made['jane']['id']}").get_json()
     result = runner.invoke(args=["db", "copy", "--to", empty_postgres])
     assert result.exit_code == 0, result.output
@@ -158,8 +167,12 @@ def test_copy_keeps_every_kind_of_row_and_the_copy_serves(
         where = conn.exec_driver_sql(
             "SELECT tableoid::regclass::text FROM scim_request_logs GROUP BY 1"
         ).scalars().all()
+        events_where = conn.exec_driver_sql(
+            "SELECT tableoid::regclass::text FROM events GROUP BY 1"
+        ).scalars().all()
     engine.dispose()
     assert where and not any(name.endswith("_default") for name in where), where
+    assert len(events_where) >= 2 and "events_default" not in events_where, events_where
 
     served = create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": empty_postgres,
                                         "SECRET_KEY": app.config["SECRET_KEY"]})

@@ -107,7 +107,7 @@ def test_a_cursor_older_than_retention_is_410_with_a_clear_message(
             {"old": utcnow() - timedelta(days=100)},
         )
         db.session.commit()
-        assert prune_events(db.engine.begin, 90) == 2
+        assert prune_events(db.engine, 90) == 2
         pruned = db.session.scalar(sa.text("SELECT events_pruned_through FROM organizations"))
     assert pruned == 2
     body = assert_json_error(

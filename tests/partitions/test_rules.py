@@ -77,7 +77,17 @@ def test_retention_drops_only_partitions_that_end_before_the_cutoff_oldest_first
         ("scim_request_logs", "table", True),
         ("users", "table", True),
         ("scim_request_logs_p20261207", "index", True),
+        ("events_p20261207", "table", False),
+        ("events_default", "table", False),
+        ("events", "table", True),
     ],
 )
 def test_autogenerate_compares_the_parent_tables_not_their_partitions(name, kind, included):
     assert rules.include_name(name, kind, {}) is included
+
+
+def test_each_partitioned_table_is_split_by_its_own_time_column():
+    assert rules.partition_key("scim_request_logs") == "created_at"
+    assert rules.partition_key("events") == "occurred_at"
+    assert rules.day_of("events", "events_p20261207") == date(2026, 12, 7)
+    assert rules.day_of("events", "scim_request_logs_p20261207") is None

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.exc import DBAPIError
 
+from ..partitions.rules import PARTITION_KEYS
 from ..partitions.store import ensure_days
 from ..storage.database import READ_ONLY
 from ..storage.database import display_url
@@ -147,14 +148,13 @@ def _reset_sequences(conn: Connection, plans: list[TablePlan]) -> None:
 
 
 def _make_partitions(reader: Connection, target: Engine, table: sa.Table) -> None:
-    """A partitioned table on the target (the request log, willow/partitions) gets the
-    day partitions of the copied rows first, so they do not all land in its DEFAULT
-    partition, which retention can only DELETE from."""
-    if "created_at" not in table.columns:
+    """A partitioned table on the target (the request log, the events: willow/partitions)
+    gets the day partitions of the copied rows first, so they do not all land in its
+    DEFAULT partition, which retention can only DELETE from."""
+    if table.name not in PARTITION_KEYS:
         return
-    low, high = reader.execute(
-        sa.select(sa.func.min(table.c.created_at), sa.func.max(table.c.created_at))
-    ).one()
+    key = table.c[PARTITION_KEYS[table.name]]
+    low, high = reader.execute(sa.select(sa.func.min(key), sa.func.max(key))).one()
     if low is None:
         return
     days = [low.date() + timedelta(days=n) for n in range((high.date() - low.date()).days + 1)]

@@ -1,8 +1,12 @@
 """Retention of provisioning events: events older than WILLOW_EVENT_RETENTION_DAYS are
-deleted, and each organization's ``events_pruned_through`` raised with them, so that a
+removed, and each organization's ``events_pruned_through`` raised with them, so that a
 cursor from before it gets 410 instead of silently skipping what was removed.
 
-The same thread as the request log's pruner (``willow.storage.pruning``), every
+On PostgreSQL the events are partitioned by day, as the request log is
+(willow/partitions): each round first makes the partitions of today and the next days
+(also when retention is off), then drops the days wholly past retention and deletes only
+within the day that straddles the cut-off. The same kind of thread as the request log's
+pruner (``willow.storage.pruning``), started the same way, every
 WILLOW_LOG_PRUNE_INTERVAL seconds, in small batches.
 """
 
@@ -11,7 +15,9 @@ from __future__ import annotations
 from flask import Flask
 
 from ..storage.extensions import db
+from ..storage.models import utcnow
 from ..storage.pruning import PeriodicPruner
+from .store import create_partitions
 from .store import prune_events
 
 
@@ -22,11 +28,19 @@ class EventPruner(PeriodicPruner):
 
     def prune_once(self) -> int:
         days = self.app.config["WILLOW_EVENT_RETENTION_DAYS"]
+        try:
+            with self.app.app_context():
+                made = create_partitions(db.engine, utcnow().date())
+        except Exception:
+            self.app.logger.exception("making the events' partitions failed")
+        else:
+            if made:
+                self.app.logger.info("made event partitions %s", ", ".join(made))
         if days <= 0:
             return 0
         try:
             with self.app.app_context():
-                deleted = prune_events(db.engine.begin, days)
+                deleted = prune_events(db.engine, days)
         except Exception:
             # A locked or unreachable database must not kill the thread: try next time.
             self.app.logger.exception("pruning provisioning events failed")

@@ -12,21 +12,24 @@ driver call (``executemany``), however many there are.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy import bindparam
+from sqlalchemy import column
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy import table
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
+from ..partitions import store as partitions
 from ..storage.models import Event
 from ..storage.models import Organization
 from ..storage.models import utcnow
@@ -38,6 +41,7 @@ from .envelope import envelope
 from .envelope import new_event_id
 
 EVENTS = Event.__table__
+TABLE = Event.__tablename__
 ORGS = Organization.__table__
 
 _ALLOCATE = Prepared(
@@ -255,38 +259,72 @@ BATCH_SIZE = 1000
 
 
 def prune_events(
-    conn_factory: Callable[[], AbstractContextManager[Connection]],
+    engine: Engine,
     older_than_days: int,
     *,
     batch_size: int = BATCH_SIZE,
     now: datetime | None = None,
 ) -> int:
-    """Delete events that occurred more than ``older_than_days`` days ago, ``batch_size``
-    per transaction, and raise each organization's ``events_pruned_through`` in the same
-    transaction: a cursor before it then gets 410, never a silent gap. ``conn_factory``
-    is ``engine.begin``. Returns how many were deleted."""
+    """Remove events that occurred more than ``older_than_days`` days ago and raise each
+    organization's ``events_pruned_through`` no later than they go: a cursor before it
+    then gets 410, never a silent gap. Returns how many were removed.
+
+    On PostgreSQL the day partitions wholly older than the cut-off are dropped (the marks
+    raised first, from each partition's highest sequence per organization); then, on both
+    databases, the events left older than the cut-off (on PostgreSQL only those of the day
+    that straddles it, and of the DEFAULT partition) are deleted ``batch_size`` per
+    transaction, the marks raised in the same transaction."""
     cutoff = (now or utcnow()) - timedelta(days=older_than_days)
+    dropped = partitions.drop_before(engine, TABLE, cutoff, before_drop=_mark_partition)
+    return dropped + _delete_before(engine, cutoff, batch_size)
+
+
+def create_partitions(engine: Engine, today: date) -> list[str]:
+    """On PostgreSQL, the events' day partitions from ``today`` to a few days ahead (and
+    the DEFAULT partition) that are missing; the names made."""
+    return partitions.create_ahead(engine, TABLE, today)
+
+
+def _delete_before(engine: Engine, cutoff: datetime, batch_size: int) -> int:
+    older = EVENTS.c.occurred_at < cutoff
     oldest = (
         select(EVENTS.c.id, EVENTS.c.organization_id, EVENTS.c.sequence)
-        .where(EVENTS.c.occurred_at < cutoff)
+        .where(older)
         .order_by(EVENTS.c.occurred_at, EVENTS.c.id)
         .limit(batch_size)
     )
     total = 0
     while True:
-        with conn_factory() as conn:
+        with engine.begin() as conn:
             rows = conn.execute(oldest).all()
             if rows:
                 highest: dict[int, int] = {}
                 for _, org, seq in rows:
                     highest[org] = max(seq, highest.get(org, 0))
-                for org, seq in highest.items():
-                    conn.execute(
-                        update(ORGS)
-                        .where(ORGS.c.id == org, ORGS.c.events_pruned_through < seq)
-                        .values(events_pruned_through=seq)
-                    )
-                conn.execute(delete(EVENTS).where(EVENTS.c.id.in_([r.id for r in rows])))
+                _raise_marks(conn, highest)
+                # The cut-off again: on PostgreSQL it confines the delete to the
+                # partitions that can hold such rows instead of probing every one by id.
+                conn.execute(delete(EVENTS).where(EVENTS.c.id.in_([r.id for r in rows]), older))
         total += len(rows)
         if len(rows) < batch_size:
             return total
+
+
+def _mark_partition(conn: Connection, partition: str) -> None:
+    """Raise the marks to the highest sequence each organization has in ``partition``,
+    which is about to be dropped (its unique key's index answers, one range per
+    organization)."""
+    part = table(partition, column("organization_id"), column("sequence"))
+    rows = conn.execute(
+        select(part.c.organization_id, func.max(part.c.sequence)).group_by(part.c.organization_id)
+    ).all()
+    _raise_marks(conn, {org: seq for org, seq in rows})
+
+
+def _raise_marks(conn: Connection, highest: dict[int, int]) -> None:
+    for org, seq in highest.items():
+        conn.execute(
+            update(ORGS)
+            .where(ORGS.c.id == org, ORGS.c.events_pruned_through < seq)
+            .values(events_pruned_through=seq)
+        )

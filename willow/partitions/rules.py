@@ -16,10 +16,17 @@ from datetime import timedelta
 #: Days created ahead of today: the pruner runs hourly by default, so several of its
 #: rounds (or a few days without any app server running) pass before a day is needed.
 AHEAD_DAYS = 3
-#: Tables partitioned by day (the migration that converts each one lists it too).
-PARTITIONED_TABLES = ("scim_request_logs",)
+#: Tables partitioned by day, and the timestamp column each is partitioned by (the
+#: migration that converts each one names them too).
+PARTITION_KEYS = {"scim_request_logs": "created_at", "events": "occurred_at"}
+PARTITIONED_TABLES = tuple(PARTITION_KEYS)
 
 _DAY_SUFFIX = re.compile(r"_p(\d{8})$")
+
+
+def partition_key(table: str) -> str:
+    """The column whose UTC day puts a row of ``table`` in its partition."""
+    return PARTITION_KEYS[table]
 
 
 def partition_name(table: str, day: date) -> str:

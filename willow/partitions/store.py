@@ -13,6 +13,7 @@ On SQLite, or on a PostgreSQL table that is not partitioned, every function does
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from datetime import datetime
 
@@ -78,20 +79,38 @@ def ensure_days(engine: Engine, table: str, days: list[date]) -> list[str]:
     return made
 
 
-def drop_before(engine: Engine, table: str, cutoff: datetime) -> int:
+def drop_before(
+    engine: Engine,
+    table: str,
+    cutoff: datetime,
+    before_drop: Callable[[Connection, str], None] | None = None,
+) -> int:
     """Drop the day partitions whose every row is older than ``cutoff``, one transaction
     each, oldest first; how many rows went. Rows older than ``cutoff`` in the partition
-    that straddles it (and in the DEFAULT one) are the caller's to delete."""
+    that straddles it (and in the DEFAULT one) are the caller's to delete.
+
+    ``before_drop(conn, partition)`` runs in a transaction of its own, committed just
+    before each DROP: what must be recorded before the rows go (the events'
+    pruned-through marks) is, even if the DROP then fails (it is tried again at the next
+    round). Not in the DROP's transaction: that one takes the parent's exclusive lock,
+    and holding row locks (an organization's) while waiting for it could deadlock with a
+    writer that holds the parent's lock and waits for the row."""
     dropped = 0
     with engine.connect() as conn:
         if not is_partitioned(conn, table):
             return 0
         names = rules.wholly_before(table, partition_names(conn, table), cutoff)
     for name in names:
+        if before_drop is not None:
+            with engine.begin() as conn:
+                _lock(conn, table)
+                if name not in partition_names(conn, table):
+                    continue  # another app server dropped it meanwhile
+                before_drop(conn, name)
         with engine.begin() as conn:
             _lock(conn, table)
             if name not in partition_names(conn, table):
-                continue  # another app server dropped it meanwhile
+                continue
             rows = conn.scalar(text(f"SELECT count(*) FROM {_q(conn, name)}"))
             conn.exec_driver_sql(f"DROP TABLE {_q(conn, name)}")
         dropped += rows or 0
@@ -110,7 +129,8 @@ def _create(conn: Connection, table: str, day: date) -> None:
     start, end = rules.day_bounds(day)
     bounds = f"FROM ('{start.isoformat(sep=' ')}') TO ('{end.isoformat(sep=' ')}')"
     default = _q(conn, rules.default_name(table))
-    in_range = "created_at >= :start AND created_at < :end"
+    key = _q(conn, rules.partition_key(table))
+    in_range = f"{key} >= :start AND {key} < :end"
     stray = conn.scalar(
         text(f"SELECT EXISTS (SELECT 1 FROM {default} WHERE {in_range})"),
         {"start": start, "end": end},

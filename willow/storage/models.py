@@ -537,7 +537,13 @@ class Event(db.Model):
 
     __tablename__ = "events"
     __table_args__ = (
-        UniqueConstraint("organization_id", "sequence", name="uq_events_org_sequence"),
+        # With occurred_at: a partitioned table's unique keys must hold the partition key
+        # (willow/partitions). Sequences stay unique per organization because they are
+        # taken under its row's lock, event ids because they are 128 random bits.
+        UniqueConstraint(
+            "organization_id", "sequence", "occurred_at", name="uq_events_org_sequence"
+        ),
+        UniqueConstraint("event_id", "occurred_at", name="uq_events_event_id"),
         Index(
             "ix_events_org_request",
             "organization_id",
@@ -550,7 +556,7 @@ class Event(db.Model):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     #: The public id, the consumer's idempotency key ("evt_" and 32 hex digits).
-    event_id: Mapped[str] = mapped_column(String(40), unique=True)
+    event_id: Mapped[str] = mapped_column(String(40))
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     #: Strictly increasing per organization (Organization.event_sequence).
     sequence: Mapped[int] = mapped_column(BigInteger)
