@@ -240,7 +240,12 @@ class LogWriter:
             self._closed = self._closed or final
             self._cond.notify_all()
             thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
+        # ident: started (a stop signal may come between the thread's creation and start).
+        if (
+            thread is not None
+            and thread.ident is not None
+            and thread is not threading.current_thread()
+        ):
             thread.join(timeout)
         with self._cond:
             self._stopping = False

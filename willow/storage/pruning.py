@@ -36,10 +36,9 @@ class PeriodicPruner:
     def start(self) -> None:
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self.run, name=self.thread_name, daemon=True
-                )
-                self._thread.start()
+                thread = threading.Thread(target=self.run, name=self.thread_name, daemon=True)
+                thread.start()  # then kept: stop() never joins a thread that did not start
+                self._thread = thread
 
     def stop(self, timeout: float | None = None) -> None:
         self.stopped.set()

@@ -144,14 +144,17 @@ class Worker:
                     name=f"willow-webhooks-{index}",
                     daemon=True,
                 )
-                self._threads.append(thread)
+                # Started, then listed: a stop signal between the two must not leave stop()
+                # a thread to join that never started (RuntimeError at shutdown).
                 thread.start()
+                self._threads.append(thread)
 
     def stop(self, timeout: float | None = None) -> None:
         self.stopped.set()
         self.wake()
         for thread in self._threads:
-            thread.join(timeout)
+            if thread.ident is not None:
+                thread.join(timeout)
 
     def wake(self, *, every_thread: bool = True) -> None:
         with self._wake:
