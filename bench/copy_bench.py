@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,16 @@ def migrated_sqlite(folder: Path) -> str:
     return url
 
 
+def _children_peak_kb() -> int | None:
+    """Peak resident memory of the finished child processes, in KB (POSIX's getrusage;
+    None on Windows, which has no ``resource`` module)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+
+
 def main() -> None:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--postgres", required=True, metavar="URL", help="PostgreSQL server URL")
@@ -70,7 +79,7 @@ def main() -> None:
                 cwd=ROOT, env=env, capture_output=True, text=True,
             )
             seconds = time.perf_counter() - started
-            peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            peak_kb = _children_peak_kb()
             print(done.stdout)
             if done.returncode != 0:
                 print(done.stderr[-3000:])
@@ -79,7 +88,8 @@ def main() -> None:
             with engine.connect() as conn:
                 log = conn.exec_driver_sql("SELECT count(*) FROM scim_request_logs").scalar()
             engine.dispose()
-            print(f"db copy: {seconds:.1f} s wall, peak memory {peak_kb / 1024:.0f} MB, "
+            peak = f"{peak_kb / 1024:.0f} MB" if peak_kb is not None else "not measured here"
+            print(f"db copy: {seconds:.1f} s wall, peak memory {peak}, "
                   f"{log:,} log rows copied, "
                   f"{(options.users + log) / seconds:,.0f} rows/s (users + log)")
         finally:

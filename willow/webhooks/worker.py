@@ -250,7 +250,11 @@ class Worker:
                 conn.scalar(select(_endpoints.c.id).where(_endpoints.c.enabled.is_(True)).limit(1))
                 is not None
             )
-            return list(conn.scalars(query)) if self.has_endpoints else []
+            due = list(conn.scalars(query)) if self.has_endpoints else []
+            # COMMIT ends the reads as the close's ROLLBACK would, but psycopg forgets every
+            # prepared statement of the connection on a ROLLBACK: this runs every second.
+            conn.commit()
+            return due
 
     def _claim(self, endpoint_id: int, owner: str) -> bool:
         now = self.clock()
