@@ -214,3 +214,16 @@ def test_q_pages_walk_every_match_in_order_whichever_way_they_are_read(
             seen, back = walk(f, size=4)
             assert seen == expected
             assert back == expected
+
+
+def test_counting_stops_one_past_the_limit_with_and_without_q(app, org, add_log, monkeypatch):
+    monkeypatch.setattr(queries, "COUNT_LIMIT", 3)
+    for i in range(6):
+        add_log(resource_label=f"alice{i}", path="/scim/v2/Users")
+    add_log(resource_label="bob", path="/scim/v2/Users")
+    with app.app_context():
+        assert queries.count(LogFilter(organization_id=org.id)) == 4
+        assert queries.count(LogFilter(organization_id=org.id, q="alice")) == 4
+        # Every part of q is cut at the limit, so their sum is too.
+        assert queries.count(LogFilter(organization_id=org.id, q="/Users")) == 4
+        assert queries.count(LogFilter(organization_id=org.id, q="bob")) == 1

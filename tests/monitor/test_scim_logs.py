@@ -363,3 +363,15 @@ def test_requests_made_through_scim_show_up_on_the_page(client, console, token):
     rv = client.get("/monitor/scim-logs?status=4xx")
     assert match_count(rv) == 1
     assert "/scim/v2/Nowhere" in rv.get_data(as_text=True)
+
+
+def test_past_the_count_limit_the_page_says_more_than_the_limit(client, console, rows, monkeypatch):
+    from willow.monitor import queries
+
+    monkeypatch.setattr(queries, "COUNT_LIMIT", 5)
+    console.login()
+    html = client.get("/monitor/scim-logs").get_data(as_text=True)
+    assert "<strong>more than 5</strong> matching requests" in html
+    assert shown(client.get("/monitor/scim-logs")) == [rows[n] for n in "abfcgde"]
+    exact = client.get("/monitor/scim-logs?method=POST").get_data(as_text=True)
+    assert re.search(r'id="match-count"><strong>\d</strong> matching request', exact)

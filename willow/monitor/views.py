@@ -91,6 +91,7 @@ def scim_logs():
             presets=PRESET_LABELS,
             page=page,
             total=queries.count_with_page(log_filter, page if is_first else None),
+            count_limit=queries.COUNT_LIMIT,
             retries=queries.retry_counts(org_id, page.rows),
             chart=build_chart(queries.activity(log_filter, utcnow())),
             query_args=form.query_args(),
