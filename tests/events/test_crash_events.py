@@ -5,6 +5,7 @@ recover: this checks that it stays so."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 
@@ -39,8 +40,10 @@ def _writer(server, token, round_, index, stop, acked):
                 })
                 if status == 200:
                     acked.append(("deactivated", user_id))
-    except OSError:
-        pass  # the server was killed under the request
+    except (OSError, http.client.HTTPException, json.JSONDecodeError):
+        # The server was killed under the request: before, during or after its response
+        # (a body cut short is an IncompleteRead, not an OSError).
+        pass
     finally:
         client.close()
 
