@@ -7,8 +7,9 @@ Two fresh databases on that server (dropped at the end), seeded alike with ``--r
 rows over ``--days`` days by ``INSERT … SELECT generate_series`` (not HTTP), at the
 revision before the partitioning:
 
-* ``plain`` stays there (one table): the DELETE of one day's rows is timed on it (in a
-  transaction rolled back, so both databases keep the same rows);
+* ``plain`` is at head with the log as one table (made so before the seeding): the
+  DELETE of one day's rows is timed on it (in a transaction rolled back, so both
+  databases keep the same rows);
 * ``partitioned`` is upgraded to head: the migration's time (per million rows), then
   every row is checked to be there, the log page's scenarios (bench/log_bench.py) and the
   CSV export are timed, EXPLAIN of the first page's queries is printed, and retention's
@@ -22,6 +23,7 @@ partitions in the same run.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import sys
 import time
@@ -96,11 +98,19 @@ FROM (
 """
 
 
-def seed(app, rows: int, days: int, now) -> dict:
-    """Organization, admin, token at the revision before partitioning, then ``rows`` log
-    rows in chunks of a million (5 % in a second organization)."""
+def seed(app, rows: int, days: int, now, *, partition_later: bool) -> dict:
+    """Organization, admin, token, then ``rows`` log rows in chunks of a million (5 % in a
+    second organization). ``partition_later``: at the revision before the partitioning, for
+    the migration to convert; otherwise at head with the log made one table again (the
+    partitioning migration's own downgrade step, on the empty table), so that today's code
+    reads both databases."""
     with app.app_context():
-        upgrade(revision=BEFORE_PARTITIONS)
+        if partition_later:
+            upgrade(revision=BEFORE_PARTITIONS)
+        else:
+            upgrade()
+            with db.engine.begin() as conn:
+                _partitioning_migration()._unpartition(conn)
         org = db.session.scalars(
             sa.select(Organization).where(Organization.slug == "default")
         ).one()
@@ -131,6 +141,14 @@ def seed(app, rows: int, days: int, now) -> dict:
         _vacuum(db.engine)
         ids["seed_s"] = time.perf_counter() - started
     return ids
+
+
+def _partitioning_migration():
+    path = next((ROOT / "migrations" / "versions").glob("0f6b4b2f089f_*.py"))
+    spec = importlib.util.spec_from_file_location("partitioning_migration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _vacuum(engine) -> None:
@@ -222,7 +240,7 @@ def explain(app, org_id: int) -> list[tuple[str, str]]:
         .order_by(queries.Log.created_at.desc(), queries.Log.id.desc())
         .limit(51),
         "q=user1 (label part)": sa.select(*queries.LIST_COLUMNS)
-        .where(*queries.conditions(f), queries.text_terms("user1")[0][0])
+        .where(*queries.conditions(f), queries.text_terms("user1", org_id)[0][0])
         .order_by(queries.Log.created_at.desc(), queries.Log.id.desc())
         .limit(51),
         "detail by id": sa.select(queries.Log).where(
@@ -296,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         ids = {}
         for name, app in apps.items():
             print(f"seeding {name}: {args.rows:,} rows over {args.days} days", flush=True)
-            ids[name] = seed(app, args.rows, args.days, now)
+            ids[name] = seed(app, args.rows, args.days, now, partition_later=name != "plain")
         # The oldest whole day: the one retention drops next.
         day = (now - timedelta(days=args.days - 1)).replace(
             hour=0, minute=0, second=0, microsecond=0
@@ -345,8 +363,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{dropped['seconds']:.3f} s",
             flush=True,
         )
-        # The plain database stays at the previous revision: these writes' log rows are
-        # plain INSERTs (no counted refusal), the same statement on both.
+        # Both databases are at head, the plain one with its log as one table: these
+        # writes' log rows are the same INSERTs on both.
         writes = time_writes(apps, {n: ids[n]["plaintext"] for n in apps}, args.writes)
         print("| SCIM writes (POST+PATCH pair) | p50 ms | mean ms | pairs/s |")
         print("| --- | ---: | ---: | ---: |")
